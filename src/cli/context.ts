@@ -1,0 +1,65 @@
+/**
+ * What every command needs: the engine to talk to and the instance it is about.
+ * An instance remembers its engine (local or the VM), so later commands find it again.
+ */
+import { Engine, resolveDockerHost } from "../docker/engine.js";
+import { instanceContainers, listInstances } from "../docker/instance.js";
+import { UserError } from "../errors.js";
+import { readInstanceRecord, type InstanceRecord } from "../state/instances.js";
+
+export interface GlobalOptions {
+  vm?: boolean;
+  json?: boolean;
+  debug?: boolean;
+}
+
+/** The engine for new work: the VM's with --vm, else DOCKER_HOST or the local socket. */
+export async function engineFor(opts: GlobalOptions): Promise<Engine> {
+  if (opts.vm) {
+    const { vmDockerHost } = await import("../vm/index.js");
+    const host = await vmDockerHost();
+    if (!host) throw new UserError("The lvs-lab VM is not running.", "Start it with `lvs-lab vm up`.");
+    return new Engine(host);
+  }
+  return new Engine(resolveDockerHost());
+}
+
+/** Every engine that may hold instances: the default one and, when it runs, the VM's. */
+export async function knownEngines(): Promise<Engine[]> {
+  const engines = [new Engine(resolveDockerHost())];
+  const { vmDockerHost } = await import("../vm/index.js");
+  const vmHost = await vmDockerHost().catch(() => undefined);
+  if (vmHost && vmHost !== engines[0]!.host) engines.push(new Engine(vmHost));
+  return engines;
+}
+
+export interface TargetInstance {
+  name: string;
+  engine: Engine;
+  record?: InstanceRecord;
+  containers: Record<string, string>;
+}
+
+/**
+ * The instance a command is about: --name, else the lab's default instance, else the
+ * only one running. Several running and none named is a question for the learner.
+ */
+export async function targetInstance(name: string | undefined): Promise<TargetInstance> {
+  let chosen = name;
+  let engine: Engine | undefined;
+  if (!chosen) {
+    const all = (await Promise.all((await knownEngines()).map(async (e) => (await listInstances(e).catch(() => [])).map((i) => ({ i, e }))))).flat();
+    if (all.length === 0) throw new UserError("No lab is running.", "Start one with `lvs-lab start <lab>` (see `lvs-lab list`).");
+    if (all.length > 1) throw new UserError(`Several labs are running (${all.map((x) => x.i.name).join(", ")}); say which with --name.`);
+    chosen = all[0]!.i.name;
+    engine = all[0]!.e;
+  }
+  const record = await readInstanceRecord(chosen);
+  engine ??= record ? new Engine(record.dockerHost) : new Engine(resolveDockerHost());
+  const found = await instanceContainers(engine, chosen);
+  if (!Object.keys(found).length) {
+    throw new UserError(`There is no running lab instance "${chosen}".`, "See `lvs-lab status`, or start it with `lvs-lab start <lab>`.");
+  }
+  const containers = Object.fromEntries(Object.entries(found).map(([node, c]) => [node, c.id]));
+  return { name: chosen, engine, record, containers };
+}

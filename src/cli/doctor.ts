@@ -1,0 +1,126 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { execa } from "execa";
+import { Engine, resolveDockerHost } from "../docker/engine.js";
+import { ensureLabImage, labImageRef } from "../docker/image.js";
+import { listInstances } from "../docker/instance.js";
+import { ExitCode, UserError } from "../errors.js";
+import { hostRoutes } from "../lab/host.js";
+import { probeKernel } from "../lab/kernel.js";
+import { loadAllLabs } from "../lesson/load.js";
+import { overlaps, parseCidr } from "../topology/ipv4.js";
+import { engineFor } from "./context.js";
+import { green, printJson, progressLine, red } from "./output.js";
+
+export type CheckState = "ok" | "warn" | "fail";
+export interface DoctorCheck {
+  name: string;
+  state: CheckState;
+  message: string;
+  fix?: string;
+}
+
+const MARK: Record<CheckState, string> = { ok: green("✔"), warn: "!", fail: red("✘") };
+
+async function canInstallEngine(): Promise<boolean> {
+  return process.getuid?.() === 0 && existsSync("/etc/debian_version");
+}
+
+/** Installs Debian's docker.io and starts dockerd in the background, as root on Debian/Ubuntu. */
+async function installEngine(): Promise<void> {
+  progressLine("installing docker.io (apt-get)…");
+  if (!existsSync("/usr/sbin/dockerd")) {
+    await execa("apt-get", ["update", "-qq"]);
+    await execa("apt-get", ["install", "-y", "-qq", "docker.io"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
+  }
+  progressLine("starting dockerd…");
+  const child = execa("dockerd", [], { detached: true, stdio: "ignore", reject: false });
+  child.unref();
+  const engine = new Engine(resolveDockerHost());
+  for (let i = 0; i < 60; i++) {
+    if (await engine.info().then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new UserError("dockerd was started but did not answer within 30 s.", "See `journalctl -u docker` or run `dockerd` by hand to read its error.");
+}
+
+export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  let engine = await engineFor(opts);
+  let info = await engine.info().catch((e: unknown) => e as Error);
+  if (info instanceof Error && opts.fix && !opts.vm && (await canInstallEngine())) {
+    await installEngine();
+    engine = await engineFor(opts);
+    info = await engine.info().catch((e: unknown) => e as Error);
+  }
+  if (info instanceof Error) {
+    const fix = (await canInstallEngine())
+      ? "run `lvs-lab doctor --fix` (installs Debian's docker.io and starts dockerd)"
+      : "install Docker and start it (https://docs.docker.com/engine/install/), or set DOCKER_HOST";
+    checks.push({ name: "engine", state: "fail", message: info.message, fix });
+    return checks;
+  }
+  checks.push({ name: "engine", state: "ok", message: `Docker ${info.version} (API ${info.apiVersion}) at ${info.host}, kernel ${info.kernel}` });
+
+  const ref = labImageRef();
+  let hasImage = await engine.imageExists(ref);
+  if (!hasImage && opts.fix) {
+    await ensureLabImage(engine, (e) => progressLine(`${e.phase}: ${e.line}`));
+    hasImage = true;
+  }
+  checks.push(hasImage ? { name: "image", state: "ok", message: `${ref} present` } : { name: "image", state: "fail", message: `${ref} is not built`, fix: "lvs-lab image build (or lvs-lab doctor --fix)" });
+
+  if (hasImage) {
+    const k = await probeKernel(engine, ref);
+    const { vmStatus } = await import("../vm/index.js");
+    const vm = await vmStatus().catch(() => undefined);
+    const vmNote = vm?.running ? "the lvs-lab VM is running: use --vm" : "`lvs-lab vm up` boots a VM with a kernel that has them";
+    checks.push(
+      k.ipvs
+        ? { name: "ip_vs", state: "ok", message: `IPVS available; schedulers ${k.schedulers.join(" ") || "none loaded"}` }
+        : { name: "ip_vs", state: "warn", message: `the kernel ${info.kernel} has no IPVS (ip_vs): the LVS labs cannot run on this engine`, fix: `modprobe ip_vs on the Docker host, or ${vmNote}` },
+    );
+    checks.push(
+      k.ipip
+        ? { name: "ipip", state: "ok", message: "IP-in-IP (ipip, tunl0) available" }
+        : { name: "ipip", state: "warn", message: `the kernel ${info.kernel} has no ipip: the tun lab cannot run on this engine`, fix: `modprobe ipip on the Docker host, or ${vmNote}` },
+    );
+    checks.push({ name: "vm", state: "ok", message: vm?.running ? `running, engine at ${vm.dockerHost}` : vm?.built ? "built, not running (`lvs-lab vm up`)" : "not built (`lvs-lab vm up` builds it from Debian packages)" });
+  }
+
+  const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])].map(parseCidr);
+  const labs = await loadAllLabs();
+  const taken = new Set<string>();
+  for (const { topology } of labs) {
+    for (const net of Object.values(topology.networks)) if (used.some((u) => overlaps(u, parseCidr(net.subnet)))) taken.add(net.subnet);
+  }
+  checks.push(
+    taken.size
+      ? { name: "addresses", state: "ok", message: `${[...taken].join(", ")} in use (other labs or host routes): new instances will get other free blocks` }
+      : { name: "addresses", state: "ok", message: "the labs' preferred address blocks are free" },
+  );
+
+  const leftovers = (await listInstances(engine)).filter((i) => i.nodes.some((n) => n.state !== "running") || i.nodes.length === 0);
+  checks.push(
+    leftovers.length
+      ? { name: "leftovers", state: "warn", message: `broken or half-removed instances: ${leftovers.map((l) => l.name).join(", ")}`, fix: "lvs-lab stop --all" }
+      : { name: "leftovers", state: "ok", message: "no leftovers of crashed runs" },
+  );
+  return checks;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("check the engine, the lab image, the kernel (ip_vs, ipip) and addresses")
+    .option("--json", "machine-readable output")
+    .option("--fix", "install and start the engine (Debian, root) and build the image where possible")
+    .option("--vm", "check the lvs-lab VM's engine")
+    .action(async (opts: { json?: boolean; fix?: boolean; vm?: boolean }) => {
+      const checks = await runDoctor(opts);
+      const failed = checks.some((c) => c.state === "fail");
+      if (opts.json) printJson({ ok: !failed, checks });
+      else for (const c of checks) console.log(`${MARK[c.state]} ${c.name.padEnd(10)} ${c.message}${c.fix ? `\n  ${" ".repeat(10)}→ ${c.fix}` : ""}`);
+      process.exitCode = failed ? ExitCode.environment : ExitCode.ok;
+    });
+}

@@ -1,0 +1,59 @@
+/** The lvs-lab command line: the only place that decides exit codes and calls process.exit. */
+import { Command, CommanderError } from "commander";
+import { ExitCode, UserError } from "../errors.js";
+import { VERSION } from "../topology/plan.js";
+import { registerCheck } from "./check.js";
+import { registerDoctor } from "./doctor.js";
+import { registerImage } from "./image.js";
+import { registerList } from "./list.js";
+import { registerReset } from "./reset.js";
+import { registerSelftest } from "./selftest.js";
+import { registerShell } from "./shell.js";
+import { registerSolve } from "./solve.js";
+import { registerStart } from "./start.js";
+import { registerStatus } from "./status.js";
+import { registerStop } from "./stop.js";
+import { vmCommand } from "./vm.js";
+
+export function buildProgram(): Command {
+  const program = new Command("lvs-lab")
+    .description("Hands-on Linux IP load balancing in containers: iptables DNAT, LVS-NAT/DR/TUN, keepalived")
+    .version(VERSION)
+    .option("--debug", "show stack traces of internal errors")
+    .showHelpAfterError("(run `lvs-lab --help` for the commands)")
+    .exitOverride();
+  for (const register of [registerList, registerStart, registerCheck, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage]) {
+    register(program);
+  }
+  program.addCommand(vmCommand());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    process.exitCode = reportError(e, debug);
+  }
+  // Open handles (sockets to the engine) must not keep a finished command alive.
+  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+  process.exit(code);
+}
+
+function reportError(e: unknown, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; usage mistakes are user errors.
+    return e.exitCode === 0 ? ExitCode.ok : ExitCode.environment;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`lvs-lab: ${e.message}\n${e.hint ? `  ${e.hint.split("\n").join("\n  ")}\n` : ""}`);
+    if (debug) process.stderr.write(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`lvs-lab: internal error: ${err.message}\n`);
+  process.stderr.write(debug ? `${err.stack}\n` : "  This is a bug in lvs-lab. Run again with --debug and report the output.\n");
+  return 70;
+}

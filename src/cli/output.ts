@@ -1,0 +1,28 @@
+/** Plain output shared by the commands: one place decides colours and timing. */
+import type { ProbeResult } from "../probes/run.js";
+
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string) => (text: string) => (useColour ? `\x1b[${code}m${text}\x1b[0m` : text);
+export const green = paint("32");
+export const red = paint("31");
+export const dim = paint("2");
+export const bold = paint("1");
+
+export function printJson(data: unknown): void {
+  process.stdout.write(JSON.stringify(data, null, 2) + "\n");
+}
+
+export function seconds(sinceMs: number): string {
+  return `${((Date.now() - sinceMs) / 1000).toFixed(1)} s`;
+}
+
+export function formatProbe(r: ProbeResult): string {
+  const mark = r.ok ? green("✔") : red("✘");
+  const hint = !r.ok && r.hint ? dim(` (hint ${r.hint})`) : "";
+  return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}`;
+}
+
+/** Progress lines on stderr, so stdout stays clean for --json. */
+export function progressLine(text: string): void {
+  process.stderr.write(`${dim("·")} ${text}\n`);
+}

@@ -1,0 +1,19 @@
+import type { Command } from "commander";
+import { resetLab } from "../lab/session.js";
+import { openTarget, stepIndex } from "./check.js";
+import { progressLine, seconds } from "./output.js";
+
+export function registerReset(program: Command): void {
+  program
+    .command("reset")
+    .description("put the lab back to the start of the current step (fresh containers, earlier steps re-applied)")
+    .option("--name <name>", "instance name")
+    .option("--step <n>", "reset to the start of step n")
+    .action(async (opts: { name?: string; step?: string }) => {
+      const began = Date.now();
+      const { session, progress } = await openTarget(opts.name, { allowBroken: true });
+      const index = stepIndex(opts.step, progress, session);
+      await resetLab(session, index);
+      progressLine(`${session.name} is back at the start of step ${index + 1} (${seconds(began)})`);
+    });
+}

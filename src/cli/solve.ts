@@ -1,0 +1,35 @@
+import type { Command } from "commander";
+import { solveStep } from "../lab/session.js";
+import { saveProgress } from "../state/progress.js";
+import { openTarget, stepIndex } from "./check.js";
+import { dim, printJson, progressLine } from "./output.js";
+
+export function registerSolve(program: Command): void {
+  program
+    .command("solve")
+    .description("apply the reference solution of the current step (or --step N, or --all)")
+    .option("--name <name>", "instance name")
+    .option("--step <n>", "solve step n")
+    .option("--all", "solve every step from the current one to the end")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean }) => {
+      const { session, progress } = await openTarget(opts.name);
+      const first = stepIndex(opts.step, progress, session);
+      const last = opts.all ? session.lab.lesson.steps.length - 1 : first;
+      const runs = [];
+      let updated = progress;
+      for (let i = first; i <= last; i++) {
+        const step = session.lab.lesson.steps[i]!;
+        const done = await solveStep(session, i);
+        runs.push({ step: i + 1, id: step.id, runs: done });
+        if (!opts.json) {
+          progressLine(`step ${i + 1}: ${step.title}`);
+          for (const r of done) console.log(`${dim(`${r.node}#`)} ${r.commands.split("\n").join(`\n${dim(`${r.node}#`)} `)}${r.output ? `\n${r.output}` : ""}`);
+        }
+        updated = { ...updated, solvedWithHelp: [...new Set([...updated.solvedWithHelp, step.id])] };
+      }
+      await saveProgress(session.name, updated);
+      if (opts.json) printJson({ instance: session.name, solved: runs });
+      else console.log(dim("\nRun `lvs-lab check` to see the probes pass."));
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from "commander";
+import { listInstances } from "../docker/instance.js";
+import { loadProgress } from "../state/progress.js";
+import { knownEngines } from "./context.js";
+import { bold, dim, printJson, red } from "./output.js";
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("list running lab instances (on the local engine and the VM)")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { json?: boolean }) => {
+      const rows = [];
+      for (const engine of await knownEngines()) {
+        for (const i of await listInstances(engine)) {
+          const { progress } = await loadProgress(i.name, i.lab);
+          const broken = i.nodes.filter((n) => n.state !== "running").map((n) => n.node);
+          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, notRunning: broken });
+        }
+      }
+      if (opts.json) return printJson(rows);
+      if (!rows.length) return console.log("No lab instances. Start one with `lvs-lab start <lab>`.");
+      for (const r of rows) {
+        const state = r.notRunning.length ? red(`  ${r.notRunning.join(", ")} not running (leftover? \`lvs-lab stop --name ${r.name}\`)`) : "";
+        console.log(`${bold(r.name.padEnd(12))} lab ${r.lab.padEnd(10)} step ${r.step}  ${r.nodes.length} nodes ${dim(r.engine)}${state}`);
+      }
+    });
+}

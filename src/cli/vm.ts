@@ -1,0 +1,71 @@
+/**
+ * `lvs-lab vm up | down | status [--json]`: the QEMU VM with a stock Debian kernel that
+ * runs the LVS labs where the host kernel has no ip_vs / ipip.
+ */
+import { Command } from "commander";
+import { resolveDockerHost } from "../docker/engine.js";
+import { labImageRef } from "../docker/image.js";
+import { vmDown, vmStatus, vmUp } from "../vm/index.js";
+
+export function vmCommand(): Command {
+  const vm = new Command("vm").description(
+    "a QEMU VM with Debian's stock kernel (ip_vs, ipip) and its own Docker engine, for the LVS labs",
+  );
+
+  vm.command("up")
+    .description("build (first time only), boot the VM and load the lab image into its engine; prints its DOCKER_HOST")
+    .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
+    .action(async (opts: { image?: string }) => {
+      const started = Date.now();
+      let last = started;
+      let lastPhase = "";
+      const { dockerHost, timings } = await vmUp({
+        labImage: opts.image ?? labImageRef(),
+        localDockerHost: resolveDockerHost(),
+        onPhase: (phase, detail) => {
+          const now = Date.now();
+          const took = lastPhase && lastPhase !== phase ? ` (${lastPhase} took ${((now - last) / 1000).toFixed(0)} s)` : "";
+          if (lastPhase !== phase) last = now;
+          lastPhase = phase;
+          process.stderr.write(`vm [${((now - started) / 1000).toFixed(0).padStart(4)} s] ${phase}: ${detail}${took}\n`);
+        },
+      });
+      const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} s`);
+      process.stderr.write(`vm: engine ready at ${dockerHost} (${parts.join(", ")}). Stop it with \`lvs-lab vm down\`.\n`);
+      process.stdout.write(`${dockerHost}\n`);
+    });
+
+  vm.command("down")
+    .description("stop the VM (containers inside it are discarded)")
+    .action(async () => {
+      const stopped = await vmDown();
+      process.stderr.write(stopped ? "vm: stopped.\n" : "vm: not running.\n");
+    });
+
+  vm.command("status")
+    .description("is the VM running, where is its engine, is it built")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { json?: boolean }) => {
+      const s = await vmStatus();
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(s, null, 2) + "\n");
+        return;
+      }
+      const lines = [
+        `running:    ${s.running ? `yes (pid ${s.pid}, ${s.accel ?? "?"})` : "no"}`,
+        ...(s.running
+          ? [
+              `engine:     ${s.dockerHost ?? "?"} ${s.engine ? "answers" : "does not answer"}`,
+              `booted in:  ${s.bootSeconds !== undefined ? `${s.bootSeconds} s` : "still booting"}`,
+              ...(s.memoryMiB ? [`memory:     ${s.memoryMiB.rss} MiB resident (peak ${s.memoryMiB.peak} MiB)`] : []),
+              `console:    ${s.logFile}`,
+            ]
+          : []),
+        `built:      ${s.built ? "yes" : "no (the next `lvs-lab vm up` builds it, about a minute)"}`,
+        `cache:      ${s.cacheDir}`,
+      ];
+      process.stdout.write(lines.join("\n") + "\n");
+    });
+
+  return vm;
+}

@@ -1,0 +1,40 @@
+/**
+ * What the kernel running the containers can do, asked from a short-lived container:
+ * a container cannot load modules, so the answer is what the engine's host has loaded.
+ */
+import type { Engine } from "../docker/engine.js";
+
+export const SCHEDULERS = ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh"] as const;
+
+export interface KernelReport {
+  ipvs: boolean;
+  ipip: boolean;
+  schedulers: string[];
+  detail: string;
+}
+
+/** Tries every scheduler on a throw-away virtual service in the container's own namespace. */
+const PROBE_SCRIPT = [
+  "test -e /proc/net/ip_vs && echo ipvs=yes || echo ipvs=no",
+  "ip link show tunl0 >/dev/null 2>&1 && echo ipip=yes || echo ipip=no",
+  `for s in ${SCHEDULERS.join(" ")}; do ipvsadm -A -t 10.0.0.1:1 -s $s 2>/dev/null && echo sched=$s && ipvsadm -D -t 10.0.0.1:1; done`,
+  "ipvsadm -Ln 2>&1 | head -1",
+].join("; ");
+
+export async function probeKernel(engine: Engine, image: string): Promise<KernelReport> {
+  const res = await engine.runOnce(image, ["sh", "-c", PROBE_SCRIPT], "the kernel check container", ["NET_ADMIN"]);
+  return parseKernelReport(res.stdout + res.stderr);
+}
+
+export function parseKernelReport(output: string): KernelReport {
+  return {
+    ipvs: /ipvs=yes/.test(output),
+    ipip: /ipip=yes/.test(output),
+    schedulers: [...output.matchAll(/sched=(\w+)/g)].map((m) => m[1]!),
+    detail: output.split("\n").find((l) => /IP Virtual Server|Can't initialize/.test(l)) ?? "",
+  };
+}
+
+export function missingRequirements(requirements: string[], report: KernelReport): string[] {
+  return requirements.filter((r) => (r === "ip_vs" ? !report.ipvs : r === "ipip" ? !report.ipip : false));
+}

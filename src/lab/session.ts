@@ -1,0 +1,214 @@
+/**
+ * A running lab: lesson + topology + the containers of one instance. Start, check,
+ * solve and reset are written once here and shared by the CLI, the UI and selftest.
+ */
+import { Engine } from "../docker/engine.js";
+import { ensureLabImage, labImageRef, type BuildEvent } from "../docker/image.js";
+import {
+  createInstance,
+  discoverInterfaces,
+  instanceContainers,
+  prepareServices,
+  removeInstance,
+  type PhaseListener,
+} from "../docker/instance.js";
+import { LABEL } from "../docker/labels.js";
+import { ExitCode, UserError } from "../errors.js";
+import { loadLab, type LoadedLab } from "../lesson/load.js";
+import { runProbes, type ProbeResult } from "../probes/run.js";
+import type { ProbeContext } from "../probes/types.js";
+import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
+import { allocateSubnets } from "../topology/allocate.js";
+import { hostRoutes } from "./host.js";
+import { planInstance } from "../topology/plan.js";
+import { renderTemplate, resolveTopology, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
+import { probeKernel, missingRequirements } from "./kernel.js";
+
+export interface LabSession {
+  name: string;
+  lab: LoadedLab;
+  engine: Engine;
+  topology: ResolvedTopology;
+  containers: Record<string, string>;
+  ifaces: InterfaceMap;
+  vars: Record<string, string>;
+}
+
+export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
+
+export function validateInstanceName(name: string): void {
+  if (!INSTANCE_NAME.test(name)) {
+    throw new UserError(`"${name}" cannot name an instance: use up to 24 lower-case letters, digits and dashes.`);
+  }
+}
+
+function session(name: string, lab: LoadedLab, engine: Engine, topology: ResolvedTopology, containers: Record<string, string>, ifaces: InterfaceMap): LabSession {
+  return { name, lab, engine, topology, containers, ifaces, vars: templateVariables(topology, ifaces, name) };
+}
+
+export interface StartOptions {
+  name?: string;
+  lang?: string;
+  signal?: AbortSignal;
+  onImage?: (e: BuildEvent) => void;
+  onPhase?: PhaseListener;
+}
+
+/** Creates a fresh instance of a lab; refuses to overwrite one that already runs. */
+export async function startLab(labId: string, engine: Engine, opts: StartOptions = {}): Promise<LabSession> {
+  const lab = await loadLab(labId, { lang: opts.lang });
+  const name = opts.name ?? labId;
+  validateInstanceName(name);
+  const existing = await engine.listContainers(name);
+  if (existing.length) {
+    const other = existing[0]!.labels[LABEL.lab];
+    throw new UserError(
+      `An instance named "${name}" already runs (lab ${other}).`,
+      other === labId ? "Carry on with it (`lvs-lab check`), or `lvs-lab stop` it first." : "Pick another --name, or stop that one first.",
+    );
+  }
+  const image = await ensureLabImage(engine, opts.onImage ?? (() => undefined));
+  if (lab.lesson.meta.requirements.length) {
+    const missing = missingRequirements(lab.lesson.meta.requirements, await probeKernel(engine, image));
+    if (missing.length) {
+      throw new UserError(
+        `Lab ${labId} needs the kernel module${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}, which the kernel running Docker (${(await engine.info()).kernel}) does not have.`,
+        `Load ${missing.map((m) => `\`modprobe ${m}\``).join(" and ")} on the Docker host, or use the real-kernel VM: \`lvs-lab vm up\` then \`lvs-lab start ${labId} --vm\`.`,
+      );
+    }
+  }
+  // Two starts at the same moment may pick the same free block; the engine refuses the
+  // second network, and a fresh look at what is used then picks another.
+  for (let attempt = 1; ; attempt++) {
+    const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])];
+    const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used));
+    const plan = planInstance(topology, name, image);
+    try {
+      const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase });
+      return await finishStart(name, lab, engine, topology, containers, opts);
+    } catch (e) {
+      const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
+      if (!overlap || attempt >= 5 || e instanceof UserError) throw e;
+    }
+  }
+}
+
+async function finishStart(
+  name: string,
+  lab: LoadedLab,
+  engine: Engine,
+  topology: ResolvedTopology,
+  containers: Record<string, string>,
+  opts: StartOptions,
+): Promise<LabSession> {
+  try {
+    opts.onPhase?.("services", "start", "addresses and responders");
+    const ifaces = await discoverInterfaces(engine, topology, containers);
+    if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
+    await prepareServices(engine, topology, containers, ifaces, name);
+    await saveInstanceRecord({
+      name,
+      lab: lab.lesson.meta.id,
+      dockerHost: engine.host,
+      subnets: Object.fromEntries(Object.values(topology.networks).map((n) => [n.name, n.subnet])),
+      ifaces,
+      createdAt: new Date().toISOString(),
+    });
+    opts.onPhase?.("services", "done");
+    return session(name, lab, engine, topology, containers, ifaces);
+  } catch (e) {
+    await removeInstance(engine, name).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Reattaches to a running instance, reading its subnets from the engine's networks. */
+export async function openLab(name: string, engine: Engine, opts: { lang?: string; allowBroken?: boolean } = {}): Promise<LabSession> {
+  const found = await instanceContainers(engine, name);
+  const first = Object.values(found)[0];
+  if (!first) throw new UserError(`There is no running lab instance "${name}".`, "See `lvs-lab status`.");
+  const lab = await loadLab(first.labels[LABEL.lab] ?? "", { lang: opts.lang });
+  const networks = await engine.listNetworks(name);
+  const subnets = Object.fromEntries(networks.map((n) => [n.labels[LABEL.network] ?? n.name, n.subnets[0] ?? ""]));
+  const topology = resolveTopology(lab.topology, subnets);
+  const containers = Object.fromEntries(Object.entries(found).map(([node, c]) => [node, c.id]));
+  const missing = Object.keys(topology.nodes).filter((n) => !containers[n]);
+  if (opts.allowBroken) return session(name, lab, engine, topology, containers, {});
+  if (missing.length) throw new UserError(`Instance "${name}" is missing ${missing.join(", ")}.`, "`lvs-lab reset` recreates it.");
+  const stopped = Object.entries(found).filter(([, c]) => c.state !== "running").map(([n]) => n);
+  if (stopped.length) throw new UserError(`In instance "${name}", ${stopped.join(", ")} ${stopped.length > 1 ? "are" : "is"} not running.`, "`lvs-lab reset` restarts the lab.");
+  const record = await readInstanceRecord(name);
+  const ifaces = record && record.lab === lab.lesson.meta.id ? record.ifaces : await discoverInterfaces(engine, topology, containers);
+  return session(name, lab, engine, topology, containers, ifaces);
+}
+
+export function probeContext(s: LabSession): ProbeContext {
+  return { topology: s.topology, ifaces: s.ifaces, vars: s.vars };
+}
+
+export function stepAt(s: LabSession, index: number) {
+  const step = s.lab.lesson.steps[index];
+  if (!step) throw new UserError(`Lab ${s.lab.lesson.meta.id} has steps 1 to ${s.lab.lesson.steps.length}, not ${index + 1}.`);
+  return step;
+}
+
+export async function checkStep(s: LabSession, index: number): Promise<ProbeResult[]> {
+  const step = stepAt(s, index);
+  return runProbes(step.checks, probeContext(s), (node, script) => {
+    const id = s.containers[node];
+    if (!id) throw new Error(`no container for node ${node}`);
+    return s.engine.exec(id, ["sh", "-c", script], { timeoutMs: 30_000, what: `the probes on ${node}` });
+  });
+}
+
+export interface SolutionRun {
+  node: string;
+  commands: string;
+  exitCode: number;
+  output: string;
+}
+
+/** Types the reference solution of one step, as a learner would, and reports each block. */
+export async function solveStep(s: LabSession, index: number): Promise<SolutionRun[]> {
+  const runs: SolutionRun[] = [];
+  for (const solution of stepAt(s, index).solutions) {
+    const commands = renderTemplate(solution.commands, s.vars);
+    const res = await s.engine.exec(s.containers[solution.node]!, ["sh", "-ec", commands], { timeoutMs: 60_000, what: `the solution on ${solution.node}` });
+    runs.push({ node: solution.node, commands, exitCode: res.exitCode, output: (res.stdout + res.stderr).trim() });
+    if (res.exitCode !== 0) {
+      throw new UserError(`The reference solution failed on ${solution.node} (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
+    }
+  }
+  return runs;
+}
+
+/**
+ * Puts the lab back to the start of step `index`: fresh containers on the same networks
+ * (so nothing a learner broke survives), then the reference solutions of earlier steps.
+ */
+export async function resetLab(s: LabSession, index: number, opts: { signal?: AbortSignal; onPhase?: PhaseListener } = {}): Promise<LabSession> {
+  const plan = planInstance(s.topology, s.name, labImageRef());
+  await Promise.all(Object.values(s.containers).map((id) => s.engine.removeContainer(id)));
+  const ids = await Promise.all(
+    plan.containers.map(async (c) => {
+      const id = await s.engine.createContainer(c);
+      await s.engine.startContainer(id);
+      return [c.node, id] as const;
+    }),
+  );
+  const containers = Object.fromEntries(ids);
+  const ifaces = await discoverInterfaces(s.engine, s.topology, containers);
+  await prepareServices(s.engine, s.topology, containers, ifaces, s.name);
+  opts.onPhase?.("services", "done");
+  const fresh = session(s.name, s.lab, s.engine, s.topology, containers, ifaces);
+  const record = await readInstanceRecord(s.name);
+  if (record) await saveInstanceRecord({ ...record, ifaces });
+  for (let i = 0; i < index; i++) await solveStep(fresh, i);
+  return fresh;
+}
+
+export async function stopLab(engine: Engine, name: string): Promise<{ containers: number; networks: number }> {
+  const removed = await removeInstance(engine, name);
+  await deleteInstanceRecord(name);
+  return removed;
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import type { ProbeKind } from "../types.js";
+import { probeBase, withExplain } from "./common.js";
+
+const schema = z
+  .object({
+    kind: z.literal("command"),
+    ...probeBase,
+    run: z.string(),
+    exit: z.number().int().optional(),
+    match: z.string().optional(),
+    absent: z.string().optional(),
+    /** The failure sentence (probes of this kind cannot guess what a failure means). */
+    message: z.string(),
+    after: z.enum(["state", "traffic"]).default("state"),
+  })
+  .strict();
+export type CommandProbe = z.infer<typeof schema>;
+
+export const commandProbe: ProbeKind<CommandProbe> = {
+  kind: "command",
+  schema,
+  describe: (p) => p.title ?? `${p.node}: ${p.run}`,
+  collect: (p) => [{ round: p.after === "traffic" ? 2 : 0, node: p.node, script: p.run }],
+  judge(p, [out]) {
+    const problems: string[] = [];
+    if (p.exit !== undefined && out!.exitCode !== p.exit) problems.push(`exit code ${out!.exitCode}`);
+    if (p.exit === undefined && p.match === undefined && p.absent === undefined && out!.exitCode !== 0) problems.push(`exit code ${out!.exitCode}`);
+    if (p.match !== undefined && !new RegExp(p.match, "m").test(out!.output)) problems.push(`output lacks /${p.match}/`);
+    if (p.absent !== undefined && new RegExp(p.absent, "m").test(out!.output)) problems.push(`output has /${p.absent}/`);
+    if (!problems.length) return { ok: true, message: p.title ?? `${p.node}: ${p.run} is as expected` };
+    return { ok: false, message: withExplain(`${p.message} (${p.node}: \`${p.run}\` gave ${problems.join(", ")})`, p) };
+  },
+};

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { describeAddress } from "../../topology/resolve.js";
+import type { ProbeContext } from "../types.js";
+
+/** Fields every probe has: the node it looks at, the hint that helps, why it matters. */
+export const probeBase = {
+  node: z.string(),
+  /** 1-based number of the step's hint that helps with this probe. */
+  hint: z.number().int().min(1).optional(),
+  /** Added to the failure message: what this means for the packets. */
+  explain: z.string().optional(),
+  /** Overrides the generated one-line description. */
+  title: z.string().optional(),
+};
+
+export function who(ctx: ProbeContext, address: string): string {
+  return describeAddress(ctx.topology, address);
+}
+
+export function withExplain(message: string, p: { explain?: string }): string {
+  return p.explain ? `${message} ${p.explain}` : message;
+}
+
+export function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Splits "ip:port" into its parts; the schema has already checked the shape. */
+export function splitEndpoint(endpoint: string): { host: string; port: number } {
+  const i = endpoint.lastIndexOf(":");
+  return { host: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)) };
+}
+
+export const endpoint = z.string().regex(/^(\{\{[^}]+\}\}|[\d.]+):(\d+|\{\{[^}]+\}\})$/, 'must look like "ADDRESS:PORT"');

@@ -1,0 +1,158 @@
+import { z } from "zod";
+import { parseHttpSamples } from "../parse.js";
+import type { Collect, ProbeKind, Spread } from "../types.js";
+import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
+
+const schema = z
+  .object({
+    kind: z.literal("http"),
+    ...probeBase,
+    /** The node that sends the requests (usually the client). */
+    node: z.string().default("client"),
+    to: endpoint,
+    path: z.string().default("/"),
+    count: z.number().int().min(1).max(200).default(6),
+    /** Seconds each request may take. */
+    timeout: z.number().min(0.2).max(30).default(2),
+    /** Requests sent at once (long-lived connections use /hold/SECONDS paths). */
+    parallel: z.number().int().min(1).max(50).default(1),
+    expect: z
+      .object({
+        /** "all" (default), "none" (every request must fail) or a minimum number. */
+        answers: z.union([z.literal("all"), z.literal("none"), z.number().int().min(0)]).default("all"),
+        /** Each of these nodes must answer at least once. */
+        servers: z.array(z.string()).optional(),
+        /** Expected share per server, e.g. {rs1: 3, rs2: 1}; compared within `tolerance`. */
+        spread: z.record(z.number().min(0)).optional(),
+        tolerance: z.number().min(0).max(1).default(0.2),
+        /** The address the real servers must have seen as the client's. */
+        clientAddress: z.string().optional(),
+        /** Measured on the director: do reply packets pass through it? */
+        replies: z.enum(["direct", "via-director"]).optional(),
+      })
+      .strict()
+      .default({}),
+    /** The node whose outgoing packets show where replies went. */
+    director: z.string().default("director"),
+  })
+  .strict();
+export type HttpProbe = z.infer<typeof schema>;
+
+function captureId(p: HttpProbe): string {
+  return `lvs-lab-cap-${p.to.replace(/[^0-9]/g, "")}`;
+}
+
+function requestLoop(p: HttpProbe): string {
+  const url = `http://${p.to}${p.path}`;
+  const one = `out=$(curl -s -m ${p.timeout} ${url}); rc=$?; if [ $rc -eq 0 ]; then echo "ok $out"; else echo "fail $rc"; fi`;
+  if (p.parallel === 1) return `for i in $(seq ${p.count}); do ${one}; done`;
+  // Batches of `parallel` concurrent requests; each prints its own line.
+  const batches = Math.ceil(p.count / p.parallel);
+  return `for b in $(seq ${batches}); do for i in $(seq ${p.parallel}); do ( ${one} ) & done; wait; done`;
+}
+
+function clientAddressOf(p: HttpProbe, ctx: Parameters<ProbeKind<HttpProbe>["collect"]>[1]): string | undefined {
+  const node = ctx.topology.nodes[p.node];
+  const target = splitEndpoint(p.to).host;
+  // The sender's address on the network of the target; else its first address.
+  const vip = Object.values(ctx.topology.vips).find((v) => v.address === target);
+  const net = vip?.network ?? Object.values(ctx.topology.nodes).flatMap((n) => Object.entries(n.addresses)).find(([, a]) => a === target)?.[0];
+  return (net && node?.addresses[net]) || Object.values(node?.addresses ?? {})[0];
+}
+
+export const httpProbe: ProbeKind<HttpProbe> = {
+  kind: "http",
+  schema,
+  describe: (p) => {
+    if (p.title) return p.title;
+    const what = p.expect.answers === "none" ? "get no answer" : "get answers";
+    return `${p.count} requests from ${p.node} to ${p.to} ${what}${p.expect.replies ? `, replies ${p.expect.replies}` : ""}`;
+  },
+  collect(p, ctx) {
+    const steps: Collect[] = [{ round: 1, node: p.node, script: requestLoop(p) }];
+    if (p.expect.replies) {
+      const { host, port } = splitEndpoint(p.to);
+      const client = clientAddressOf(p, ctx) ?? "0.0.0.0";
+      const id = captureId(p);
+      // -p: no promiscuous mode; -Q out: only what the director itself sends; -Z root: stay
+      // root, so the probe may stop it later (without CAP_KILL, root cannot signal user tcpdump).
+      const filter = `tcp and src host ${host} and src port ${port} and dst host ${client}`;
+      steps.push({
+        round: 0,
+        node: p.director,
+        script:
+          `rm -f /tmp/${id}.*; (tcpdump -Z root -p -Q out -i any -nn -U -w /tmp/${id}.pcap '${filter}' >/tmp/${id}.log 2>&1 & echo $! >/tmp/${id}.pid); ` +
+          `for i in $(seq 50); do grep -q listening /tmp/${id}.log 2>/dev/null && break; sleep 0.1; done; grep -q listening /tmp/${id}.log && echo started`,
+      });
+      steps.push({
+        round: 2,
+        node: p.director,
+        script: `sleep 0.3; kill -INT $(cat /tmp/${id}.pid); sleep 0.2; echo "packets $(tcpdump -r /tmp/${id}.pcap -nn 2>/dev/null | wc -l)"; rm -f /tmp/${id}.*`,
+      });
+    }
+    return steps;
+  },
+  judge(p, outputs, ctx) {
+    const samples = parseHttpSamples(outputs[0]!.output);
+    const answered = samples.filter((s) => s.ok);
+    const counts: Record<string, number> = {};
+    for (const s of answered) if (s.server) counts[s.server] = (counts[s.server] ?? 0) + 1;
+    const spread: Spread = {
+      counts,
+      failed: samples.length - answered.length,
+      total: samples.length,
+      clientSeenAs: [...new Set(answered.map((s) => s.clientSeen).filter((a): a is string => Boolean(a)))],
+    };
+    let viaDirector: number | undefined;
+    if (p.expect.replies) {
+      const started = outputs[1]?.output.includes("started");
+      const packets = /packets (\d+)/.exec(outputs[2]?.output ?? "");
+      if (!started || !packets) {
+        return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: tcpdump did not start there.` };
+      }
+      viaDirector = Number(packets[1]);
+      spread.repliesViaDirector = viaDirector;
+    }
+    const summary = Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(", ");
+    const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => s.error))].join(", ");
+    const fail = (m: string) => ({ ok: false, spread, message: withExplain(m, p) });
+
+    if (samples.length === 0) return fail(`${p.node} could not send requests to ${p.to} (${outputs[0]!.output.trim().slice(0, 120)}).`);
+    if (p.expect.answers === "none") {
+      if (answered.length === 0) return { ok: true, spread, message: `No answer from ${p.to}: all ${samples.length} requests from ${p.node} failed (${errors}).` };
+      return fail(`${p.to} answered ${answered.length} of ${samples.length} requests from ${p.node} (${summary}); here none should get through yet.`);
+    }
+    const needed = p.expect.answers === "all" ? samples.length : p.expect.answers;
+    if (answered.length < needed) {
+      return fail(`Only ${answered.length} of ${samples.length} requests from ${p.node} to ${p.to} were answered${summary ? ` (${summary})` : ""}; the rest: ${errors}.`);
+    }
+    for (const server of p.expect.servers ?? []) {
+      if (!counts[server]) return fail(`${server} answered none of the ${samples.length} requests to ${p.to} (${summary}).`);
+    }
+    if (p.expect.spread) {
+      const totalShare = Object.values(p.expect.spread).reduce((a, b) => a + b, 0);
+      for (const [server, share] of Object.entries(p.expect.spread)) {
+        const expected = share / totalShare;
+        const actual = (counts[server] ?? 0) / Math.max(answered.length, 1);
+        if (Math.abs(actual - expected) > p.expect.tolerance) {
+          return fail(`${server} answered ${counts[server] ?? 0} of ${answered.length} requests (${Math.round(actual * 100)} %), expected about ${Math.round(expected * 100)} % (${summary}).`);
+        }
+      }
+    }
+    if (p.expect.clientAddress) {
+      const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
+      if (wrong.length) {
+        return fail(`The real servers saw the client as ${wrong.map((a) => who(ctx, a)).join(", ")}, not as ${who(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
+      }
+    }
+    if (p.expect.replies === "direct" && viaDirector! > 0) {
+      return fail(`${viaDirector} reply packets left ${p.director} for the client: replies go back through the director, not straight to the client.`);
+    }
+    if (p.expect.replies === "via-director" && viaDirector === 0) {
+      return fail(`No reply packet left ${p.director} for the client: replies bypass the director.`);
+    }
+    const path = viaDirector === undefined ? "" : viaDirector > 0 ? `; ${viaDirector} reply packets went through ${p.director}` : `; replies went straight to the client (0 through ${p.director})`;
+    const seen = spread.clientSeenAs!.length ? `; the servers saw ${spread.clientSeenAs!.join(", ")}` : "";
+    return { ok: true, spread, message: `${answered.length}/${samples.length} answered (${summary})${seen}${path}.` };
+  },
+};

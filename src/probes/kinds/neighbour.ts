@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { parseLinks, parseNeighbours } from "../parse.js";
+import type { ProbeKind } from "../types.js";
+import { probeBase, who, withExplain } from "./common.js";
+
+const schema = z
+  .object({
+    kind: z.literal("neighbour"),
+    ...probeBase,
+    address: z.string(),
+    /** The node whose MAC the entry must hold (e.g. the director for the VIP). */
+    owner: z.string(),
+  })
+  .strict();
+export type NeighbourProbe = z.infer<typeof schema>;
+
+export const neighbourProbe: ProbeKind<NeighbourProbe> = {
+  kind: "neighbour",
+  schema,
+  describe: (p, ctx) => p.title ?? `${p.node}'s ARP entry for ${who(ctx, p.address)} is ${p.owner}'s MAC`,
+  collect(p, ctx) {
+    // Read after any traffic of the step; resolve it with one ping when there is no entry yet.
+    const read = `ip neigh show to ${p.address} | grep -q lladdr || ping -c1 -W1 ${p.address} >/dev/null 2>&1; ip neigh show to ${p.address}`;
+    return [
+      { round: 2, node: p.node, script: read },
+      ...Object.keys(ctx.topology.nodes).map((node) => ({ round: 2 as const, node, script: "ip -o link show" })),
+    ];
+  },
+  judge(p, [neigh, ...links], ctx) {
+    const mac = parseNeighbours(neigh!.output)[p.address];
+    if (!mac) return { ok: false, message: withExplain(`${p.node} has no ARP entry for ${who(ctx, p.address)}: nobody answered its ARP request.`, p) };
+    const nodes = Object.keys(ctx.topology.nodes);
+    const owners = nodes.filter((_, i) => Object.values(parseLinks(links[i]!.output)).includes(mac));
+    if (owners.includes(p.owner)) return { ok: true, message: `${p.node}'s ARP entry for ${p.address} is ${mac}, ${p.owner}'s MAC.` };
+    const holder = owners[0] ?? "an unknown host";
+    return { ok: false, message: withExplain(`${p.node}'s ARP entry for ${p.address} is ${mac}, which is ${holder}'s MAC, not ${p.owner}'s: ${holder} answered ARP for it.`, p) };
+  },
+};

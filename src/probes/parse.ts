@@ -1,0 +1,199 @@
+/**
+ * Parsers for the command outputs probes read. Pure functions over text, unit-tested
+ * on recorded outputs in test/fixtures.
+ */
+
+export interface Route {
+  to: string; // "default", "10.0.1.0/24" or a host address
+  via?: string;
+  dev?: string;
+  table?: string;
+}
+
+/** `ip -4 route show table all` (local/broadcast entries dropped). */
+export function parseRoutes(output: string): Route[] {
+  const routes: Route[] = [];
+  for (const raw of output.split("\n")) {
+    const line = raw.trim();
+    if (!line || /^(local|broadcast|unreachable|prohibit|blackhole|multicast)\s/.test(line)) continue;
+    const words = line.split(/\s+/);
+    const route: Route = { to: words[0]! };
+    for (let i = 1; i < words.length - 1; i++) {
+      if (words[i] === "via") route.via = words[i + 1];
+      if (words[i] === "dev") route.dev = words[i + 1];
+      if (words[i] === "table") route.table = words[i + 1];
+    }
+    routes.push(route);
+  }
+  return routes;
+}
+
+export interface InterfaceAddress {
+  iface: string;
+  address: string;
+  prefix: number;
+  label?: string;
+}
+
+/** `ip -o -4 addr show`: "2: eth0    inet 10.0.1.50/24 brd … scope global eth0\ …" */
+export function parseAddresses(output: string): InterfaceAddress[] {
+  const out: InterfaceAddress[] = [];
+  for (const line of output.split("\n")) {
+    const m = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+([\d.]+)\/(\d+)(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const label = /\s(\S+:\S+)\\?\s/.exec(m[4]! + " ")?.[1];
+    out.push({ iface: m[1]!, address: m[2]!, prefix: Number(m[3]), ...(label ? { label } : {}) });
+  }
+  return out;
+}
+
+export interface IptablesRule {
+  table: string;
+  chain: string;
+  /** The rule as iptables-save prints it, without the leading "-A CHAIN". */
+  spec: string;
+  args: Record<string, string>;
+  negated: Set<string>;
+}
+
+/** Docker's embedded DNS rules inside every container: not the learner's. */
+const DOCKER_CHAINS = /^DOCKER_(OUTPUT|POSTROUTING)$/;
+
+const OPTION_NAMES: Record<string, string> = {
+  "-p": "protocol", "--protocol": "protocol", "-i": "in", "--in-interface": "in", "-o": "out", "--out-interface": "out",
+  "-s": "source", "--source": "source", "-d": "destination", "--destination": "destination", "-j": "target", "--jump": "target",
+  "--dport": "dport", "--destination-port": "dport", "--sport": "sport", "--to-destination": "to", "--to-source": "toSource", "--to-ports": "toPorts",
+};
+
+/** `iptables-save` (legacy or nft, concatenated): every rule with its options by name. */
+export function parseIptablesSave(output: string): IptablesRule[] {
+  const rules: IptablesRule[] = [];
+  let table = "";
+  for (const raw of output.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("*")) table = line.slice(1);
+    if (!line.startsWith("-A ")) continue;
+    const words = line.split(/\s+/);
+    const chain = words[1]!;
+    if (DOCKER_CHAINS.test(chain)) continue;
+    const args: Record<string, string> = {};
+    const negated = new Set<string>();
+    let negateNext = false;
+    for (let i = 2; i < words.length; i++) {
+      const w = words[i]!;
+      if (w === "!") {
+        negateNext = true;
+        continue;
+      }
+      const name = OPTION_NAMES[w];
+      if (name && i + 1 < words.length) {
+        args[name] = words[++i]!;
+        if (negateNext) negated.add(name);
+      }
+      negateNext = false;
+    }
+    if (args.target && DOCKER_CHAINS.test(args.target)) continue;
+    rules.push({ table, chain, spec: words.slice(2).join(" "), args, negated });
+  }
+  return rules;
+}
+
+export type ForwardMethod = "masq" | "route" | "tunnel";
+const METHOD_FLAGS: Record<string, ForwardMethod> = { "-m": "masq", "-g": "route", "-i": "tunnel" };
+export const METHOD_FLAG: Record<ForwardMethod, string> = { masq: "-m", route: "-g", tunnel: "-i" };
+
+export interface IpvsRealServer {
+  address: string; // ip:port
+  method: ForwardMethod;
+  weight: number;
+}
+
+export interface IpvsService {
+  protocol: "tcp" | "udp" | "fwmark";
+  address: string; // ip:port
+  scheduler: string;
+  persistent?: number;
+  realServers: IpvsRealServer[];
+}
+
+/** `ipvsadm -Sn`: "-A -t 10.0.0.1:80 -s rr" then "-a -t 10.0.0.1:80 -r 10.0.1.210:8000 -m -w 1". */
+export function parseIpvsSave(output: string): IpvsService[] {
+  const services = new Map<string, IpvsService>();
+  for (const raw of output.split("\n")) {
+    const words = raw.trim().split(/\s+/);
+    const op = words[0];
+    if (op !== "-A" && op !== "-a") continue;
+    const protoFlag = words[1];
+    const protocol = protoFlag === "-t" ? "tcp" : protoFlag === "-u" ? "udp" : "fwmark";
+    const address = words[2]!;
+    const key = `${protocol} ${address}`;
+    const opt = (flag: string) => {
+      const i = words.indexOf(flag);
+      return i >= 0 ? words[i + 1] : undefined;
+    };
+    if (op === "-A") {
+      const persistent = opt("-p");
+      services.set(key, {
+        protocol,
+        address,
+        scheduler: opt("-s") ?? "wlc",
+        ...(persistent ? { persistent: Number(persistent) } : {}),
+        realServers: [],
+      });
+    } else {
+      const method = words.map((w) => METHOD_FLAGS[w]).find(Boolean) ?? "route";
+      services.get(key)?.realServers.push({ address: opt("-r")!, method, weight: Number(opt("-w") ?? 1) });
+    }
+  }
+  return [...services.values()];
+}
+
+/** `ip neigh show`: address → MAC (only entries that have one). */
+export function parseNeighbours(output: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of output.split("\n")) {
+    const m = /^([\d.]+)\s.*\blladdr\s+([0-9a-f:]{17})/i.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.toLowerCase();
+  }
+  return out;
+}
+
+/** `ip -o link show`: interface → MAC. */
+export function parseLinks(output: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of output.split("\n")) {
+    const m = /^\d+:\s+([^:@\s]+)(?:@\S+)?:.*\blink\/ether\s+([0-9a-f:]{17})/i.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.toLowerCase();
+  }
+  return out;
+}
+
+export interface HttpSample {
+  ok: boolean;
+  server?: string;
+  clientSeen?: string;
+  error?: string;
+}
+
+/**
+ * Output of the client's request loop: one line per request, either
+ * "ok <body>" where body is "rs1 saw 198.51.100.100:40000", or "fail <curl exit code>".
+ */
+export function parseHttpSamples(output: string): HttpSample[] {
+  const samples: HttpSample[] = [];
+  for (const line of output.split("\n")) {
+    const ok = /^ok (\S+) saw ([\d.]+):\d+/.exec(line.trim());
+    if (ok) samples.push({ ok: true, server: ok[1], clientSeen: ok[2] });
+    else if (line.startsWith("ok ")) samples.push({ ok: true, error: `unexpected answer: ${line.slice(3, 80)}` });
+    const fail = /^fail (\d+)/.exec(line.trim());
+    if (fail) samples.push({ ok: false, error: CURL_ERRORS[fail[1]!] ?? `curl exit code ${fail[1]}` });
+  }
+  return samples;
+}
+
+const CURL_ERRORS: Record<string, string> = {
+  "7": "connection refused",
+  "28": "timed out",
+  "52": "empty reply",
+  "56": "connection reset",
+};

@@ -1,0 +1,84 @@
+/**
+ * Runs probes against an instance: three rounds (state, traffic, after-traffic); in each
+ * round the commands for one node become one batched exec and nodes run in parallel.
+ */
+import { randomBytes } from "node:crypto";
+import { renderTemplate } from "../topology/resolve.js";
+import { probeKind, type Probe } from "./registry.js";
+import type { Collect, CommandOutput, ProbeContext, Round, Verdict } from "./types.js";
+
+export type NodeExec = (node: string, script: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+export interface ProbeResult extends Verdict {
+  kind: string;
+  node: string;
+  description: string;
+  hint?: number;
+}
+
+/** Fills {{variables}} into every string of a probe. */
+export function renderProbe<T>(value: T, vars: Record<string, string>): T {
+  if (typeof value === "string") return renderTemplate(value, vars) as T;
+  if (Array.isArray(value)) return value.map((v) => renderProbe(v, vars)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [renderProbe(k, vars), renderProbe(v, vars)])) as T;
+  }
+  return value;
+}
+
+/** One script for many commands; each command's output is fenced by markers with its exit code. */
+export function batchScript(scripts: string[], marker: string): string {
+  return scripts.map((s, i) => `echo '${marker} ${i} begin'; ( ${s}\n) 2>&1; echo "${marker} ${i} end $?"`).join("\n");
+}
+
+export function splitBatch(output: string, count: number, marker: string): CommandOutput[] {
+  const results: CommandOutput[] = [];
+  for (let i = 0; i < count; i++) {
+    const begin = output.indexOf(`${marker} ${i} begin\n`);
+    const endMatch = new RegExp(`${marker} ${i} end (\\d+)`).exec(output);
+    if (begin < 0 || !endMatch) {
+      results.push({ exitCode: -1, output: "(no output: the batch did not get this far)" });
+      continue;
+    }
+    const start = begin + `${marker} ${i} begin\n`.length;
+    results.push({ exitCode: Number(endMatch[1]), output: output.slice(start, endMatch.index) });
+  }
+  return results;
+}
+
+export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeExec): Promise<ProbeResult[]> {
+  const rendered = probes.map((p) => renderProbe(p, ctx.vars));
+  const plans = rendered.map((p) => probeKind(p.kind).collect(p, ctx));
+  const outputs: CommandOutput[][] = plans.map((plan) => plan.map(() => ({ exitCode: -1, output: "" })));
+  for (const round of [0, 1, 2] as Round[]) {
+    const byNode = new Map<string, Array<{ probe: number; step: number; script: string }>>();
+    plans.forEach((plan, probe) =>
+      plan.forEach((c: Collect, step) => {
+        if (c.round !== round) return;
+        const list = byNode.get(c.node) ?? [];
+        list.push({ probe, step, script: c.script });
+        byNode.set(c.node, list);
+      }),
+    );
+    await Promise.all(
+      [...byNode.entries()].map(async ([node, items]) => {
+        const marker = `@@lvs-lab-${randomBytes(4).toString("hex")}`;
+        let results: CommandOutput[];
+        try {
+          const res = await exec(node, batchScript(items.map((i) => i.script), marker));
+          results = splitBatch(res.stdout, items.length, marker);
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          results = items.map(() => ({ exitCode: -1, output: `(could not run on ${node}: ${why})` }));
+        }
+        items.forEach((item, i) => (outputs[item.probe]![item.step] = results[i]!));
+      }),
+    );
+  }
+  return rendered.map((p, i) => {
+    const kind = probeKind(p.kind);
+    const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
+    const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
+    return { ...verdict, kind: p.kind, node: p.node, description: kind.describe(p, ctx), ...(p.hint ? { hint: p.hint } : {}) };
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Picks a free address block for every network of an instance. The topology's own
+ * subnet is preferred; when it collides with a host route, another Docker network or
+ * another lvs-lab instance, the next free block of the same size in a fallback pool is
+ * used, so several learners can share one engine.
+ */
+import { formatCidr, overlaps, parseCidr, shiftBlock, type Cidr } from "./ipv4.js";
+import type { Topology } from "./schema.js";
+import { UserError } from "../errors.js";
+
+/** Used by this project's machines or Docker itself: never handed out. */
+export const FORBIDDEN_BLOCKS = ["192.0.2.0/24", "203.0.113.0/24", "10.255.255.0/24", "172.17.0.0/16"].map(parseCidr);
+
+const POOLS = ["10.0.0.0/8", "198.18.0.0/15"].map(parseCidr);
+const DEFAULT_POOL = POOLS[1]!;
+
+function poolFor(preferred: Cidr): Cidr {
+  return POOLS.find((p) => overlaps(p, preferred)) ?? DEFAULT_POOL;
+}
+
+function candidates(preferred: Cidr): Cidr[] {
+  const pool = poolFor(preferred);
+  const blocks = 2 ** (preferred.prefix - pool.prefix);
+  const start = Math.round((preferred.network - pool.network) / 2 ** (32 - preferred.prefix));
+  const out: Cidr[] = [];
+  if (!overlaps(pool, preferred)) out.push(preferred);
+  const first = { network: pool.network, prefix: preferred.prefix };
+  for (let i = 0; i < blocks; i++) out.push(shiftBlock(first, (start + i) % blocks));
+  return out;
+}
+
+export function allocateSubnets(topology: Topology, used: string[]): Record<string, string> {
+  const taken = [...FORBIDDEN_BLOCKS, ...used.map(parseCidr)];
+  const result: Record<string, string> = {};
+  for (const [name, net] of Object.entries(topology.networks)) {
+    const preferred = parseCidr(net.subnet);
+    const free = candidates(preferred).find((c) => !taken.some((t) => overlaps(t, c)));
+    if (!free) {
+      throw new UserError(`No free address block of size /${preferred.prefix} is left for network "${name}".`, "Stop some lab instances (`lvs-lab stop --all`).");
+    }
+    taken.push(free);
+    result[name] = formatCidr(free);
+  }
+  return result;
+}

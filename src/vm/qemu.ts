@@ -1,0 +1,145 @@
+/**
+ * QEMU command lines and recognising our own QEMU process. Pure except for the small
+ * /proc readers at the end.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+
+/** Marker in every lvs-lab QEMU command line (`-name lvs-lab-vm`); `vm down` signals nothing without it. */
+export const VM_NAME = "lvs-lab-vm";
+/** The engine's port inside the VM (dockerd -H tcp://0.0.0.0:2375, see vm/init). */
+export const GUEST_DOCKER_PORT = 2375;
+export const FIRST_HOST_PORT = 23750;
+
+export type Accel = "kvm" | "tcg";
+
+export interface QemuOptions {
+  kernel: string;
+  initrd: string;
+  /** Raw ext4 Docker data disk. */
+  disk?: string;
+  /** true: copy-on-write, the guest's writes vanish when QEMU exits (normal boots). */
+  diskSnapshot: boolean;
+  hostPort: number;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accel;
+  /** Data-disk preparation boot: the guest waits for this image, then powers off. */
+  prepareImage?: string;
+}
+
+/** QEMU's -drive/-netdev values use "," as separator; a literal comma is written ",,". */
+export function qemuEscape(value: string): string {
+  return value.replace(/,/g, ",,");
+}
+
+export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage">): string {
+  const parts = ["console=ttyS0", "rdinit=/init", "panic=1", "quiet"];
+  // Under TCG nothing speculates, so the Spectre/Meltdown mitigations only cost time.
+  if (o.accel === "tcg") parts.push("mitigations=off");
+  if (o.prepareImage) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(o.prepareImage)) throw new Error(`unsafe image ref for the kernel command line: ${o.prepareImage}`);
+    parts.push(`lvslab.prepare=${o.prepareImage}`);
+  }
+  return parts.join(" ");
+}
+
+/** argv after the binary name. */
+export function qemuArgv(o: QemuOptions): string[] {
+  const argv = [
+    "-name",
+    VM_NAME,
+    "-m",
+    String(o.memoryMiB),
+    "-smp",
+    String(o.cpus),
+    // thread=multi froze both vCPUs in runc once on this kind of machine; single is stable.
+    ...(o.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=single", "-cpu", "max"]),
+    "-kernel",
+    o.kernel,
+    "-initrd",
+    o.initrd,
+    "-append",
+    kernelCmdline(o),
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-serial",
+    "stdio",
+    "-no-reboot",
+    // restrict=on: the guest (and its containers) cannot open connections to the host or
+    // the outside through QEMU's NAT — without it 10.0.2.2 is the host's loopback, where
+    // the forwarded engine port itself listens. The hostfwd rule still works.
+    "-netdev",
+    `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${GUEST_DOCKER_PORT}`,
+    "-device",
+    "virtio-net-pci,netdev=n0",
+  ];
+  if (o.disk) {
+    argv.push(
+      "-drive",
+      `file=${qemuEscape(o.disk)},format=raw,if=virtio,cache=${o.diskSnapshot ? "unsafe" : "writeback"}${o.diskSnapshot ? ",snapshot=on" : ""}`,
+    );
+  }
+  return argv;
+}
+
+/** /proc/PID/cmdline is NUL-separated with a trailing NUL. */
+export function parseProcCmdline(raw: Buffer | string): string[] {
+  const text = typeof raw === "string" ? raw : raw.toString("utf8");
+  const parts = text.split("\0");
+  if (parts.length && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/**
+ * True only for an lvs-lab QEMU of this cache: a qemu-system binary, `-name lvs-lab-vm`,
+ * and a file argument under our cache root. A recycled pid never matches all three.
+ */
+export function isOurQemu(argv: string[] | undefined, root: string): boolean {
+  if (!argv || argv.length < 3) return false;
+  if (!basename(argv[0] ?? "").startsWith("qemu-system")) return false;
+  const i = argv.indexOf("-name");
+  if (i < 0 || (argv[i + 1] ?? "").split(",")[0] !== VM_NAME) return false;
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  return argv.some((a) => a.startsWith(prefix) || a.includes(`file=${qemuEscape(prefix)}`));
+}
+
+/** Parses a pid file's content; undefined unless it is one positive integer. */
+export function parsePidFile(content: string | undefined): number | undefined {
+  if (content === undefined) return undefined;
+  const t = content.trim();
+  if (!/^[1-9][0-9]{0,9}$/.test(t)) return undefined;
+  return Number(t);
+}
+
+export function readProcCmdline(pid: number): string[] | undefined {
+  try {
+    return parseProcCmdline(readFileSync(`/proc/${pid}/cmdline`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and not a zombie (an exited child of a parent that has not reaped it yet). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** Resident memory (VmHWM = peak, VmRSS = now) in MiB. */
+export function processMemoryMiB(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+    return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Where the lvs-lab VM lives on disk and which recipe built it.
+ *
+ * Layout (root = ${XDG_CACHE_HOME:-~/.cache}/lvs-lab/vm):
+ *   root/<recipe-hash>/vmlinuz, initrd.cpio, manifest.txt   kernel + initramfs (vm/build.sh)
+ *   root/<recipe-hash>/docker-<key>.img                     Docker data disk holding the lab
+ *                                                           image; read-only base, booted
+ *                                                           copy-on-write (snapshot=on)
+ *   root/run/qemu.pid, state.json, console.log, up.lock     the running VM
+ *
+ * The recipe hash covers vm/build.sh and vm/init (their names and contents): edit either
+ * and the next `vm up` rebuilds. Pure functions here; nothing starts processes.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** vm/ at the package root (same relative place from src/vm and dist/vm). */
+export const VM_SCRIPTS_DIR = fileURLToPath(new URL("../../vm/", import.meta.url));
+/** Files whose contents decide what the build produces. vm/run.sh only launches, so it is not part of it. */
+export const RECIPE_FILES = ["build.sh", "init"] as const;
+
+export interface RecipeFile {
+  name: string;
+  content: string | Buffer;
+}
+
+/** 16 hex digits of sha256 over the files' names and contents, independent of their order. */
+export function recipeHash(files: RecipeFile[]): string {
+  const h = createHash("sha256");
+  h.update("lvs-lab-vm-recipe\0");
+  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const content = typeof f.content === "string" ? Buffer.from(f.content, "utf8") : f.content;
+    h.update(`${f.name}\0${content.length}\0`);
+    h.update(content);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+export function readRecipe(dir: string = VM_SCRIPTS_DIR): RecipeFile[] {
+  return RECIPE_FILES.map((name) => ({ name, content: readFileSync(join(dir, name)) }));
+}
+
+export function currentRecipeHash(dir: string = VM_SCRIPTS_DIR): string {
+  return recipeHash(readRecipe(dir));
+}
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(home, ".cache");
+  return join(base, "lvs-lab", "vm");
+}
+
+export interface VmPaths {
+  root: string;
+  hash: string;
+  recipeDir: string;
+  kernel: string;
+  initrd: string;
+  manifest: string;
+  buildLog: string;
+  stateDir: string;
+  pidFile: string;
+  stateFile: string;
+  consoleLog: string;
+  prepareLog: string;
+  lockFile: string;
+}
+
+export function vmPaths(root: string, hash: string): VmPaths {
+  const recipeDir = join(root, hash);
+  const stateDir = join(root, "run");
+  return {
+    root,
+    hash,
+    recipeDir,
+    kernel: join(recipeDir, "vmlinuz"),
+    initrd: join(recipeDir, "initrd.cpio"),
+    manifest: join(recipeDir, "manifest.txt"),
+    buildLog: join(root, `build-${hash}.log`),
+    stateDir,
+    pidFile: join(stateDir, "qemu.pid"),
+    stateFile: join(stateDir, "state.json"),
+    consoleLog: join(stateDir, "console.log"),
+    prepareLog: join(stateDir, "prepare.log"),
+    lockFile: join(stateDir, "up.lock"),
+  };
+}
+
+/**
+ * File name of the data disk for one lab image. Keyed by the image id (content) and the
+ * ref (the tag it must carry inside the VM): a rebuilt image under the same tag gets a new disk.
+ */
+export function dataDiskName(imageId: string, ref: string): string {
+  const key = createHash("sha256").update(`${imageId}\n${ref}`).digest("hex").slice(0, 16);
+  return `docker-${key}.img`;
+}
+
+/** Recipe directories are exactly 16 hex digits; everything else in root is not one. */
+export function isRecipeDirName(name: string): boolean {
+  return /^[0-9a-f]{16}$/.test(name);
+}

@@ -1,0 +1,89 @@
+#!/bin/sh
+# lvs-lab VM recipe: builds the kernel + initramfs of the lvs-lab VM from Debian packages.
+#
+#   vm/build.sh OUTDIR
+#
+# Writes OUTDIR/vmlinuz, OUTDIR/initrd.cpio and OUTDIR/manifest.txt. Needs root,
+# debootstrap, cpio and network access to a Debian mirror (LVS_LAB_DEBIAN_MIRROR,
+# default http://deb.debian.org/debian). Nothing else on the host is touched.
+#
+# Why: the labs need ip_vs and ipip, which many host kernels (CI runners, WSL, some
+# cloud images) lack. The VM runs Debian 12's stock kernel and its own Docker engine;
+# lvs-lab talks to that engine over a localhost port, so the labs' code is the same.
+#
+# lvs-lab (src/vm/) runs this script when the recipe hash changes (sha256 over this
+# file and vm/init), in a temporary directory renamed into place on success. Lines
+# starting with "@@phase NAME DETAIL" on stdout mark progress; everything else is log.
+set -eu
+
+OUT=${1:?usage: build.sh OUTDIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+MIRROR=${LVS_LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+ROOT="$OUT/root"
+
+phase() { echo "@@phase $*"; }
+
+mkdir -p "$OUT"
+rm -rf "$ROOT"
+
+# --- download: a minimal Debian 12 root with Docker and the LVS tools ----------------
+# docker.io brings containerd, runc and tini; e2fsprogs formats the data disk.
+phase download "debootstrap $SUITE (docker.io, iproute2, iptables, ipvsadm)"
+debootstrap --variant=minbase \
+  --include=docker.io,iproute2,iptables,ipvsadm,kmod,e2fsprogs,procps \
+  "$SUITE" "$ROOT" "$MIRROR"
+
+# The stock generic kernel (has ip_vs*, ipip, veth, bridge, overlay as modules; the
+# -cloud variant lacks some). apt runs inside the new root, so the host needs no apt.
+phase download "Debian kernel package"
+chroot "$ROOT" apt-get -q update
+KPKG=$(chroot "$ROOT" apt-cache depends linux-image-amd64 \
+  | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+[ -n "$KPKG" ] || { echo "build.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
+mkdir -p "$ROOT/tmp/kernel"
+chmod 0777 "$ROOT/tmp/kernel"  # apt downloads as user _apt
+chroot "$ROOT" sh -c "cd /tmp/kernel && apt-get -q download $KPKG"
+
+# --- build: kernel modules into the root, trimmed; init script ------------------------
+phase build "unpack $KPKG, trim modules, install init"
+KDIR="$ROOT/tmp/kernel/x"
+dpkg-deb -x "$ROOT"/tmp/kernel/*.deb "$KDIR"
+KVER=$(ls "$KDIR/lib/modules")
+# Extract beside the root and copy: the root's /lib is a symlink (merged /usr) that a
+# plain tar extraction would replace with a directory.
+mkdir -p "$ROOT/usr/lib/modules"
+cp -a "$KDIR/lib/modules/$KVER" "$ROOT/usr/lib/modules/"
+cp "$KDIR/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+M="$ROOT/usr/lib/modules/$KVER/kernel"
+# Hardware the VM never has: halves the initramfs.
+for d in sound drivers/gpu drivers/media drivers/usb drivers/net/wireless net/wireless \
+         net/mac80211 net/bluetooth drivers/bluetooth drivers/infiniband drivers/staging \
+         drivers/iio drivers/hid drivers/input drivers/mtd drivers/isdn drivers/scsi \
+         drivers/net/ethernet drivers/net/can net/can drivers/hwmon drivers/video \
+         drivers/platform drivers/thunderbolt drivers/nfc net/nfc drivers/firewire \
+         drivers/edac drivers/leds drivers/rtc drivers/watchdog drivers/w1 drivers/power \
+         drivers/mmc drivers/spi drivers/i2c drivers/pinctrl drivers/gpio fs/ocfs2 fs/gfs2 \
+         fs/nfs fs/nfsd fs/ceph fs/smb fs/xfs fs/btrfs fs/f2fs fs/jfs fs/ntfs3 fs/ubifs; do
+  rm -rf "${M:?}/$d"
+done
+chroot "$ROOT" depmod -a "$KVER"
+rm -rf "$ROOT/tmp/kernel" "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* \
+       "$ROOT"/usr/share/doc "$ROOT"/usr/share/man "$ROOT"/usr/share/locale "$ROOT"/usr/share/info
+install -m 0755 "$HERE/init" "$ROOT/init"
+echo lvs-lab-vm > "$ROOT/etc/hostname"
+printf 'nameserver 10.0.2.3\n' > "$ROOT/etc/resolv.conf"
+
+# --- pack: uncompressed newc cpio ------------------------------------------------------
+# Uncompressed on purpose: under TCG emulation, gunzip of ~200 MB in the guest costs
+# more boot time than QEMU copying ~450 MB into guest RAM.
+phase pack "cpio initramfs"
+(cd "$ROOT" && find . -xdev -print0 | cpio --null -o -H newc --quiet) > "$OUT/initrd.cpio"
+{
+  echo "kernel=$KVER"
+  echo "package=$KPKG"
+  echo "docker=$(chroot "$ROOT" dpkg-query -W -f '${Version}' docker.io)"
+  echo "initrd_bytes=$(stat -c %s "$OUT/initrd.cpio")"
+} > "$OUT/manifest.txt"
+rm -rf "$ROOT"
+phase done "$(tr '\n' ' ' < "$OUT/manifest.txt")"
