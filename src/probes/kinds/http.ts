@@ -75,13 +75,14 @@ export const httpProbe: ProbeKind<HttpProbe> = {
       const client = clientAddressOf(p, ctx) ?? "0.0.0.0";
       const id = captureId(p);
       // -p: no promiscuous mode; -Q out: only what the director itself sends; -Z root: stay
-      // root, so the probe may stop it later (without CAP_KILL, root cannot signal user tcpdump).
+      // root, so the probe may stop it later (without CAP_KILL, root cannot signal user tcpdump);
+      // --immediate-mode: without it packets wait in the kernel ring for up to a second.
       const filter = `tcp and src host ${host} and src port ${port} and dst host ${client}`;
       steps.push({
         round: 0,
         node: p.director,
         script:
-          `rm -f /tmp/${id}.*; (tcpdump -Z root -p -Q out -i any -nn -U -w /tmp/${id}.pcap '${filter}' >/tmp/${id}.log 2>&1 & echo $! >/tmp/${id}.pid); ` +
+          `rm -f /tmp/${id}.*; (tcpdump -Z root -p -Q out -i any -nn -U --immediate-mode -w /tmp/${id}.pcap '${filter}' >/tmp/${id}.log 2>&1 & echo $! >/tmp/${id}.pid); ` +
           `for i in $(seq 50); do grep -q listening /tmp/${id}.log 2>/dev/null && break; sleep 0.1; done; grep -q listening /tmp/${id}.log && echo started`,
       });
       steps.push({
