@@ -19,6 +19,6 @@ read -r cmd || cmd=
 kill -TERM "$QPID" 2>/dev/null || exit 0
 (sleep 3; kill -KILL "$QPID" 2>/dev/null) &
 KILLER=$!
-wait "$QPID"
+wait "$QPID" 2>/dev/null
 kill "$KILLER" 2>/dev/null
 exit 0

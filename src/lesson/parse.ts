@@ -133,13 +133,13 @@ export function parseLesson(text: string, file: string): Lesson {
     const solutions: Solution[] = [];
     for (const f of s.fences) {
       const [kind, ...args] = f.info.split(/\s+/);
-      if (kind === "check") checks.push(...parseYaml(f.content, { file, firstLine: f.line + 2 }, checkBlockSchema));
+      if (kind === "check") checks.push(...parseYaml(f.content, { file, firstLine: f.line + 1 }, checkBlockSchema));
       else if (kind === "hint") {
-        if (!f.content.trim()) throw new FileError(file, f.line + 1, "empty hint block");
+        if (!f.content.trim()) throw new FileError(file, f.line, "empty hint block");
         hints.push(f.content.trim());
       } else {
-        if (args.length !== 1) throw new FileError(file, f.line + 1, 'a solution block names its node: "```solution director"');
-        solutions.push({ node: args[0]!, commands: f.content.trimEnd(), line: f.line + 1 });
+        if (args.length !== 1) throw new FileError(file, f.line, 'a solution block names its node: "```solution director"');
+        solutions.push({ node: args[0]!, commands: f.content.trimEnd(), line: f.line });
       }
     }
     if (!checks.length) throw new FileError(file, s.line, `step "${s.title}" has no \`\`\`check block`);

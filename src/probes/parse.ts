@@ -41,7 +41,7 @@ export function parseAddresses(output: string): InterfaceAddress[] {
   for (const line of output.split("\n")) {
     const m = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+([\d.]+)\/(\d+)(.*)$/.exec(line.trim());
     if (!m) continue;
-    const label = /\s(\S+:\S+)\\?\s/.exec(m[4]! + " ")?.[1];
+    const label = /\s([^\s\\]+:[^\s\\]+)/.exec(m[4]! + " ")?.[1];
     out.push({ iface: m[1]!, address: m[2]!, prefix: Number(m[3]), ...(label ? { label } : {}) });
   }
   return out;

@@ -14,18 +14,17 @@ export const FORBIDDEN_BLOCKS = ["192.0.2.0/24", "203.0.113.0/24", "10.255.255.0
 const POOLS = ["10.0.0.0/8", "198.18.0.0/15"].map(parseCidr);
 const DEFAULT_POOL = POOLS[1]!;
 
-function poolFor(preferred: Cidr): Cidr {
-  return POOLS.find((p) => overlaps(p, preferred)) ?? DEFAULT_POOL;
-}
-
+/** The preferred block, then its own pool from there on, then the other pools. */
 function candidates(preferred: Cidr): Cidr[] {
-  const pool = poolFor(preferred);
-  const blocks = 2 ** (preferred.prefix - pool.prefix);
-  const start = Math.round((preferred.network - pool.network) / 2 ** (32 - preferred.prefix));
-  const out: Cidr[] = [];
-  if (!overlaps(pool, preferred)) out.push(preferred);
-  const first = { network: pool.network, prefix: preferred.prefix };
-  for (let i = 0; i < blocks; i++) out.push(shiftBlock(first, (start + i) % blocks));
+  const own = POOLS.find((p) => overlaps(p, preferred)) ?? DEFAULT_POOL;
+  const size = 2 ** (32 - preferred.prefix);
+  const out: Cidr[] = [preferred];
+  for (const pool of [own, ...POOLS.filter((p) => p !== own)]) {
+    const blocks = 2 ** (preferred.prefix - pool.prefix);
+    const start = pool === own && overlaps(pool, preferred) ? (preferred.network - pool.network) / size : 0;
+    const first = { network: pool.network, prefix: preferred.prefix };
+    for (let i = 0; i < blocks; i++) out.push(shiftBlock(first, (start + i) % blocks));
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { METHOD_FLAG, parseIpvsSave, type ForwardMethod } from "../parse.js";
+import { ownerOf } from "../../topology/resolve.js";
 import type { ProbeKind } from "../types.js";
 import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
 
@@ -65,7 +66,8 @@ export const ipvsProbe: ProbeKind<IpvsProbe> = {
       if (!have) {
         const samHost = svc.realServers.find((r) => splitEndpoint(r.address).host === host);
         const extra = samHost ? ` (it has ${samHost.address}: wrong port)` : "";
-        return { ok: false, message: withExplain(`${p.node}: real server ${want.address} (${who(ctx, host)}) is missing from ${name}${extra}.`, p) };
+        const owner = ownerOf(ctx.topology, host);
+        return { ok: false, message: withExplain(`${p.node}: real server ${owner ? `${owner} (${want.address})` : want.address} is missing from ${name}${extra}.`, p) };
       }
       if (want.method && have.method !== want.method) {
         return {

@@ -1,0 +1,181 @@
+import Docker from "dockerode";
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { collectDemuxed, engineOptions } from "../src/docker/engine.js";
+import { probeKind, checkBlockSchema } from "../src/probes/registry.js";
+import { batchScript, renderProbe, runProbes, splitBatch } from "../src/probes/run.js";
+import type { ProbeContext } from "../src/probes/types.js";
+import { parseTopology } from "../src/topology/load.js";
+import { readFileSync } from "node:fs";
+import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
+
+const topology = resolveTopology(parseTopology(readFileSync(new URL("../topologies/nat.yaml", import.meta.url), "utf8"), "nat.yaml"), {});
+const ifaces = { director: { ext: "eth0", int: "eth1" }, rs1: { int: "eth0" }, rs2: { int: "eth0" }, client: { ext: "eth0" } };
+const ctx: ProbeContext = { topology, ifaces, vars: templateVariables(topology, ifaces, "nat") };
+
+/** Judges one probe (written as in a check block) against canned outputs. */
+function judge(yaml: object, ...outputs: Array<string | [number, string]>) {
+  const [probe] = checkBlockSchema.parse([yaml]);
+  const p = renderProbe(probe!, ctx.vars);
+  return probeKind(p.kind).judge(p, outputs.map((o) => (typeof o === "string" ? { exitCode: 0, output: o } : { exitCode: o[0], output: o[1] })), ctx);
+}
+
+const dnatRule = { kind: "iptables", node: "director", table: "nat", chain: "PREROUTING", rule: { in: "{{director.ext.iface}}", protocol: "tcp", dport: 8001, target: "DNAT", to: "{{rs1.int}}:8000" } };
+const save = (rule: string) => `*nat\n:PREROUTING ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
+
+describe("probe verdicts name the node and the cause", () => {
+  it("sysctl: ip_forward left at 0", () => {
+    expect(judge({ kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: 1 }, "0\n").message).toBe(
+      "director: net.ipv4.ip_forward is 0, it must be 1.",
+    );
+  });
+
+  it("iptables: rule on the wrong interface, port or destination", () => {
+    expect(judge(dnatRule, save("-A PREROUTING -i eth1 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000")).message).toBe(
+      `director's rule "-A PREROUTING -i eth1 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000" is close but its incoming interface (-i) is eth1, expected eth0.`,
+    );
+    expect(judge(dnatRule, save("-A PREROUTING -i eth0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.1.210:8000")).message).toMatch(/destination port \(--dport\) is 8080, expected 8001/);
+    expect(judge(dnatRule, save("-A PREROUTING -i eth0 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.201:8000")).message).toMatch(/--to-destination is 10\.0\.1\.201:8000, expected 10\.0\.1\.210:8000/);
+    expect(judge(dnatRule, save("")).message).toBe(
+      "director has no rule in the nat table's PREROUTING chain; expected -t nat -A PREROUTING -i eth0 -p tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000.",
+    );
+    expect(judge(dnatRule, save("-A PREROUTING -i eth0 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000")).ok).toBe(true);
+  });
+
+  it("route: gateway not changed", () => {
+    expect(judge({ kind: "route", node: "rs1", to: "default", via: "{{director.int}}" }, "default via 10.0.1.1 dev eth0\n10.0.1.0/24 dev eth0 scope link\n").message).toBe(
+      "rs1's default route is via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director).",
+    );
+    expect(judge({ kind: "route", node: "rs1", to: "default", via: "{{director.int}}" }, "10.0.1.0/24 dev eth0 scope link\n").message).toBe(
+      "rs1 has no default route; it needs one via 10.0.1.50 (director).",
+    );
+  });
+
+  it("address: VIP on eth0 instead of lo, or with a wide mask", () => {
+    const probe = { kind: "address", node: "rs1", address: "{{vip}}/32", iface: "lo" };
+    expect(judge(probe, "1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 198.51.100.50/24 scope global eth0\n").message).toBe(
+      "rs1 has 198.51.100.50 on eth0 as /24, but it belongs on lo.",
+    );
+    expect(judge(probe, "1: lo    inet 198.51.100.50/24 scope global lo\n").message).toBe("rs1 has 198.51.100.50 on lo as /24, but it must be /32.");
+    expect(judge(probe, "1: lo    inet 127.0.0.1/8 scope host lo\n").message).toBe("rs1 does not have 198.51.100.50 on any interface.");
+  });
+
+  it("ipvs: missing service, wrong scheduler, wrong forwarding flag, weight 0, no ip_vs", () => {
+    const probe = {
+      kind: "ipvs", node: "director", service: "{{vip}}:80", scheduler: "rr",
+      realServers: [{ address: "{{rs1.int}}:8000", method: "masq" }, { address: "{{rs2.int}}:8000", method: "masq", weight: 1 }],
+    };
+    expect(judge(probe, "").message).toBe("director has no virtual service TCP 198.51.100.50:80 (`ipvsadm -Ln` lists none).");
+    expect(judge(probe, "-A -t 198.51.100.50:80 -s wlc\n").message).toMatch(/uses scheduler wlc, expected rr/);
+    expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -g -w 1\n").message).toBe(
+      "director: real server 10.0.1.210 (rs1) is added with -g (direct routing), this lab needs -m (masquerading/NAT).",
+    );
+    expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -m -w 1\n-a -t 198.51.100.50:80 -r 10.0.1.211:8000 -m -w 0\n").message).toBe(
+      "director: real server 10.0.1.211 (rs2) has weight 0, expected 1 — weight 0 means quiesced: it gets no new connections.",
+    );
+    expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:80 -m -w 1\n").message).toBe(
+      "director: real server rs1 (10.0.1.210:8000) is missing from TCP 198.51.100.50:80 (it has 10.0.1.210:80: wrong port).",
+    );
+    expect(judge(probe, [2, "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n"]).message).toMatch(/has no IPVS \(ip_vs module\)/);
+  });
+
+  it("http: spread, client address and reply path are measured", () => {
+    const probe = { kind: "http", to: "{{vip}}:80", count: 4, expect: { servers: ["rs1", "rs2"], clientAddress: "{{client.ext}}", replies: "direct" } };
+    const ok = "ok rs1 saw 198.51.100.100:1\nok rs2 saw 198.51.100.100:2\nok rs1 saw 198.51.100.100:3\nok rs2 saw 198.51.100.100:4\n";
+    expect(judge(probe, ok, "started\n", "packets 0\n")).toMatchObject({ ok: true, spread: { counts: { rs1: 2, rs2: 2 }, repliesViaDirector: 0 } });
+    expect(judge(probe, ok, "started\n", "packets 12\n").message).toBe(
+      "12 reply packets left director for the client: replies go back through the director, not straight to the client.",
+    );
+    expect(judge(probe, ok.replace(/rs2/g, "rs1"), "started\n", "packets 0\n").message).toMatch(/^rs2 answered none of the 4 requests/);
+    expect(judge(probe, ok.replace(/198\.51\.100\.100/g, "10.0.1.50"), "started\n", "packets 0\n").message).toBe(
+      "The real servers saw the client as 10.0.1.50 (director), not as 198.51.100.100 (client): the client's address was rewritten on the way.",
+    );
+    expect(judge(probe, "fail 28\nfail 28\nok rs1 saw 198.51.100.100:1\nfail 7\n", "started\n", "packets 0\n").message).toBe(
+      "Only 1 of 4 requests from client to 198.51.100.50:80 were answered (rs1 1); the rest: timed out, connection refused.",
+    );
+  });
+
+  it("http: a weighted spread within tolerance", () => {
+    const probe = { kind: "http", to: "{{vip}}:80", count: 8, expect: { spread: { rs1: 3, rs2: 1 }, tolerance: 0.15 } };
+    const lines = (a: number, b: number) => "ok rs1 saw 1.1.1.1:1\n".repeat(a) + "ok rs2 saw 1.1.1.1:1\n".repeat(b);
+    expect(judge(probe, lines(6, 2)).ok).toBe(true);
+    expect(judge(probe, lines(4, 4)).message).toBe("rs1 answered 4 of 8 requests (50 %), expected about 75 % (rs1 4, rs2 4).");
+  });
+
+  it("neighbour: a real server answered ARP for the VIP", () => {
+    const probe = { kind: "neighbour", node: "client", address: "{{vip}}", owner: "director" };
+    const link = (mac: string) => `2: eth0@if3: <BROADCAST> mtu 1500 \\    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`;
+    const nodes = ["client", "director", "rs1", "rs2"].map((_, i) => link(`02:42:00:00:00:0${i}`));
+    expect(judge(probe, "198.51.100.50 dev eth0 lladdr 02:42:00:00:00:02 REACHABLE\n", ...nodes).message).toBe(
+      "client's ARP entry for 198.51.100.50 is 02:42:00:00:00:02, which is rs1's MAC, not director's: rs1 answered ARP for it.",
+    );
+    expect(judge(probe, "198.51.100.50 dev eth0 lladdr 02:42:00:00:00:01 REACHABLE\n", ...nodes).ok).toBe(true);
+  });
+
+  it("command: the lesson's own sentence plus what was seen", () => {
+    expect(judge({ kind: "command", node: "director", run: "conntrack -L", match: "UNREPLIED", message: "No unreplied connection." }, "nothing\n").message).toBe(
+      "No unreplied connection. (director: `conntrack -L` gave output lacks /UNREPLIED/)",
+    );
+  });
+});
+
+describe("probe batching", () => {
+  it("splits one exec's output back into each command's output and exit code", () => {
+    const marker = "@@m";
+    const script = batchScript(["echo a", "false"], marker);
+    expect(script).toContain("( echo a\n) 2>&1");
+    const out = "@@m 0 begin\na\n@@m 0 end 0\n@@m 1 begin\n@@m 1 end 1\n";
+    expect(splitBatch(out, 3, marker)).toEqual([
+      { exitCode: 0, output: "a\n" },
+      { exitCode: 1, output: "" },
+      { exitCode: -1, output: "(no output: the batch did not get this far)" },
+    ]);
+  });
+
+  it("runs one exec per node and round, nodes in parallel", async () => {
+    const calls: string[] = [];
+    const probes = checkBlockSchema.parse([
+      { kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: 1 },
+      { kind: "route", node: "director", to: "default" },
+      { kind: "route", node: "rs1", to: "default", via: "{{director.int}}" },
+    ]);
+    const results = await runProbes(probes, ctx, async (node, script) => {
+      calls.push(node);
+      const marker = /'(@@lvs-lab-[0-9a-f]+) 0 begin'/.exec(script)![1]!;
+      const answers = node === "director" ? ["1\n", "default via 198.51.100.1 dev eth0\n"] : ["default via 10.0.1.50 dev eth0\n"];
+      return { exitCode: 0, stderr: "", stdout: answers.map((a, i) => `${marker} ${i} begin\n${a}${marker} ${i} end 0\n`).join("") };
+    });
+    expect(calls.sort()).toEqual(["director", "rs1"]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+  });
+
+  it("reports a node it cannot reach instead of throwing", async () => {
+    const probes = checkBlockSchema.parse([{ kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: 1 }]);
+    const [r] = await runProbes(probes, ctx, async () => {
+      throw new Error("container is not running");
+    });
+    expect(r).toMatchObject({ ok: false, message: "could not run on director: container is not running." });
+  });
+});
+
+describe("engine plumbing", () => {
+  it("demultiplexes Docker's framed exec stream", async () => {
+    const frame = (stream: number, text: string) => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(8);
+      head.writeUInt8(stream, 0);
+      head.writeUInt32BE(body.length, 4);
+      return Buffer.concat([head, body]);
+    };
+    const input = new PassThrough();
+    const collected = collectDemuxed(input, new Docker().modem);
+    input.end(Buffer.concat([frame(1, "out1 "), frame(2, "err"), frame(1, "out2")]));
+    expect(await collected).toEqual({ stdout: "out1 out2", stderr: "err" });
+  });
+
+  it("honours DOCKER_HOST forms", () => {
+    expect(engineOptions("unix:///run/docker.sock")).toEqual({ socketPath: "/run/docker.sock" });
+    expect(engineOptions("tcp://127.0.0.1:23750")).toEqual({ protocol: "http", host: "127.0.0.1", port: 23750 });
+    expect(() => engineOptions("ftp://x")).toThrow(/is not understood/);
+  });
+});

@@ -1,0 +1,176 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
+import { cacheRoot, currentRecipeHash, dataDiskName, isRecipeDirName, recipeHash, RECIPE_FILES, VM_SCRIPTS_DIR, vmPaths } from "../src/vm/recipe.js";
+
+const ROOT = "/home/u/.cache/lvs-lab/vm";
+const base: QemuOptions = {
+  kernel: `${ROOT}/0123456789abcdef/vmlinuz`,
+  initrd: `${ROOT}/0123456789abcdef/initrd.cpio`,
+  disk: `${ROOT}/0123456789abcdef/docker-aaaaaaaaaaaaaaaa.img`,
+  diskSnapshot: true,
+  hostPort: 23751,
+  memoryMiB: 6144,
+  cpus: 2,
+  accel: "tcg",
+};
+
+describe("recipe hash", () => {
+  const files = [
+    { name: "build.sh", content: "echo build" },
+    { name: "init", content: "echo init" },
+  ];
+
+  it("is 16 hex digits, stable and independent of file order", () => {
+    const h = recipeHash(files);
+    expect(h).toMatch(/^[0-9a-f]{16}$/);
+    expect(recipeHash([...files].reverse())).toBe(h);
+    expect(recipeHash(files.map((f) => ({ ...f, content: Buffer.from(f.content) })))).toBe(h);
+  });
+
+  it("changes when any content or name changes", () => {
+    const h = recipeHash(files);
+    expect(recipeHash([files[0]!, { name: "init", content: "echo init " }])).not.toBe(h);
+    expect(recipeHash([files[0]!, { name: "init2", content: "echo init" }])).not.toBe(h);
+    // moving bytes between files must not collide
+    expect(recipeHash([{ name: "build.sh", content: "echo buildecho" }, { name: "init", content: " init" }])).not.toBe(h);
+  });
+
+  it("covers the real vm/ scripts", () => {
+    expect(RECIPE_FILES).toEqual(["build.sh", "init"]);
+    expect(currentRecipeHash()).toMatch(/^[0-9a-f]{16}$/);
+    expect(isRecipeDirName(currentRecipeHash())).toBe(true);
+    expect(isRecipeDirName("run")).toBe(false);
+  });
+});
+
+describe("cache layout", () => {
+  it("follows XDG_CACHE_HOME when absolute, else ~/.cache", () => {
+    expect(cacheRoot({ XDG_CACHE_HOME: "/x/cache" }, "/home/u")).toBe("/x/cache/lvs-lab/vm");
+    expect(cacheRoot({ XDG_CACHE_HOME: "relative" }, "/home/u")).toBe("/home/u/.cache/lvs-lab/vm");
+    expect(cacheRoot({}, "/home/u")).toBe("/home/u/.cache/lvs-lab/vm");
+  });
+
+  it("keeps build output per recipe and run files together", () => {
+    const p = vmPaths(ROOT, "0123456789abcdef");
+    expect(p.kernel).toBe(`${ROOT}/0123456789abcdef/vmlinuz`);
+    expect(p.pidFile).toBe(`${ROOT}/run/qemu.pid`);
+    expect(p.stateFile).toBe(`${ROOT}/run/state.json`);
+  });
+
+  it("keys the data disk by image id and ref", () => {
+    const a = dataDiskName("sha256:aaa", "lvs-lab/lab:1");
+    expect(a).toMatch(/^docker-[0-9a-f]{16}\.img$/);
+    expect(dataDiskName("sha256:aaa", "lvs-lab/lab:1")).toBe(a);
+    expect(dataDiskName("sha256:bbb", "lvs-lab/lab:1")).not.toBe(a);
+    expect(dataDiskName("sha256:aaa", "lvs-lab/lab:2")).not.toBe(a);
+  });
+});
+
+describe("qemu argv", () => {
+  it("names the VM, uses single-threaded TCG and forwards only on loopback", () => {
+    const argv = qemuArgv(base);
+    expect(argv.slice(0, 2)).toEqual(["-name", VM_NAME]);
+    expect(argv).toContain("tcg,thread=single");
+    expect(argv).not.toContain("kvm");
+    const netdev = argv[argv.indexOf("-netdev") + 1]!;
+    expect(netdev).toBe("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:23751-:2375");
+    expect(argv[argv.indexOf("-m") + 1]).toBe("6144");
+    expect(argv).toContain("-no-reboot");
+  });
+
+  it("boots the data disk copy-on-write, except in the preparation boot", () => {
+    const normal = qemuArgv(base);
+    expect(normal[normal.indexOf("-drive") + 1]).toMatch(/,snapshot=on$/);
+    const prep = qemuArgv({ ...base, diskSnapshot: false, prepareImage: "lvs-lab/lab:abc" });
+    expect(prep[prep.indexOf("-drive") + 1]).not.toMatch(/snapshot/);
+    expect(prep[prep.indexOf("-append") + 1]).toContain("lvslab.prepare=lvs-lab/lab:abc");
+    expect(qemuArgv({ ...base, disk: undefined })).not.toContain("-drive");
+  });
+
+  it("escapes commas in file names", () => {
+    expect(qemuEscape("/a,b/c")).toBe("/a,,b/c");
+    const argv = qemuArgv({ ...base, disk: "/tmp/x,y.img" });
+    expect(argv[argv.indexOf("-drive") + 1]).toMatch(/^file=\/tmp\/x,,y\.img,format=raw/);
+  });
+
+  it("kernel command line: mitigations off only under TCG; refuses odd refs", () => {
+    expect(kernelCmdline({ accel: "tcg" })).toBe("console=ttyS0 rdinit=/init panic=1 quiet mitigations=off");
+    expect(kernelCmdline({ accel: "kvm" })).not.toContain("mitigations");
+    expect(() => kernelCmdline({ accel: "tcg", prepareImage: "a b" })).toThrow();
+    expect(() => kernelCmdline({ accel: "tcg", prepareImage: "x;reboot" })).toThrow();
+  });
+
+  it("KVM only when asked", () => {
+    const argv = qemuArgv({ ...base, accel: "kvm" });
+    expect(argv[argv.indexOf("-accel") + 1]).toBe("kvm");
+    expect(argv[argv.indexOf("-cpu") + 1]).toBe("host");
+  });
+});
+
+describe("pid file verification", () => {
+  const ours = ["/usr/bin/qemu-system-x86_64", ...qemuArgv(base)];
+
+  it("recognises our QEMU", () => {
+    expect(isOurQemu(ours, ROOT)).toBe(true);
+    expect(isOurQemu(ours, `${ROOT}/`)).toBe(true);
+  });
+
+  it("rejects other processes a recycled pid may belong to", () => {
+    expect(isOurQemu(undefined, ROOT)).toBe(false);
+    expect(isOurQemu([], ROOT)).toBe(false);
+    expect(isOurQemu(["/usr/bin/node", ...ours.slice(1)], ROOT)).toBe(false); // not qemu
+    expect(isOurQemu(ours.map((a) => (a === VM_NAME ? "other-vm" : a)), ROOT)).toBe(false); // another VM
+    expect(isOurQemu(ours, "/home/someone-else/.cache/lvs-lab/vm")).toBe(false); // another user's cache
+    expect(isOurQemu(ours, "/home/u/.cache/lvs-lab/v")).toBe(false); // prefix, not parent
+    expect(isOurQemu(["qemu-system-x86_64", "-name"], ROOT)).toBe(false);
+  });
+
+  it("parses /proc cmdline and pid files strictly", () => {
+    expect(parseProcCmdline(Buffer.from("qemu\0-name\0lvs-lab-vm\0"))).toEqual(["qemu", "-name", "lvs-lab-vm"]);
+    expect(parsePidFile("1234\n")).toBe(1234);
+    for (const bad of [undefined, "", "0", "-1", "12a", "1 2", "99999999999"]) expect(parsePidFile(bad)).toBeUndefined();
+  });
+
+  it("knows live from dead processes", () => {
+    expect(processAlive(process.pid)).toBe(true);
+    expect(processAlive(2 ** 22 + 12345)).toBe(false);
+  });
+});
+
+describe("vm/run.sh launcher", () => {
+  const runSh = join(VM_SCRIPTS_DIR, "run.sh");
+
+  function launch() {
+    const child = spawn("sh", [runSh, "/dev/null", "sleep", "60"], { stdio: ["pipe", "pipe", "inherit"] });
+    const pid = new Promise<number>((resolve) => child.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim()))));
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    return { child, pid, exited };
+  }
+
+  async function gone(pid: number, ms = 5000) {
+    const end = Date.now() + ms;
+    while (processAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return !processAlive(pid);
+  }
+
+  it("kills the guarded process when its owner goes away without saying detach", async () => {
+    const { child, pid, exited } = launch();
+    const p = await pid;
+    expect(processAlive(p)).toBe(true);
+    child.stdin.end(); // what the OS does when lvs-lab dies, however it dies
+    await exited;
+    expect(await gone(p)).toBe(true);
+  });
+
+  it("leaves it running after detach", async () => {
+    const { child, pid, exited } = launch();
+    const p = await pid;
+    child.stdin.end("detach\n");
+    await exited;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(processAlive(p)).toBe(true);
+    process.kill(p, "SIGKILL");
+  });
+});
