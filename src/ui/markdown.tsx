@@ -1,0 +1,277 @@
+/**
+ * Lesson markdown for the terminal. markdown-it's tokens become a list of lines made of
+ * styled segments, wrapped to a width: a pane can then scroll by slicing lines.
+ * Headings get a ■ mark, lists • or 1., fenced code a │ rule on the left, inline code is
+ * coloured (or put between backticks when there is no colour).
+ */
+import MarkdownIt from "markdown-it";
+import type Token from "markdown-it/lib/token.mjs";
+import { memo } from "react";
+import { Box, Text } from "ink";
+import { useTheme, type Theme } from "./theme.js";
+
+export interface Seg {
+  text: string;
+  bold?: boolean;
+  italic?: boolean;
+  code?: boolean;
+  dim?: boolean;
+  heading?: boolean;
+  /** Accent colour (ignored without colour). */
+  color?: string;
+}
+
+export interface Line {
+  segs: Seg[];
+  /** A line of a code block: its rule and text are not re-wrapped by the pane. */
+  code?: boolean;
+}
+
+const md = new MarkdownIt({ html: false, linkify: false });
+
+type Style = Omit<Seg, "text">;
+
+/** Inline tokens → styled runs. Without colour, inline code keeps its backticks. */
+function inlineSegs(tokens: Token[] | null, colour: boolean, base: Style = {}): Seg[] {
+  const out: Seg[] = [];
+  const style: Style = { ...base };
+  for (const t of tokens ?? []) {
+    switch (t.type) {
+      case "text":
+        out.push({ ...style, text: t.content });
+        break;
+      case "code_inline":
+        out.push({ ...style, code: true, text: colour ? t.content : `\`${t.content}\`` });
+        break;
+      case "strong_open":
+        style.bold = true;
+        break;
+      case "strong_close":
+        style.bold = base.bold;
+        break;
+      case "em_open":
+        style.italic = true;
+        break;
+      case "em_close":
+        style.italic = base.italic;
+        break;
+      case "softbreak":
+        out.push({ ...style, text: " " });
+        break;
+      case "hardbreak":
+        out.push({ ...style, text: "\n" });
+        break;
+      case "image":
+        out.push({ ...style, text: `[${t.content}]` });
+        break;
+      default:
+        if (t.content) out.push({ ...style, text: t.content });
+    }
+  }
+  return out;
+}
+
+/** Greedy word wrap of styled runs; a word longer than the width is cut. */
+export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], restPrefix: Seg[] = firstPrefix): Line[] {
+  const lines: Line[] = [];
+  const prefixWidth = (p: Seg[]) => p.reduce((n, s) => n + s.text.length, 0);
+  let current: Seg[] = firstPrefix.map((s) => ({ ...s }));
+  let used = prefixWidth(firstPrefix);
+  const avail = Math.max(4, width);
+  let atStart = true;
+  let lastPushed: Seg | undefined;
+  const newLine = () => {
+    lines.push({ segs: current });
+    current = restPrefix.map((s) => ({ ...s }));
+    used = prefixWidth(restPrefix);
+    atStart = true;
+    lastPushed = undefined;
+  };
+  const push = (seg: Seg, text: string) => {
+    if (lastPushed && sameStyle(lastPushed, seg)) lastPushed.text += text;
+    else {
+      lastPushed = { ...seg, text };
+      current.push(lastPushed);
+    }
+    used += text.length;
+    atStart = false;
+  };
+  for (const seg of segs) {
+    for (const piece of seg.text.split(/(\n|\s+)/)) {
+      if (!piece) continue;
+      if (piece === "\n") {
+        newLine();
+        continue;
+      }
+      if (/^\s+$/.test(piece)) {
+        if (!atStart && used < avail) push(seg, " ");
+        continue;
+      }
+      let word = piece;
+      while (word.length) {
+        const room = avail - used;
+        if (word.length <= room) {
+          push(seg, word);
+          word = "";
+        } else if (!atStart && word.length <= avail - prefixWidth(restPrefix)) {
+          trimEnd(current);
+          newLine();
+        } else {
+          const cut = Math.max(1, room);
+          push(seg, word.slice(0, cut));
+          word = word.slice(cut);
+          if (word.length) {
+            newLine();
+          }
+        }
+      }
+    }
+  }
+  trimEnd(current);
+  if (current.length > restPrefix.length || lines.length === 0 || !atStart) lines.push({ segs: current });
+  return lines;
+}
+
+function trimEnd(segs: Seg[]): void {
+  const last = segs[segs.length - 1];
+  if (last && / $/.test(last.text)) last.text = last.text.replace(/ +$/, "");
+}
+
+function sameStyle(a: Seg, b: Seg): boolean {
+  return a.bold === b.bold && a.italic === b.italic && a.code === b.code && a.dim === b.dim && a.heading === b.heading && a.color === b.color;
+}
+
+/** Fenced code: a dim rule on the left, long lines continued (not wrapped at words). */
+export function codeLines(content: string, width: number, label?: string): Line[] {
+  const rule: Seg = { text: "│ ", dim: true };
+  const avail = Math.max(4, width - 2);
+  const lines: Line[] = [];
+  if (label) lines.push({ segs: [{ text: "┌ ", dim: true }, { text: label, dim: true }], code: true });
+  for (const raw of content.replace(/\n+$/, "").split("\n")) {
+    let rest = raw.replace(/\t/g, "  ");
+    do {
+      lines.push({ segs: [rule, { text: rest.slice(0, avail), code: true }], code: true });
+      rest = rest.slice(avail);
+    } while (rest.length);
+  }
+  return lines;
+}
+
+/** Markdown → wrapped lines. */
+export function markdownLines(text: string, width: number, colour = false): Line[] {
+  const tokens = md.parse(text, {});
+  const lines: Line[] = [];
+  const lists: Array<{ ordered: boolean; n: number }> = [];
+  let pendingMarker: Seg[] | undefined;
+  let quote = 0;
+  const blank = () => {
+    if (lines.length && lines[lines.length - 1]!.segs.length) lines.push({ segs: [] });
+  };
+  const indent = () => "  ".repeat(Math.max(0, lists.length - 1)) + (quote ? "│ ".repeat(quote) : "");
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    switch (t.type) {
+      case "heading_open": {
+        const inline = tokens[i + 1]!;
+        blank();
+        const level = Number(t.tag.slice(1));
+        const mark: Seg = { text: level <= 2 ? "■ " : "▸ ", bold: true, heading: true };
+        lines.push(...wrapSegs(inlineSegs(inline.children, colour, { bold: true, heading: true }), width, [mark], [{ text: "  " }]));
+        lines.push({ segs: [] });
+        i += 2;
+        break;
+      }
+      case "bullet_list_open":
+      case "ordered_list_open":
+        if (!lists.length) blank();
+        lists.push({ ordered: t.type === "ordered_list_open", n: Number(t.attrGet("start") ?? 1) });
+        break;
+      case "bullet_list_close":
+      case "ordered_list_close":
+        lists.pop();
+        if (!lists.length) lines.push({ segs: [] });
+        break;
+      case "list_item_open": {
+        const list = lists[lists.length - 1]!;
+        pendingMarker = [{ text: indent() }, { text: list.ordered ? `${list.n++}. ` : "• ", bold: list.ordered }];
+        break;
+      }
+      case "blockquote_open":
+        quote++;
+        break;
+      case "blockquote_close":
+        quote--;
+        break;
+      case "paragraph_open": {
+        const inline = tokens[i + 1]!;
+        const marker = pendingMarker ?? [{ text: indent() }];
+        const markerWidth = marker.reduce((n, s) => n + s.text.length, 0);
+        pendingMarker = undefined;
+        lines.push(...wrapSegs(inlineSegs(inline.children, colour), width, marker, [{ text: " ".repeat(markerWidth) }]));
+        if (!t.hidden) lines.push({ segs: [] });
+        i += 2;
+        break;
+      }
+      case "fence":
+      case "code_block": {
+        const pad = pendingMarker ? pendingMarker.reduce((n, s) => n + s.text.length, 0) : indent().length;
+        if (pendingMarker) lines.push({ segs: pendingMarker });
+        pendingMarker = undefined;
+        for (const l of codeLines(t.content, width - pad)) lines.push({ segs: [{ text: " ".repeat(pad) }, ...l.segs], code: true });
+        lines.push({ segs: [] });
+        break;
+      }
+      case "hr":
+        lines.push({ segs: [{ text: "─".repeat(Math.max(4, Math.min(width, 40))), dim: true }] }, { segs: [] });
+        break;
+      default:
+        break;
+    }
+  }
+  while (lines.length && !lines[lines.length - 1]!.segs.length) lines.pop();
+  return lines;
+}
+
+function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
+  const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;
+  return (
+    <Text bold={seg.bold} italic={seg.italic} dimColor={seg.dim} color={color}>
+      {seg.text}
+    </Text>
+  );
+}
+
+/** One wrapped line; never wraps again (the line fits by construction). */
+export const LineView = memo(function LineView({ line }: { line: Line }) {
+  const theme = useTheme();
+  if (!line.segs.length) return <Text> </Text>;
+  return (
+    <Text wrap="truncate-end">
+      {line.segs.map((s, i) => (
+        <SegText key={i} seg={s} theme={theme} />
+      ))}
+    </Text>
+  );
+});
+
+/** A window of lines: `offset` first, `height` at most. */
+export function LinesView({ lines, offset = 0, height }: { lines: Line[]; offset?: number; height?: number }) {
+  const shown = height === undefined ? lines.slice(offset) : lines.slice(offset, offset + height);
+  return (
+    <Box flexDirection="column">
+      {shown.map((l, i) => (
+        <LineView key={offset + i} line={l} />
+      ))}
+    </Box>
+  );
+}
+
+/** Whole markdown text at a width (for short texts such as hints). */
+export function Markdown({ text, width }: { text: string; width: number }) {
+  const theme = useTheme();
+  return <LinesView lines={markdownLines(text, width, theme.colour)} />;
+}
+
+export function plainText(lines: Line[]): string {
+  return lines.map((l) => l.segs.map((s) => s.text).join("")).join("\n");
+}

@@ -1,0 +1,207 @@
+/**
+ * Pure builders: each pane's content as wrapped lines for a given width. Components only
+ * draw these, so what a pane shows is testable without a terminal.
+ */
+import type { ProbeResult } from "../probes/run.js";
+import type { Spread } from "../probes/types.js";
+import type { Progress } from "../state/progress.js";
+import { codeLines, markdownLines, wrapSegs, type Line, type Seg } from "./markdown.js";
+import { MARK } from "./theme.js";
+import type { CheckRun, LabView, StepView } from "./types.js";
+
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return "";
+  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + "…";
+}
+
+export type StepState = "passed" | "helped" | "failed" | "notYet";
+
+export function stepState(step: StepView, progress: Progress, outcome: Record<string, boolean>): StepState {
+  if (progress.passed.includes(step.id)) return progress.solvedWithHelp.includes(step.id) ? "helped" : "passed";
+  if (outcome[step.id] === false) return "failed";
+  return "notYet";
+}
+
+const STATE_MARK: Record<StepState, Seg> = {
+  passed: { text: MARK.passed, color: "green", bold: true },
+  helped: { text: MARK.helped, color: "blue", bold: true },
+  failed: { text: MARK.failed, color: "red", bold: true },
+  notYet: { text: MARK.notYet, dim: true },
+};
+
+export function stepListLines(view: LabView, progress: Progress, outcome: Record<string, boolean>, width: number): Line[] {
+  return view.steps.map((s, i) => {
+    const current = i === progress.step;
+    const head: Seg[] = [{ text: current ? MARK.current : " ", color: "yellow", bold: true }, STATE_MARK[stepState(s, progress, outcome)]];
+    const label = truncate(` ${i + 1} ${s.title}`, width - 2);
+    return { segs: [...head, { text: label, bold: current }] };
+  });
+}
+
+export interface LessonContent {
+  lines: Line[];
+  /** First line of each revealed hint, and of the solution, for scrolling to them. */
+  hintAt: number[];
+  solutionAt?: number;
+}
+
+export function lessonContent(view: LabView, index: number, hintsShown: number, solutionShown: boolean, width: number, colour: boolean): LessonContent {
+  const step = view.steps[index]!;
+  const lines: Line[] = [];
+  if (index === 0 && view.intro.trim()) lines.push(...markdownLines(view.intro, width, colour), { segs: [] });
+  lines.push(...wrapSegs([{ text: `Step ${index + 1} of ${view.steps.length}: ${step.title}`, bold: true, heading: true }], width, [{ text: "■ ", bold: true, heading: true }], [{ text: "  " }]));
+  lines.push({ segs: [] }, ...markdownLines(step.prose, width, colour));
+  const hintAt: number[] = [];
+  for (let h = 0; h < Math.min(hintsShown, step.hints.length); h++) {
+    lines.push({ segs: [] });
+    hintAt.push(lines.length);
+    lines.push({ segs: [{ text: `Hint ${h + 1} of ${step.hints.length}`, bold: true, color: "magenta" }] });
+    lines.push(...markdownLines(step.hints[h]!, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
+  }
+  let solutionAt: number | undefined;
+  if (solutionShown) {
+    lines.push({ segs: [] });
+    solutionAt = lines.length;
+    lines.push({ segs: [{ text: "Solution", bold: true, color: "magenta" }, { text: " (this step counts as solved with help)", dim: true }] });
+    for (const s of step.solutions) lines.push(...codeLines(s.commands, width, `type on ${s.node}:`));
+    lines.push(...wrapSegs([{ text: "Press a to apply it now, or x to open a shell and type it.", dim: true }], width));
+  }
+  return { lines, hintAt, solutionAt };
+}
+
+function probeLine(r: ProbeResult, width: number): Line[] {
+  const mark: Seg = r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
+  if (r.ok) {
+    const desc = truncate(r.description, width - 2);
+    const room = width - 2 - desc.length - 3;
+    const msg: Seg[] = room > 12 ? [{ text: ` — ${truncate(r.message, room)}`, dim: true }] : [];
+    return [{ segs: [mark, { text: " " + desc }, ...msg] }];
+  }
+  const head: Line = { segs: [mark, { text: " " + truncate(r.description, width - 2), bold: true }] };
+  const hint: Seg[] = r.hint ? [{ text: ` (hint ${r.hint}: press h)`, color: "magenta" }] : [];
+  const body = wrapSegs([{ text: r.message }, ...hint], width, [{ text: "  " }]).slice(0, 3);
+  return [head, ...body];
+}
+
+export function probeLines(run: CheckRun | undefined, width: number, checking: boolean): Line[] {
+  if (!run) return [{ segs: [{ text: checking ? "· checking…" : "· not checked yet (c checks now)", dim: true }] }];
+  return run.results.flatMap((r) => probeLine(r, width));
+}
+
+function short(address: string, prefix: number): string {
+  return prefix >= 24 ? "." + address.split(".").slice(3).join(".") : address;
+}
+
+const ROLE_ORDER = ["client", "director", "backup-director", "realserver"];
+
+/** client — director — real servers, with the networks between them and the VIPs. */
+export function topologyLines(view: LabView, width: number): Line[] {
+  const t = view.topology;
+  const nodes = Object.values(t.nodes);
+  const rank = (role: string) => {
+    const r = ROLE_ORDER.indexOf(role);
+    return r < 0 ? ROLE_ORDER.length : r;
+  };
+  const tiers: (typeof nodes)[] = [];
+  for (const n of [...nodes].sort((a, b) => rank(a.role) - rank(b.role))) {
+    const last = tiers[tiers.length - 1];
+    if (last && (rank(last[0]!.role) === rank(n.role) || (n.role === "backup-director" && last[0]!.role === "director"))) last.push(n);
+    else tiers.push([n]);
+  }
+  const lines: Line[] = [];
+  const nets = (ns: typeof nodes) => new Set(ns.flatMap((n) => Object.keys(n.addresses)));
+  tiers.forEach((tier, i) => {
+    if (i > 0) {
+      const shared = [...nets(tiers[i - 1]!)].filter((n) => nets(tier).has(n));
+      for (const name of shared) {
+        const net = t.networks[name]!;
+        lines.push({ segs: [{ text: " │ ", dim: true }, { text: truncate(`${name} ${net.subnet}`, width - 3), color: "blue" }] });
+      }
+      if (!shared.length) lines.push({ segs: [{ text: " ┊ (routed)", dim: true }] });
+    }
+    for (const n of tier) {
+      const addrs = Object.entries(n.addresses).map(([net, a]) => {
+        const multi = Object.keys(n.addresses).length > 1;
+        return `${multi ? net : ""}${short(a, t.networks[net]!.prefix)}`;
+      });
+      const serve = n.serve.length ? ` :${n.serve.join(",")}` : "";
+      lines.push({ segs: [{ text: n.name, bold: true }, { text: truncate(` ${addrs.join(" ")}${serve}`, width - n.name.length), dim: false }] });
+    }
+  });
+  for (const [name, v] of Object.entries(t.vips)) {
+    const holders = nodes.filter((n) => n.role === "director" || n.role === "backup-director").map((n) => n.name);
+    lines.push({ segs: [{ text: name.toUpperCase(), bold: true, color: "yellow" }, { text: truncate(` ${v.address} on ${v.network}${holders.length ? ` at ${holders.join("/")}` : ""}`, width - name.length) }] });
+  }
+  if (!Object.keys(t.vips).length) {
+    const director = nodes.find((n) => n.role === "director");
+    const outside = director && Object.entries(director.addresses)[0];
+    if (outside) lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[1]} (${director.name})`, width - 6), color: "yellow" }] });
+  }
+  return lines;
+}
+
+/** The probe whose traffic the traffic panel shows: the last one with a spread. */
+export function spreadOf(run: CheckRun | undefined): Spread | undefined {
+  const withSpread = run?.results.filter((r) => r.spread) ?? [];
+  return withSpread[withSpread.length - 1]?.spread;
+}
+
+export function trafficLines(spread: Spread, servers: string[], width: number): Line[] {
+  const names = [...new Set([...servers, ...Object.keys(spread.counts)])];
+  const label = Math.max(6, ...names.map((n) => n.length));
+  const max = Math.max(1, spread.total);
+  const barRoom = Math.max(3, width - label - 6);
+  const lines: Line[] = names.map((n) => {
+    const c = spread.counts[n] ?? 0;
+    const len = Math.round((c / max) * barRoom);
+    return {
+      segs: [
+        { text: n.padEnd(label) + " " },
+        { text: "█".repeat(len), color: "green" },
+        { text: "░".repeat(Math.max(0, barRoom - len)), dim: true },
+        { text: ` ${String(c).padStart(3)}` },
+      ],
+    };
+  });
+  lines.push({ segs: [{ text: "failed".padEnd(label) + " " }, { text: `${spread.failed} of ${spread.total}`, color: spread.failed ? "red" : undefined, bold: spread.failed > 0 }] });
+  if (spread.repliesViaDirector !== undefined) {
+    const text = spread.repliesViaDirector > 0 ? `via director (${spread.repliesViaDirector} packets)` : "straight to the client";
+    lines.push(...wrapSegs([{ text: "replies: ", dim: true }, { text }], width));
+  }
+  if (spread.clientSeenAs?.length) lines.push(...wrapSegs([{ text: "client seen as ", dim: true }, { text: spread.clientSeenAs.join(", ") }], width));
+  return lines;
+}
+
+export function realServers(view: LabView): string[] {
+  return Object.values(view.topology.nodes)
+    .filter((n) => n.role === "realserver")
+    .map((n) => n.name);
+}
+
+export const KEYS: Array<[string, string]> = [
+  ["n/p", "next / previous step"],
+  ["c", "check now (also every 2 s by itself)"],
+  ["h", "one more hint"],
+  ["s", "show the solution (asks first)"],
+  ["a", "apply the shown solution"],
+  ["x", "open a shell on a node"],
+  ["r", "reset the lab to the start of this step"],
+  ["j/k PgDn/PgUp", "scroll the lesson"],
+  ["q", "quit (stop or keep the containers)"],
+  ["?", "this help (Esc closes)"],
+];
+
+export function helpLines(width: number): Line[] {
+  const lines: Line[] = [{ segs: [{ text: "Keys", bold: true }] }];
+  for (const [k, what] of KEYS) lines.push({ segs: [{ text: k.padEnd(15), bold: true, color: "cyan" }, { text: truncate(what, width - 15) }] });
+  lines.push({ segs: [] }, { segs: [{ text: "Marks", bold: true }] });
+  const marks: Array<[string, string]> = [
+    [MARK.passed, "step passed / probe passes"],
+    [MARK.helped, "passed after showing the solution"],
+    [MARK.failed, "last check failed"],
+    [MARK.current, "current step"],
+    [MARK.notYet, "not checked yet"],
+  ];
+  for (const [m, what] of marks) lines.push({ segs: [{ text: ` ${m} `, bold: true }, { text: truncate(what, width - 3) }] });
+  return lines;
+}

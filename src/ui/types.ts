@@ -1,0 +1,65 @@
+/**
+ * What the UI shows and what it may ask for. Components receive plain data (LabView,
+ * ProbeResult, Progress) and callbacks (UiActions); only controller.ts talks to the lab.
+ */
+import type { ProbeResult } from "../probes/run.js";
+import type { Progress } from "../state/progress.js";
+import type { InterfaceMap, ResolvedTopology } from "../topology/resolve.js";
+
+export interface StepView {
+  id: string;
+  title: string;
+  /** Markdown, template variables already filled in. */
+  prose: string;
+  hints: string[];
+  solutions: Array<{ node: string; commands: string }>;
+}
+
+export interface LabView {
+  labId: string;
+  title: string;
+  instance: string;
+  engineHost: string;
+  kernel?: string;
+  /** The lesson's introduction (shown above step 1). */
+  intro: string;
+  steps: StepView[];
+  topology: ResolvedTopology;
+  ifaces: InterfaceMap;
+  /** Nodes a shell can be opened on, in topology order. */
+  nodes: string[];
+}
+
+export interface CheckRun {
+  step: number;
+  results: ProbeResult[];
+  /** When the run finished (ms since epoch) and how long it took. */
+  at: number;
+  ms: number;
+}
+
+export interface UiActions {
+  check(step: number): Promise<ProbeResult[]>;
+  /** Runs the reference solution; resolves to a one-line summary. */
+  solve(step: number): Promise<string>;
+  /** Recreates the lab at the start of `step`; resolves to the new view. */
+  reset(step: number): Promise<LabView>;
+  saveProgress(p: Progress): void;
+}
+
+/** Everything that must survive unmounting the app for a shell. */
+export interface UiSnapshot {
+  view: LabView;
+  progress: Progress;
+  last?: CheckRun;
+  scroll: number;
+  /** Steps whose solution is on screen. */
+  solutionShown: string[];
+  /** Latest outcome per step id (for ✘ in the step list). */
+  outcome: Record<string, boolean>;
+  notice?: string;
+}
+
+export type UiExit =
+  | { kind: "shell"; node: string; snapshot: UiSnapshot }
+  | { kind: "quit"; stop: boolean; snapshot: UiSnapshot };

@@ -1,0 +1,58 @@
+/** The binary as users get it: selftest, stop --all, and the npm pack tarball. */
+import { execa } from "execa";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Engine } from "../src/docker/engine.js";
+import { cli, json } from "./helpers/cli.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+describe("lvs-lab on the real engine", () => {
+  it("selftest proves the dnat lab step by step", async () => {
+    const r = await json<{ ok: boolean; proofs: Array<{ lab: string; ok: boolean; steps: Array<{ failedBefore: boolean; passedAfter: boolean }> }> }>(["selftest", "dnat"]);
+    expect(r.proofs).toHaveLength(1);
+    expect(r.proofs[0]!.steps.map((s) => [s.failedBefore, s.passedAfter])).toEqual([[true, true], [true, true], [true, true]]);
+    expect(r.ok).toBe(true);
+  });
+
+  it("refuses an LVS lab on a kernel without ip_vs with one sentence, never as passed", async () => {
+    const engine = new Engine();
+    const kernelHasIpvs = (await engine.runOnce((await engine.listImages("lvs-lab/lab"))[0]!, ["sh", "-c", "test -e /proc/net/ip_vs"], "ip_vs check")).exitCode === 0;
+    if (kernelHasIpvs) return; // this check is about kernels without IPVS
+    const r = await cli(["selftest", "nat"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/nat\s+NOT RUN: needs ip_vs/);
+    expect(r.stdout).not.toMatch(/PROVED/);
+    const start = await cli(["start", "nat", "--no-ui", "--name", "t-noipvs"]);
+    expect(start.code).toBe(2);
+    expect(start.stderr).toMatch(/^lvs-lab: Lab nat needs the kernel module ip_vs, which the kernel running Docker \(.+\) does not have\./);
+  });
+
+  it("stop --all leaves no labelled container or network", async () => {
+    for (const name of ["t-all-1", "t-all-2"]) expect((await cli(["start", "dnat", "--name", name, "--no-ui"])).code).toBe(0);
+    const stopped = await json<{ stopped: Array<{ name: string }> }>(["stop", "--all"]);
+    expect(stopped.stopped.map((s) => s.name)).toEqual(expect.arrayContaining(["t-all-1", "t-all-2"]));
+    const engine = new Engine();
+    expect(await engine.listContainers()).toEqual([]);
+    expect(await engine.listNetworks()).toEqual([]);
+  });
+
+  it("works from the tarball that npm pack makes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lvs-lab-pack-"));
+    try {
+      const packed = await execa("npm", ["pack", "--pack-destination", dir], { cwd: root });
+      const tarball = join(dir, packed.stdout.trim().split("\n").pop()!);
+      await execa("npm", ["init", "-y"], { cwd: dir });
+      await execa("npm", ["install", "--no-audit", "--no-fund", tarball], { cwd: dir });
+      const list = await execa("npx", ["lvs-lab", "list", "--json"], { cwd: dir });
+      expect((JSON.parse(list.stdout) as Array<{ id: string }>).map((l) => l.id)).toContain("dnat");
+      const doctor = await execa("npx", ["lvs-lab", "doctor"], { cwd: dir, reject: false });
+      expect(doctor.stdout).toMatch(/engine\s+Docker/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

@@ -1,0 +1,138 @@
+/**
+ * Against the real Docker engine: the dnat lab built by the real binary, the reference
+ * text's exercise typed through `exec`, the learner's classic mistakes, selftest.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Engine } from "../src/docker/engine.js";
+import { cli, json } from "./helpers/cli.js";
+
+const NAME = "t-dnat";
+const on = (node: string, ...cmd: string[]) => cli(["exec", node, "--name", NAME, "--", ...cmd]);
+const sh = (node: string, script: string) => on(node, "sh", "-c", script);
+
+interface CheckJson {
+  passed: boolean;
+  probes: Array<{ ok: boolean; message: string; kind: string }>;
+}
+const check = (step: number) => json<CheckJson>(["check", "--name", NAME, "--step", String(step)]);
+const failures = (r: CheckJson) => r.probes.filter((p) => !p.ok).map((p) => p.message);
+
+let vars: { clientExt: string; directorExt: string; directorInt: string; rs1: string; extIface: string; intIface: string };
+
+beforeAll(async () => {
+  await cli(["stop", "--name", NAME]);
+  const started = await cli(["start", "dnat", "--name", NAME, "--no-ui", "--restart"]);
+  expect(started.code, started.stderr).toBe(0);
+  const dirAddrs = (await on("director", "ip", "-o", "-4", "addr", "show")).stdout;
+  const find = (out: string, prefix: RegExp) => {
+    const line = out.split("\n").find((l) => prefix.test(l))!;
+    const m = /^\d+:\s+(\S+)\s+inet\s+([\d.]+)/.exec(line)!;
+    return { iface: m[1]!, ip: m[2]! };
+  };
+  const ext = find(dirAddrs, /inet 198\.51\.100\.|inet 198\.1[89]\./);
+  const int = find(dirAddrs, /inet 10\./);
+  const client = find((await on("client", "ip", "-o", "-4", "addr", "show")).stdout, /eth0/);
+  const rs1 = find((await on("rs1", "ip", "-o", "-4", "addr", "show")).stdout, /eth0/);
+  vars = { clientExt: client.ip, directorExt: ext.ip, directorInt: int.ip, rs1: rs1.ip, extIface: ext.iface, intIface: int.iface };
+}, 600_000);
+
+afterAll(async () => {
+  await cli(["stop", "--name", NAME]);
+});
+
+describe("the dnat topology on the real engine", () => {
+  it("lets every node reach its neighbours", async () => {
+    expect((await on("client", "ping", "-c1", "-W2", vars.directorExt)).code).toBe(0);
+    expect((await on("director", "ping", "-c1", "-W2", vars.rs1)).code).toBe(0);
+    expect((await on("rs1", "ping", "-c1", "-W2", vars.directorInt)).code).toBe(0);
+  });
+
+  it("lets learners set net sysctls but nothing host-wide", async () => {
+    expect((await sh("director", "echo 1 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward")).stdout.trim()).toBe("1");
+    const core = await sh("director", "echo x > /proc/sys/kernel/core_pattern");
+    expect(core.code).not.toBe(0);
+    expect(core.stderr).toMatch(/Read-only file system/);
+    expect((await sh("director", "echo b > /proc/sysrq-trigger")).code).not.toBe(0);
+    await sh("director", "echo 0 > /proc/sys/net/ipv4/ip_forward");
+  });
+
+  it("runs only with the intended capabilities, unprivileged", async () => {
+    const engine = new Engine();
+    const containers = await engine.listContainers(NAME);
+    expect(containers).toHaveLength(3);
+    // CapEff: NET_ADMIN(12) NET_RAW(13) NET_BROADCAST(11, director) SETUID(7) SETGID(6) CHOWN(0)
+    const caps = (await sh("rs1", "grep CapEff /proc/self/status")).stdout;
+    expect(caps.trim()).toBe("CapEff:\t00000000000030c1");
+    expect((await sh("director", "grep CapEff /proc/self/status")).stdout.trim()).toBe("CapEff:\t00000000000038c1");
+    expect((await sh("rs1", "test -S /var/run/docker.sock")).code).not.toBe(0);
+  });
+});
+
+describe("the reference text's DNAT exercise, typed through exec", () => {
+  it("times out while rs1 routes via Docker's gateway, and works once rs1 routes via the director", async () => {
+    expect((await sh("director", "echo 1 > /proc/sys/net/ipv4/ip_forward")).code).toBe(0);
+    const rule = `iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8001 -j DNAT --to-destination ${vars.rs1}:8000`;
+    expect((await sh("director", rule)).code).toBe(0);
+    const before = await on("client", "curl", "-s", "-m", "2", `http://${vars.directorExt}:8001/`);
+    expect(before.code).toBe(28);
+    expect((await sh("director", "conntrack -L -p tcp 2>/dev/null")).stdout).toMatch(/UNREPLIED/);
+    expect((await sh("rs1", `route del default; route add default gw ${vars.directorInt}`)).code).toBe(0);
+    const after = await on("client", "curl", "-s", "-m", "3", `http://${vars.directorExt}:8001/`);
+    expect(after.stdout).toMatch(new RegExp(`^rs1 saw ${vars.clientExt.replace(/\./g, "\\.")}:\\d+`));
+    const report = await check(3);
+    expect(failures(report)).toEqual([]);
+    expect(report.passed).toBe(true);
+  });
+
+  it("names each classic mistake", async () => {
+    await sh("director", "echo 0 > /proc/sys/net/ipv4/ip_forward");
+    expect(failures(await check(3))).toContain("director: net.ipv4.ip_forward is 0, it must be 1. Go back to the first step.");
+    await sh("director", "echo 1 > /proc/sys/net/ipv4/ip_forward");
+
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.intIface} -p tcp --dport 8001 -j DNAT --to-destination ${vars.rs1}:8000`);
+    expect(failures(await check(2))[0]).toMatch(new RegExp(`incoming interface \\(-i\\) is ${vars.intIface}, expected ${vars.extIface}`));
+
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8010 -j DNAT --to-destination ${vars.rs1}:8000`);
+    expect(failures(await check(2))[0]).toMatch(/destination port \(--dport\) is 8010, expected 8001/);
+
+    const typo = vars.rs1.replace(/\d+$/, "201");
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8001 -j DNAT --to-destination ${typo}:8000`);
+    expect(failures(await check(2))[0]).toMatch(new RegExp(`--to-destination is ${typo}:8000, expected ${vars.rs1}:8000`));
+
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8001 -j DNAT --to-destination ${vars.rs1}:8000`);
+    await sh("rs1", `ip route replace default via ${vars.directorInt.replace(/\d+$/, "1")}`);
+    const gateway = failures(await check(3));
+    expect(gateway[0]).toMatch(/^rs1's default route is via \S+ \(Docker's gateway on int\), not via \S+ \(director\)\./);
+    expect(gateway[1]).toMatch(/^Only 0 of 4 requests from client to \S+ were answered; the rest: timed out\./);
+  });
+
+  it("reset puts the lab back to the start of a step", async () => {
+    const r = await cli(["reset", "--name", NAME, "--step", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = await check(3);
+    expect(report.probes.map((p) => p.ok)).toEqual([true, true, false, false]);
+  });
+});
+
+describe("commands and errors", () => {
+  it("refuses a second instance of the same name and unknown labs, with exit 2", async () => {
+    const again = await cli(["start", "dnat", "--name", NAME, "--no-ui"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/An instance named "t-dnat" already runs/);
+    const unknown = await cli(["start", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^lvs-lab: There is no lab "nope"\./);
+    expect(unknown.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it("says one sentence when DOCKER_HOST points nowhere", async () => {
+    const r = await cli(["status"], { DOCKER_HOST: "tcp://127.0.0.1:1" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^lvs-lab: The Docker engine at tcp:\/\/127\.0\.0\.1:1 is not reachable \(econnrefused\)\./);
+  });
+
+  it("lists the instance in status --json", async () => {
+    const rows = await json<Array<{ name: string; lab: string; nodes: unknown[] }>>(["status"]);
+    expect(rows.find((r) => r.name === NAME)).toMatchObject({ lab: "dnat" });
+  });
+});
