@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     fileParallelism: false,
-    reporters: ["default"],
+    reporters: ["default", "./test/helpers/totals-reporter.ts"],
   },
 });

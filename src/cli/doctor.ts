@@ -33,8 +33,9 @@ async function installEngine(): Promise<void> {
     await execa("apt-get", ["update", "-qq"]);
     await execa("apt-get", ["install", "-y", "-qq", "docker.io"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
   }
-  progressLine("starting dockerd…");
-  const child = execa("dockerd", [], { detached: true, stdio: "ignore", reject: false });
+  const logFile = "/var/log/lvs-lab-dockerd.log";
+  progressLine(`starting dockerd (log: ${logFile})…`);
+  const child = execa("dockerd", [], { detached: true, stdin: "ignore", stdout: { file: logFile }, stderr: { file: logFile }, reject: false });
   child.unref();
   const engine = new Engine(resolveDockerHost());
   for (let i = 0; i < 60; i++) {

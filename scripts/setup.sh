@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Everything lvs-lab and its tests need on a fresh Debian/Ubuntu machine (as root):
+# system packages, node modules, a running Docker engine and the lab image; with --vm
+# also the real-kernel VM (for the LVS labs when this kernel has no ip_vs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_vm=no
+[ "${1:-}" = "--vm" ] && want_vm=yes
+
+step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+  packages=(docker.io debootstrap tmux curl)
+  [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio)
+  missing=()
+  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "Not root on Debian/Ubuntu: install Docker, tmux and (for --vm) qemu-system-x86 yourself." >&2
+fi
+
+step "node modules"
+npm ci --no-audit --no-fund
+
+step "Docker engine and lab image (lvs-lab doctor --fix)"
+node bin/lvs-lab.js doctor --fix
+
+if [ "$want_vm" = yes ]; then
+  step "real-kernel VM (lvs-lab vm up)"
+  node bin/lvs-lab.js vm up
+fi
+step "ready"

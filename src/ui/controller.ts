@@ -1,0 +1,91 @@
+/**
+ * The only part of the UI that touches the lab: builds the view from a session and
+ * implements the actions (check, solve, reset, save progress, shell) with session.ts.
+ */
+import { execa } from "execa";
+import { UserError } from "../errors.js";
+import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
+import { saveProgress, type Progress } from "../state/progress.js";
+import { renderTemplate } from "../topology/resolve.js";
+import { shellArgs } from "../cli/shell.js";
+import type { LabView, UiActions } from "./types.js";
+
+export function labView(s: LabSession, kernel?: string): LabView {
+  const r = (text: string) => renderTemplate(text, s.vars);
+  return {
+    labId: s.lab.lesson.meta.id,
+    title: s.lab.lesson.meta.title,
+    instance: s.name,
+    engineHost: s.engine.host,
+    kernel,
+    intro: r(s.lab.lesson.intro),
+    steps: s.lab.lesson.steps.map((st) => ({
+      id: st.id,
+      title: st.title,
+      prose: r(st.prose),
+      hints: st.hints.map(r),
+      solutions: st.solutions.map((sol) => ({ node: sol.node, commands: r(sol.commands) })),
+    })),
+    topology: s.topology,
+    ifaces: s.ifaces,
+    nodes: Object.keys(s.topology.nodes),
+  };
+}
+
+export interface Controller {
+  actions: UiActions;
+  session(): LabSession;
+  /** Runs an interactive shell on a node with the terminal handed over; resolves on exit. */
+  shell(node: string): Promise<number>;
+  /** Waits for pending progress writes. */
+  flush(): Promise<void>;
+  /** Measured durations of checks (ms), for the report and tests. */
+  checkTimes: number[];
+}
+
+export function createController(start: LabSession, kernel?: string): Controller {
+  let s = start;
+  let saving: Promise<void> = Promise.resolve();
+  const checkTimes: number[] = [];
+  const actions: UiActions = {
+    async check(step) {
+      const began = Date.now();
+      const results = await checkStep(s, step);
+      checkTimes.push(Date.now() - began);
+      if (checkTimes.length > 100) checkTimes.shift();
+      return results;
+    },
+    async solve(step) {
+      const runs = await solveStep(s, step);
+      return `Applied the solution on ${[...new Set(runs.map((r) => r.node))].join(", ")}.`;
+    },
+    async reset(step) {
+      s = await resetLab(s, step);
+      return labView(s, kernel);
+    },
+    saveProgress(p: Progress) {
+      const copy = structuredClone(p);
+      // Writes go one after another, so the file always holds the latest progress.
+      saving = saving.then(() => saveProgress(s.name, copy)).catch(() => undefined);
+    },
+  };
+  return {
+    actions,
+    session: () => s,
+    checkTimes,
+    flush: () => saving,
+    async shell(node) {
+      const id = s.containers[node];
+      if (!id) throw new UserError(`Instance "${s.name}" has no node "${node}".`);
+      try {
+        const res = await execa("docker", shellArgs(id, node), { env: { DOCKER_HOST: s.engine.host }, stdio: "inherit", reject: false });
+        return res.exitCode ?? 1;
+      } catch (e) {
+        if ((e as { code?: string }).code === "ENOENT") {
+          throw new UserError("The docker command is not installed; it is needed for interactive shells.", "Install it (Debian: apt-get install docker.io).");
+        }
+        throw e;
+      }
+    },
+  };
+}
