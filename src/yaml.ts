@@ -21,7 +21,14 @@ export function parseYaml<S extends z.ZodTypeAny>(text: string, source: Source, 
     const line = yamlError.linePos?.[0]?.line ?? lines.linePos(yamlError.pos[0]).line;
     throw new FileError(source.file, line + offset, `invalid YAML: ${firstSentence(yamlError.message)}`);
   }
-  const result = schema.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // toJS throws plain errors for unresolved or exploding aliases.
+    throw new FileError(source.file, offset + 1, `invalid YAML: ${firstSentence((e as Error).message)}`);
+  }
+  const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const line = lineOf(doc, lines, issue.path);

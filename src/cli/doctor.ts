@@ -3,10 +3,10 @@ import type { Command } from "commander";
 import { execa } from "execa";
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { ensureLabImage, labImageRef } from "../docker/image.js";
-import { listInstances } from "../docker/instance.js";
 import { ExitCode, UserError } from "../errors.js";
 import { hostRoutes } from "../lab/host.js";
 import { probeKernel } from "../lab/kernel.js";
+import { findLeftovers } from "../lab/session.js";
 import { loadAllLabs } from "../lesson/load.js";
 import { overlaps, parseCidr } from "../topology/ipv4.js";
 import { engineFor } from "./context.js";
@@ -101,10 +101,10 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
       : { name: "addresses", state: "ok", message: "the labs' preferred address blocks are free" },
   );
 
-  const leftovers = (await listInstances(engine)).filter((i) => i.nodes.some((n) => n.state !== "running") || i.nodes.length === 0);
+  const leftovers = await findLeftovers(engine);
   checks.push(
     leftovers.length
-      ? { name: "leftovers", state: "warn", message: `broken or half-removed instances: ${leftovers.map((l) => l.name).join(", ")}`, fix: "lvs-lab stop --all" }
+      ? { name: "leftovers", state: "warn", message: `broken or half-built instances: ${leftovers.join(", ")}`, fix: "lvs-lab stop --all" }
       : { name: "leftovers", state: "ok", message: "no leftovers of crashed runs" },
   );
   return checks;

@@ -19,7 +19,7 @@ async function dockerCli(dockerHost: string, args: string[], interactive: boolea
 async function containerOf(node: string, name?: string) {
   const target = await targetInstance(name);
   const id = target.containers[node];
-  if (!id) throw new UserError(`Instance "${target.name}" has no node "${node}" (nodes: ${Object.keys(target.containers).join(", ")}).`);
+  if (!id) throw new UserError(`Instance "${target.name}" has no node "${node}" (nodes: ${Object.keys(target.containers).sort().join(", ")}).`);
   return { target, id };
 }
 

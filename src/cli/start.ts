@@ -1,5 +1,8 @@
 import type { Command } from "commander";
-import { startLab, type LabSession } from "../lab/session.js";
+import { LABEL } from "../docker/labels.js";
+import { UserError } from "../errors.js";
+import { openLab, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
+import { loadLab } from "../lesson/load.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
 import { engineFor } from "./context.js";
 import { bold, dim, progressLine, seconds } from "./output.js";
@@ -25,34 +28,82 @@ export function describeInstance(s: LabSession): string {
 export function registerStart(program: Command): void {
   program
     .command("start <lab>")
-    .description("create a lab's containers and networks and show the lesson")
+    .description("create a lab's containers and networks and show the lesson (reattaches when it already runs)")
     .option("--name <name>", "instance name (default: the lab's id), to run several side by side")
     .option("--vm", "run in the lvs-lab VM (a kernel with ip_vs and ipip)")
     .option("--lang <lang>", "lesson language (default: from the locale)")
-    .option("--restart", "forget saved progress and start at step 1")
+    .option("--restart", "forget saved progress and start at step 1 (a running instance is reset)")
     .option("--no-ui", "plain output instead of the terminal UI")
     .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean }) => {
       const engine = await engineFor(opts);
+      const name = opts.name ?? labId;
+      validateInstanceName(name);
+      const signal = interruptSignal();
+      // The UI needs a terminal on both ends; pipes and --no-ui get plain output.
+      const ui = opts.ui && Boolean(process.stdout.isTTY && process.stdin.isTTY);
       const began = Date.now();
-      let phaseStart = Date.now();
-      const s = await startLab(labId, engine, {
-        name: opts.name,
-        lang: opts.lang,
-        signal: interruptSignal(),
-        onImage: (e) => progressLine(`image: ${e.line}`),
-        onPhase: (phase, state, detail) => {
-          if (state === "start") {
-            phaseStart = Date.now();
-            progressLine(`${phase}: creating ${detail ?? ""}`);
-          } else progressLine(`${phase}: ready in ${seconds(phaseStart)}`);
-        },
-      });
+      let s: LabSession;
+      let reattached = false;
+
+      // An instance of the same lab that already runs is picked up where it was left.
+      const existing = await engine.listContainers(name);
+      if (existing.length) {
+        const other = existing[0]!.labels[LABEL.lab];
+        if (other !== labId) {
+          throw new UserError(`An instance named "${name}" already runs lab ${other}.`, `Pick another --name, or stop that one first (\`lvs-lab stop --name ${name}\`).`);
+        }
+        s = await openLab(name, engine, { lang: opts.lang });
+        reattached = true;
+        if (opts.restart) {
+          progressLine(`resetting instance ${name} to the start`);
+          s = await resetLab(s, 0, { signal });
+        }
+      } else if (ui) {
+        const { withStartupView } = await import("../ui/run.js");
+        const lab = await loadLab(labId, { lang: opts.lang });
+        s = await withStartupView({ title: lab.lesson.meta.title, instance: name, engineHost: engine.host }, (hooks) =>
+          startLab(labId, engine, { name, lang: opts.lang, signal, ...hooks }),
+        );
+      } else {
+        let phaseStart = Date.now();
+        s = await startLab(labId, engine, {
+          name,
+          lang: opts.lang,
+          signal,
+          onImage: (e) => progressLine(`image: ${e.line}`),
+        onNote: (text) => progressLine(text),
+          onPhase: (phase, state, detail) => {
+            if (state === "start") {
+              phaseStart = Date.now();
+              progressLine(`${phase}: creating ${detail ?? ""}`);
+            } else progressLine(`${phase}: ready in ${seconds(phaseStart)}`);
+          },
+        });
+      }
       if (opts.restart) await deleteProgress(s.name);
-      const { progress } = await loadProgress(s.name, labId);
+      const { progress, backedUpTo } = await loadProgress(s.name, labId);
+      if (backedUpTo) progressLine(`the saved progress could not be read; it was moved to ${backedUpTo}`);
       await saveProgress(s.name, progress);
-      progressLine(`lab ready in ${seconds(began)}`);
+      const nameFlag = s.name !== labId ? ` --name ${s.name}` : "";
+
+      if (ui) {
+        const { runLesson } = await import("../ui/run.js");
+        const outcome = await runLesson(s, progress, { signal });
+        if (outcome.stop) {
+          progressLine(`stopping instance ${s.name}…`);
+          const removed = await stopLab(outcome.session.engine, s.name);
+          console.log(`Stopped ${s.name}: removed ${removed.containers} containers and ${removed.networks} networks.`);
+        } else {
+          console.log(`The lab keeps running (instance ${s.name}); your progress is saved.`);
+          console.log(`Carry on:  lvs-lab start ${labId}${nameFlag}     Stop it:  lvs-lab stop${nameFlag}`);
+        }
+        return;
+      }
+
+      progressLine(reattached ? `reattached to the running instance ${s.name}` : `lab ready in ${seconds(began)}`);
       console.log(describeInstance(s));
       const step = s.lab.lesson.steps[progress.step]!;
-      console.log(`\nStep ${progress.step + 1} of ${s.lab.lesson.steps.length}: ${bold(step.title)}  (\`lvs-lab check\` when done)`);
+      const done = progress.passed.length ? `  (${progress.passed.length} passed so far)` : "";
+      console.log(`\nStep ${progress.step + 1} of ${s.lab.lesson.steps.length}: ${bold(step.title)}${done}  (\`lvs-lab check\` when done)`);
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { listInstances } from "../docker/instance.js";
+import { findLeftovers } from "../lab/session.js";
 import { loadProgress } from "../state/progress.js";
 import { knownEngines } from "./context.js";
 import { bold, dim, printJson, red } from "./output.js";
@@ -12,16 +13,16 @@ export function registerStatus(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const rows = [];
       for (const engine of await knownEngines()) {
+        const leftovers = new Set(await findLeftovers(engine));
         for (const i of await listInstances(engine)) {
           const { progress } = await loadProgress(i.name, i.lab);
-          const broken = i.nodes.filter((n) => n.state !== "running").map((n) => n.node);
-          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, notRunning: broken });
+          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, broken: leftovers.has(i.name) });
         }
       }
       if (opts.json) return printJson(rows);
       if (!rows.length) return console.log("No lab instances. Start one with `lvs-lab start <lab>`.");
       for (const r of rows) {
-        const state = r.notRunning.length ? red(`  ${r.notRunning.join(", ")} not running (leftover? \`lvs-lab stop --name ${r.name}\`)`) : "";
+        const state = r.broken ? red(`  broken or half-built (leftover of a crash? \`lvs-lab stop --name ${r.name}\`)`) : "";
         console.log(`${bold(r.name.padEnd(12))} lab ${r.lab.padEnd(10)} step ${r.step}  ${r.nodes.length} nodes ${dim(r.engine)}${state}`);
       }
     });

@@ -24,7 +24,7 @@ export function vmCommand(): Command {
         localDockerHost: resolveDockerHost(),
         onPhase: (phase, detail) => {
           const now = Date.now();
-          const took = lastPhase && lastPhase !== phase ? ` (${lastPhase} took ${((now - last) / 1000).toFixed(0)} s)` : "";
+          const took = "";
           if (lastPhase !== phase) last = now;
           lastPhase = phase;
           process.stderr.write(`vm [${((now - started) / 1000).toFixed(0).padStart(4)} s] ${phase}: ${detail}${took}\n`);

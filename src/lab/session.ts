@@ -8,6 +8,7 @@ import {
   createInstance,
   discoverInterfaces,
   instanceContainers,
+  listInstances,
   prepareServices,
   removeInstance,
   type PhaseListener,
@@ -52,6 +53,22 @@ export interface StartOptions {
   signal?: AbortSignal;
   onImage?: (e: BuildEvent) => void;
   onPhase?: PhaseListener;
+  /** Things worth a line of output that are not errors. */
+  onNote?: (text: string) => void;
+}
+
+/**
+ * Instances that cannot be used: some node missing or not running, or networks without
+ * containers — what a kill -9 or a power cut in the middle of `start` leaves behind.
+ */
+export async function findLeftovers(engine: Engine): Promise<string[]> {
+  const broken: string[] = [];
+  for (const i of await listInstances(engine)) {
+    const expected = await loadLab(i.lab).then((l) => Object.keys(l.topology.nodes), () => []);
+    const present = new Set(i.nodes.filter((n) => n.state === "running").map((n) => n.node));
+    if (!i.nodes.length || expected.some((n) => !present.has(n)) || i.nodes.some((n) => n.state !== "running")) broken.push(i.name);
+  }
+  return broken;
 }
 
 /** Creates a fresh instance of a lab; refuses to overwrite one that already runs. */
@@ -59,6 +76,14 @@ export async function startLab(labId: string, engine: Engine, opts: StartOptions
   const lab = await loadLab(labId, { lang: opts.lang });
   const name = opts.name ?? labId;
   validateInstanceName(name);
+  const leftovers = await findLeftovers(engine);
+  if (leftovers.includes(name)) {
+    // A crashed or interrupted start of this very instance: clear it and build afresh.
+    await removeInstance(engine, name);
+    opts.onNote?.(`removed the leftovers of an interrupted start of "${name}"`);
+  } else if (leftovers.length) {
+    opts.onNote?.(`leftovers of crashed runs: ${leftovers.join(", ")} (\`lvs-lab stop --all\` removes them)`);
+  }
   const existing = await engine.listContainers(name);
   if (existing.length) {
     const other = existing[0]!.labels[LABEL.lab];
@@ -88,7 +113,9 @@ export async function startLab(labId: string, engine: Engine, opts: StartOptions
       return await finishStart(name, lab, engine, topology, containers, opts);
     } catch (e) {
       const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
-      if (!overlap || attempt >= 5 || e instanceof UserError) throw e;
+      if (!overlap || attempt >= 10 || e instanceof UserError) throw e;
+      // Jitter, so that racing starts do not pick the same block again.
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
     }
   }
 }
@@ -106,6 +133,7 @@ async function finishStart(
     const ifaces = await discoverInterfaces(engine, topology, containers);
     if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
     await prepareServices(engine, topology, containers, ifaces, name);
+    if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
     await saveInstanceRecord({
       name,
       lab: lab.lesson.meta.id,

@@ -7,7 +7,7 @@ import { Box, useInput } from "ink";
 import type { ProbeResult } from "../probes/run.js";
 import type { Progress } from "../state/progress.js";
 import { Panel, Rows } from "./components.js";
-import { wrapSegs, type Line, type Seg } from "./markdown.js";
+import { fitSegs, type Line, type Seg } from "./markdown.js";
 import {
   helpLines,
   lessonContent,
@@ -53,10 +53,14 @@ export function layout(width: number, height: number, counts: { steps: number; p
   const body = Math.max(0, height - 4);
   const { twoColumns, left, right } = columns(width);
   let stepsH = Math.min(counts.steps + 2, Math.max(3, Math.floor(body / 3)));
-  const trafficH = counts.traffic ? Math.min(counts.traffic + 2, Math.max(0, body - stepsH)) : 0;
+  let trafficH = counts.traffic ? Math.min(counts.traffic + 2, Math.max(0, body - stepsH)) : 0;
   let topoH = Math.min(counts.topology + 2, body - stepsH - trafficH);
   if (topoH < 4) topoH = 0;
-  stepsH = Math.min(counts.steps + 2, body - trafficH - topoH) || stepsH;
+  // The last pane of the left column takes what is left, so the column ends with the body.
+  const spare = Math.max(0, body - stepsH - trafficH - topoH);
+  if (trafficH) trafficH += spare;
+  else if (topoH) topoH += spare;
+  else stepsH += spare;
   const probeH = Math.max(3, Math.min(counts.probes + 2, Math.floor(body * 0.45)));
   const lessonH = Math.max(3, body - probeH);
   return { body, twoColumns, left, right, stepsH, trafficH, topoH, probeH, lessonH, tooSmall: body < 8 || width < 40 };
@@ -99,13 +103,11 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const lastRef = useRef(last);
   lastRef.current = last;
 
-  // Save on every change of progress (not on the first render: nothing changed yet).
-  const firstSave = useRef(true);
+  // Save on every change of progress (a key may arrive before the first effect runs).
+  const savedProgress = useRef(initial.progress);
   useEffect(() => {
-    if (firstSave.current) {
-      firstSave.current = false;
-      return;
-    }
+    if (progress === savedProgress.current) return;
+    savedProgress.current = progress;
     actions.saveProgress(progress);
   }, [progress, actions]);
 
@@ -200,7 +202,8 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const spread = spreadOf(last);
   const servers = useMemo(() => realServers(view), [view]);
   const cols = columns(width);
-  const probes = useMemo(() => probeLines(last, cols.right - 2, checking && !last), [last, cols.right, checking]);
+  const probeRows = Math.floor(Math.max(0, height - 4) * 0.45) - 2;
+  const probes = useMemo(() => probeLines(last, cols.right - 2, checking && !last, probeRows), [last, cols.right, checking, probeRows]);
   const traffic = useMemo(() => (spread ? trafficLines(spread, servers, cols.left - 2) : []), [spread, servers, cols.left]);
   const L = layout(width, height, { steps: view.steps.length, probes: probes.length, traffic: traffic.length, topology: topoCount });
   const lessonWidth = L.right - 2;
@@ -348,7 +351,7 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
     else segs.push({ text: "· idle", dim: true });
     if (last) segs.push({ text: ` · last check ${clock(last.at)} (${(last.ms / 1000).toFixed(1)} s)`, dim: true });
     if (notice) segs.push({ text: "  " }, { text: notice, bold: true });
-    return wrapSegs(segs, width)[0] ?? { segs: [] };
+    return { segs: fitSegs(segs, width) };
   }, [busy, checking, last, notice, width]);
 
   const keyLine = useMemo<Line>(() => {
@@ -364,7 +367,7 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
         { text: "Enter/number · Esc cancels", dim: true },
       ];
     else segs = [...k("n/p", "step"), ...k("c", "check"), ...k("h", "hint"), ...k("s", "solution"), ...k("x", "shell"), ...k("r", "reset"), ...k("q", "quit"), ...k("?", "help")];
-    return { segs: wrapSegs(segs, width)[0]?.segs ?? [] };
+    return { segs: fitSegs(segs, width) };
   }, [dialog, index, view.nodes, width]);
 
   const footer = useMemo(() => [statusLine, keyLine], [statusLine, keyLine]);
@@ -386,7 +389,7 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
           <Box flexDirection="column" width={L.left}>
             <Panel title="Steps" width={L.left} height={L.stepsH} lines={stepLines} offset={Math.max(0, index - (L.stepsH - 3))} />
             {L.topoH > 0 && <Panel title="Topology" width={L.left} height={L.topoH} lines={topo} />}
-            {L.trafficH > 0 && <Panel title={`Traffic · ${spread!.total} requests`} width={L.left} height={L.trafficH} lines={traffic} />}
+            {L.trafficH > 0 && <Panel title={`Traffic (${spread!.total})`} width={L.left} height={L.trafficH} lines={traffic} />}
           </Box>
         )}
         <Box flexDirection="column" width={L.right}>

@@ -132,6 +132,20 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
   return lines;
 }
 
+/** Cuts styled runs to a width without touching their spacing (for one-line rows). */
+export function fitSegs(segs: Seg[], width: number): Seg[] {
+  const out: Seg[] = [];
+  let used = 0;
+  for (const seg of segs) {
+    if (used >= width) break;
+    const room = width - used;
+    const text = seg.text.length <= room ? seg.text : seg.text.slice(0, Math.max(0, room - 1)) + "…";
+    out.push({ ...seg, text });
+    used += text.length;
+  }
+  return out;
+}
+
 function trimEnd(segs: Seg[]): void {
   const last = segs[segs.length - 1];
   if (last && / $/.test(last.text)) last.text = last.text.replace(/ +$/, "");

@@ -11,7 +11,7 @@ import type { CheckRun, LabView, StepView } from "./types.js";
 
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
-  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + "…";
+  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)).trimEnd() + "…";
 }
 
 export type StepState = "passed" | "helped" | "failed" | "notYet";
@@ -69,7 +69,7 @@ export function lessonContent(view: LabView, index: number, hintsShown: number, 
   return { lines, hintAt, solutionAt };
 }
 
-function probeLine(r: ProbeResult, width: number): Line[] {
+function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
   const mark: Seg = r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
   if (r.ok) {
     const desc = truncate(r.description, width - 2);
@@ -79,13 +79,28 @@ function probeLine(r: ProbeResult, width: number): Line[] {
   }
   const head: Line = { segs: [mark, { text: " " + truncate(r.description, width - 2), bold: true }] };
   const hint: Seg[] = r.hint ? [{ text: ` (hint ${r.hint}: press h)`, color: "magenta" }] : [];
-  const body = wrapSegs([{ text: r.message }, ...hint], width, [{ text: "  " }]).slice(0, 3);
-  return [head, ...body];
+  const body = wrapSegs([{ text: r.message }, ...hint], width, [{ text: "  " }]);
+  if (body.length > messageRows && messageRows > 0) {
+    const cut = body.slice(0, messageRows);
+    const lastLine = cut[cut.length - 1]!;
+    cut[cut.length - 1] = { segs: [...lastLine.segs.slice(0, -1), { ...lastLine.segs[lastLine.segs.length - 1]!, text: truncate(lastLine.segs[lastLine.segs.length - 1]!.text + "…", width) }] };
+    return [head, ...cut];
+  }
+  return [head, ...body.slice(0, messageRows)];
 }
 
-export function probeLines(run: CheckRun | undefined, width: number, checking: boolean): Line[] {
+/**
+ * One line per passing probe; failing ones get their message (and hint number) below,
+ * shortened so that all probes fit in `rows` when possible.
+ */
+export function probeLines(run: CheckRun | undefined, width: number, checking: boolean, rows = Infinity): Line[] {
   if (!run) return [{ segs: [{ text: checking ? "· checking…" : "· not checked yet (c checks now)", dim: true }] }];
-  return run.results.flatMap((r) => probeLine(r, width));
+  let lines: Line[] = [];
+  for (const messageRows of [4, 3, 2, 1]) {
+    lines = run.results.flatMap((r) => probeLine(r, width, messageRows));
+    if (lines.length <= rows) break;
+  }
+  return lines;
 }
 
 function short(address: string, prefix: number): string {
@@ -135,7 +150,10 @@ export function topologyLines(view: LabView, width: number): Line[] {
   if (!Object.keys(t.vips).length) {
     const director = nodes.find((n) => n.role === "director");
     const outside = director && Object.entries(director.addresses)[0];
-    if (outside) lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[1]} (${director.name})`, width - 6), color: "yellow" }] });
+    if (outside) {
+      const net = t.networks[outside[0]]!;
+      lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[0]}${short(outside[1], net.prefix)} at ${director.name}`, width - 6), color: "yellow" }] });
+    }
   }
   return lines;
 }

@@ -55,7 +55,7 @@ export const StartupView = memo(function StartupView({ title, instance, engineHo
         const p = phases[name];
         const mark =
           p.state === "running" ? <Spinner frame={tick} /> : p.state === "done" ? <Text {...tint(theme, "green")}>{MARK.passed}</Text> : p.state === "failed" ? <Text {...tint(theme, "red")}>{MARK.failed}</Text> : <Text dimColor>{MARK.notYet}</Text>;
-        const time = p.startedAt ? secs((p.endedAt ?? clock) - p.startedAt) : "";
+        const time = p.startedAt !== undefined ? secs((p.endedAt ?? clock) - p.startedAt) : "";
         const label = p.state === "done" ? "ready" : p.state === "running" ? p.detail ?? "working…" : p.state === "failed" ? "failed" : "";
         return (
           <Box key={name} width={width}>
