@@ -238,20 +238,19 @@ describe("App", () => {
     ui.stdin.write("s");
     await see(frame, "Show the solution?");
     ui.stdin.write("n");
-    await tick();
+    await until(() => !frame().includes("Show the solution?"));
     expect(frame()).not.toContain("type on director");
     expect(actions.saved).toHaveLength(0);
     ui.stdin.write("s");
-    await tick();
+    await see(frame, "Show the solution?");
     ui.stdin.write("y");
     await see(frame, "type on director:");
     expect(frame()).toContain("echo 1 > /proc/sys/net/ipv4/ip_forward");
     await until(() => actions.saved.length > 0);
     expect(actions.saved.at(-1)!.solvedWithHelp).toEqual(["forward"]);
     ui.stdin.write("a");
-    await tick(60);
+    await see(frame, "Applied the solution on director.");
     expect(actions.solve).toHaveBeenCalledWith(0);
-    expect(frame()).toContain("Applied the solution on director.");
     ui.unmount();
   });
 
@@ -277,11 +276,12 @@ describe("App", () => {
       expect(exits).toEqual([expect.objectContaining({ kind: "quit", stop: expected })]);
       ui.unmount();
     }
-    const { ui, exits } = mount();
+    const { ui, exits, frame } = mount();
     ui.stdin.write("q");
-    await tick();
+    await see(frame, "keep them for later");
     ui.stdin.write("c");
-    await tick();
+    await until(() => !frame().includes("keep them for later"));
+    expect(frame()).toContain("n/p step");
     expect(exits).toHaveLength(0);
     ui.stdin.write("\x03");
     await until(() => exits.length > 0);
@@ -312,19 +312,30 @@ describe("App", () => {
 
   it("re-checks by itself, marks a passed step and moves on", async () => {
     let fixed = false;
+    let running = 0;
+    let overlapped = false;
     const actions = fakeActions((step) => (step === 0 && fixed ? passing : failing));
+    const check = actions.check;
+    actions.check = vi.fn(async (step: number) => {
+      overlapped ||= running > 0;
+      running++;
+      await tick(15);
+      running--;
+      return check(step);
+    });
     const { ui, frame } = mount({ actions, auto: true });
     await see(frame, "✘ net.ipv4.ip_forward");
     fixed = true;
-    await tick(120);
+    await until(() => actions.saved.some((p) => p.passed.includes("forward")));
     expect(actions.saved.some((p) => p.passed.includes("forward"))).toBe(true);
     await see(frame, "step 2 of 3");
     expect(frame()).toContain(" ✔ 1 Let the director");
     await until(() => actions.saved.at(-1)?.step === 1);
     expect(actions.saved.at(-1)!.step).toBe(1);
-    // Never two checks at once.
+    // Checks ran again and again, never two at once.
     const calls = (actions.check as ReturnType<typeof vi.fn>).mock.calls.length;
     expect(calls).toBeGreaterThan(2);
+    expect(overlapped).toBe(false);
     ui.unmount();
   });
 

@@ -3,7 +3,7 @@
  * shell or quit leaves through `onExit` with a snapshot the next mount starts from.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Box, useInput } from "ink";
+import { Box, useInput, type Key } from "ink";
 import type { ProbeResult } from "../probes/run.js";
 import type { Progress } from "../state/progress.js";
 import { Panel, Rows } from "./components.js";
@@ -81,7 +81,14 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const [notice, setNotice] = useState<string | undefined>(initial.notice);
   const [checking, setChecking] = useState(false);
   const [busy, setBusy] = useState<string | undefined>();
-  const [dialog, setDialog] = useState<Dialog | undefined>();
+  const [dialog, setDialogState] = useState<Dialog | undefined>();
+  // Keys may come faster than renders ("q" then "k" in one read): the open dialog is also
+  // kept in a ref that changes at once, and the key handler always reads the latest state.
+  const dialogRef = useRef<Dialog | undefined>(undefined);
+  const setDialog = (d: Dialog | undefined) => {
+    dialogRef.current = d;
+    setDialogState(d);
+  };
   const [help, setHelp] = useState(false);
 
   const index = Math.min(progress.step, view.steps.length - 1);
@@ -151,8 +158,8 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
           const lastStep = at === view.steps.length - 1;
           const allDone = view.steps.every((s) => s.id === id || progressRef.current.passed.includes(s.id));
           setNotice(
-            `${MARK.passed} Step ${at + 1} passed!` +
-              (lastStep ? (allDone ? " Every step is done: the lab is complete. q quits." : " That was the last step; n/p to revisit others.") : " On to the next step…"),
+            `${MARK.passed} Step ${at + 1} passed` +
+              (lastStep ? (allDone ? ": lab complete! q quits." : "; n/p to revisit the others.") : "! On to the next step…"),
           );
           if (!lastStep) {
             clearTimeout(advanceTimer.current);
@@ -269,8 +276,9 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
       return `The lab is back at the start of step ${index + 1}.`;
     });
 
-  useInput((input, key) => {
+  const onKey = (input: string, key: Key) => {
     if (key.ctrl && input === "c") return leave({ kind: "quit", stop: false, snapshot: snapshot() });
+    const dialog = dialogRef.current;
     if (dialog) {
       const yes = input === "y" || input === "Y";
       const no = input === "n" || input === "N" || key.escape;
@@ -333,7 +341,10 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
       case "q":
         return setDialog({ kind: "quit" });
     }
-  });
+  };
+  const keyHandler = useRef(onKey);
+  keyHandler.current = onKey;
+  useInput(useCallback((input: string, key: Key) => keyHandler.current(input, key), []));
 
   // ---- header and footer
   const header = useMemo<Line[]>(() => {

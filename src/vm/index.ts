@@ -585,6 +585,9 @@ async function prepareDataDisk(
       throw new UserError(`Preparing the VM's Docker data disk failed.\n${tail(p.prepareLog)}`, `Full log: ${p.prepareLog}.`);
     }
     await guard.stopTracked(); // QEMU has exited; this reaps run.sh
+    const synced = await open(tmp, "r+");
+    await synced.sync(); // QEMU ran with cache=unsafe: make the base disk durable before trusting it
+    await synced.close();
     renameSync(tmp, disk);
     for (const name of readdirSync(p.recipeDir)) {
       if (/^docker-[0-9a-f]{16}\.img$/.test(name) && join(p.recipeDir, name) !== disk) rmSync(join(p.recipeDir, name), { force: true });

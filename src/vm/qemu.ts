@@ -79,7 +79,9 @@ export function qemuArgv(o: QemuOptions): string[] {
   if (o.disk) {
     argv.push(
       "-drive",
-      `file=${qemuEscape(o.disk)},format=raw,if=virtio,cache=${o.diskSnapshot ? "unsafe" : "writeback"}${o.diskSnapshot ? ",snapshot=on" : ""}`,
+      // cache=unsafe: QEMU ignores the guest's flushes. Normal boots discard all writes anyway;
+      // after the preparation boot lvs-lab fsyncs the disk file itself before using it.
+      `file=${qemuEscape(o.disk)},format=raw,if=virtio,cache=unsafe${o.diskSnapshot ? ",snapshot=on" : ""}`,
     );
   }
   return argv;

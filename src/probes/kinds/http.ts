@@ -16,6 +16,9 @@ const schema = z
     timeout: z.number().min(0.2).max(30).default(2),
     /** Requests sent at once (long-lived connections use /hold/SECONDS paths). */
     parallel: z.number().int().min(1).max(50).default(1),
+    /** Seconds between starting the requests of one parallel batch, so each connection is
+     * established before the scheduler picks a server for the next. */
+    stagger: z.number().min(0).max(5).default(0),
     expect: z
       .object({
         /** "all" (default), "none" (every request must fail) or a minimum number. */
@@ -48,7 +51,8 @@ function requestLoop(p: HttpProbe): string {
   if (p.parallel === 1) return `for i in $(seq ${p.count}); do ${one}; done`;
   // Batches of `parallel` concurrent requests; each prints its own line.
   const batches = Math.ceil(p.count / p.parallel);
-  return `for b in $(seq ${batches}); do for i in $(seq ${p.parallel}); do ( ${one} ) & done; wait; done`;
+  const pause = p.stagger ? ` sleep ${p.stagger};` : "";
+  return `for b in $(seq ${batches}); do for i in $(seq ${p.parallel}); do ( ${one} ) &${pause} done; wait; done`;
 }
 
 function clientAddressOf(p: HttpProbe, ctx: Parameters<ProbeKind<HttpProbe>["collect"]>[1]): string | undefined {

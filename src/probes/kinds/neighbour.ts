@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseLinks, parseNeighbours } from "../parse.js";
-import type { ProbeKind } from "../types.js";
+import type { ProbeKind, Round } from "../types.js";
 import { probeBase, who, withExplain } from "./common.js";
 
 const schema = z
@@ -10,6 +10,8 @@ const schema = z
     address: z.string(),
     /** The node whose MAC the entry must hold (e.g. the director for the VIP). */
     owner: z.string(),
+    /** Forget the entry first, so the answer reflects who replies to ARP right now. */
+    fresh: z.boolean().default(false),
   })
   .strict();
 export type NeighbourProbe = z.infer<typeof schema>;
@@ -20,10 +22,13 @@ export const neighbourProbe: ProbeKind<NeighbourProbe> = {
   describe: (p, ctx) => p.title ?? `${p.node}'s ARP entry for ${who(ctx, p.address)} is ${p.owner}'s MAC`,
   collect(p, ctx) {
     // Read after any traffic of the step; resolve it with one ping when there is no entry yet.
-    const read = `ip neigh show to ${p.address} | grep -q lladdr || ping -c1 -W1 ${p.address} >/dev/null 2>&1; ip neigh show to ${p.address}`;
+    const flush = p.fresh ? `ip neigh flush to ${p.address}; ` : "";
+    const read = `${flush}ip neigh show to ${p.address} | grep -q lladdr || ping -c1 -W1 ${p.address} >/dev/null 2>&1; ip neigh show to ${p.address}`;
+    // A fresh entry is resolved before the step's traffic, so that traffic uses it.
+    const round: Round = p.fresh ? 0 : 2;
     return [
-      { round: 2, node: p.node, script: read },
-      ...Object.keys(ctx.topology.nodes).map((node) => ({ round: 2 as const, node, script: "ip -o link show" })),
+      { round, node: p.node, script: read },
+      ...Object.keys(ctx.topology.nodes).map((node) => ({ round, node, script: "ip -o link show" })),
     ];
   },
   judge(p, [neigh, ...links], ctx) {
