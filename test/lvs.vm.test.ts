@@ -8,7 +8,7 @@ import { lvsEngine } from "./helpers/lvs-engine.js";
 
 const target = await lvsEngine();
 const where = target?.args ?? [];
-const LVS_LABS = ["nat"];
+const LVS_LABS = ["nat", "schedulers", "dr", "tun", "failover"];
 
 interface Proof {
   ok: boolean;

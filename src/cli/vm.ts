@@ -17,17 +17,11 @@ export function vmCommand(): Command {
     .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
     .action(async (opts: { image?: string }) => {
       const started = Date.now();
-      let last = started;
-      let lastPhase = "";
       const { dockerHost, timings } = await vmUp({
         labImage: opts.image ?? labImageRef(),
         localDockerHost: resolveDockerHost(),
         onPhase: (phase, detail) => {
-          const now = Date.now();
-          const took = "";
-          if (lastPhase !== phase) last = now;
-          lastPhase = phase;
-          process.stderr.write(`vm [${((now - started) / 1000).toFixed(0).padStart(4)} s] ${phase}: ${detail}${took}\n`);
+          process.stderr.write(`vm [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${phase}: ${detail}\n`);
         },
       });
       const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} s`);

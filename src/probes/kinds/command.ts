@@ -28,7 +28,10 @@ export const commandProbe: ProbeKind<CommandProbe> = {
     if (p.exit === undefined && p.match === undefined && p.absent === undefined && out!.exitCode !== 0) problems.push(`exit code ${out!.exitCode}`);
     if (p.match !== undefined && !new RegExp(p.match, "m").test(out!.output)) problems.push(`output lacks /${p.match}/`);
     if (p.absent !== undefined && new RegExp(p.absent, "m").test(out!.output)) problems.push(`output has /${p.absent}/`);
-    if (!problems.length) return { ok: true, message: p.title ?? `${p.node}: ${p.run} is as expected` };
+    // The first line of output often is the measurement itself ("gap 0.7 s"): show it.
+    const firstLine = out!.output.trim().split("\n")[0]?.slice(0, 120);
+    const what = p.title ?? `${p.node}: ${p.run} is as expected`;
+    if (!problems.length) return { ok: true, message: firstLine ? `${what}: ${firstLine}` : what };
     return { ok: false, message: withExplain(`${p.message} (${p.node}: \`${p.run}\` gave ${problems.join(", ")})`, p) };
   },
 };
