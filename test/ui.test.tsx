@@ -132,6 +132,12 @@ describe("markdown", () => {
     expect(plainText(lines).split("\n")[1]).toMatch(/^ {2}word/);
   });
 
+  it("keeps punctuation with the code before it when wrapping", () => {
+    const lines = plainText(markdownLines("aaaa bbbb cccc dddd `conntrack -L`: the end", 30, false)).split("\n");
+    expect(lines.some((l) => l.startsWith(":"))).toBe(false);
+    expect(lines.join(" ")).toContain("-L`:");
+  });
+
   it("does not put backticks around code when colour shows it", () => {
     expect(plainText(markdownLines("run `ls`", 30, true))).toBe("run ls");
   });

@@ -211,6 +211,17 @@ export async function solveStep(s: LabSession, index: number): Promise<SolutionR
 }
 
 /**
+ * A learner who stopped a lab and starts it again continues at their saved step: the
+ * fresh containers get the reference solutions of the steps before it.
+ */
+export async function replaySteps(s: LabSession, count: number, onStep?: (index: number) => void): Promise<void> {
+  for (let i = 0; i < Math.min(count, s.lab.lesson.steps.length); i++) {
+    onStep?.(i);
+    await solveStep(s, i);
+  }
+}
+
+/**
  * Puts the lab back to the start of step `index`: fresh containers on the same networks
  * (so nothing a learner broke survives), then the reference solutions of earlier steps.
  */
@@ -231,7 +242,7 @@ export async function resetLab(s: LabSession, index: number, opts: { signal?: Ab
   const fresh = session(s.name, s.lab, s.engine, s.topology, containers, ifaces);
   const record = await readInstanceRecord(s.name);
   if (record) await saveInstanceRecord({ ...record, ifaces });
-  for (let i = 0; i < index; i++) await solveStep(fresh, i);
+  await replaySteps(fresh, index);
   return fresh;
 }
 

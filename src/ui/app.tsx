@@ -90,6 +90,7 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
     setDialogState(d);
   };
   const [help, setHelp] = useState(false);
+  const [helpScroll, setHelpScroll] = useState(0);
 
   const index = Math.min(progress.step, view.steps.length - 1);
   const step = view.steps[index]!;
@@ -221,11 +222,11 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const help_ = useMemo(() => helpLines(lessonWidth), [lessonWidth]);
   const lessonRows = L.lessonH - 2;
   const maxScroll = Math.max(0, (help ? help_.length : content.lines.length) - lessonRows);
-  const top = Math.min(scroll, maxScroll);
+  const top = Math.min(help ? helpScroll : scroll, maxScroll);
   const stepLines = useMemo(() => stepListLines(view, progress, outcome, L.left - 2), [view, progress, outcome, L.left]);
   const topo = useMemo(() => topologyLines(view, L.left - 2), [view, L.left]);
 
-  const scrollBy = (d: number) => setScroll((s) => Math.max(0, Math.min(maxScroll, Math.min(s, maxScroll) + d)));
+  const scrollBy = (d: number) => (help ? setHelpScroll : setScroll)((s) => Math.max(0, Math.min(maxScroll, Math.min(s, maxScroll) + d)));
   // After a hint or the solution appears, scroll to it once the content has it.
   const [focus, setFocus] = useState<number | "solution" | undefined>();
   useEffect(() => {
@@ -313,7 +314,10 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
     if (key.pageUp || input === "b") return scrollBy(-Math.max(1, lessonRows - 1));
     if (input === "j" || key.downArrow) return scrollBy(1);
     if (input === "k" || key.upArrow) return scrollBy(-1);
-    if (input === "?") return setHelp(true);
+    if (input === "?") {
+      setHelpScroll(0);
+      return setHelp(true);
+    }
     if (busy) {
       if ("nphsaxrc".includes(input)) setNotice(`${busy}… wait a moment.`);
       if (input === "q") setDialog({ kind: "quit" });

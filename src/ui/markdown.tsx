@@ -96,34 +96,57 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
     used += text.length;
     atStart = false;
   };
+  // Words may span runs ("`ls`." is code then text): keep such parts together.
+  type Part = { seg: Seg; text: string };
+  const tokens: Array<"space" | "nl" | Part[]> = [];
   for (const seg of segs) {
     for (const piece of seg.text.split(/(\n|\s+)/)) {
       if (!piece) continue;
-      if (piece === "\n") {
-        newLine();
-        continue;
+      if (piece === "\n") tokens.push("nl");
+      else if (/^\s+$/.test(piece)) tokens.push("space");
+      else {
+        const prev = tokens[tokens.length - 1];
+        if (Array.isArray(prev)) prev.push({ seg, text: piece });
+        else tokens.push([{ seg, text: piece }]);
       }
-      if (/^\s+$/.test(piece)) {
-        if (!atStart && used < avail) push(seg, " ");
-        continue;
-      }
-      let word = piece;
+    }
+  }
+  let pendingSpace: Seg | undefined;
+  for (const tok of tokens) {
+    if (tok === "nl") {
+      newLine();
+      pendingSpace = undefined;
+      continue;
+    }
+    if (tok === "space") {
+      pendingSpace = { text: " " };
+      continue;
+    }
+    const len = tok.reduce((n, p) => n + p.text.length, 0);
+    const space = !atStart && pendingSpace ? 1 : 0;
+    pendingSpace = undefined;
+    if (used + space + len <= avail) {
+      if (space) push(tok[0]!.seg.code ? { text: " " } : tok[0]!.seg, " ");
+      for (const p of tok) push(p.seg, p.text);
+      continue;
+    }
+    if (!atStart && len <= avail - prefixWidth(restPrefix)) {
+      newLine();
+      for (const p of tok) push(p.seg, p.text);
+      continue;
+    }
+    // Longer than a line: cut it.
+    if (space && used + 1 < avail) push(tok[0]!.seg, " ");
+    for (const p of tok) {
+      let word = p.text;
       while (word.length) {
         const room = avail - used;
-        if (word.length <= room) {
-          push(seg, word);
-          word = "";
-        } else if (!atStart && word.length <= avail - prefixWidth(restPrefix)) {
-          trimEnd(current);
+        if (room <= 0) {
           newLine();
-        } else {
-          const cut = Math.max(1, room);
-          push(seg, word.slice(0, cut));
-          word = word.slice(cut);
-          if (word.length) {
-            newLine();
-          }
+          continue;
         }
+        push(p.seg, word.slice(0, room));
+        word = word.slice(room);
       }
     }
   }

@@ -152,7 +152,7 @@ export function topologyLines(view: LabView, width: number): Line[] {
     const outside = director && Object.entries(director.addresses)[0];
     if (outside) {
       const net = t.networks[outside[0]]!;
-      lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[0]}${short(outside[1], net.prefix)} at ${director.name}`, width - 6), color: "yellow" }] });
+      lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[0]}${short(outside[1], net.prefix)} (${director.name})`, width - 6), color: "yellow" }] });
     }
   }
   return lines;
