@@ -115,10 +115,13 @@ describe("the reference text's DNAT exercise, typed through exec", () => {
 });
 
 describe("commands and errors", () => {
-  it("refuses a second instance of the same name and unknown labs, with exit 2", async () => {
+  it("reattaches to a running instance, refuses a name taken by another lab and unknown labs", async () => {
     const again = await cli(["start", "dnat", "--name", NAME, "--no-ui"]);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/An instance named "t-dnat" already runs/);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/reattached to the running instance t-dnat/);
+    const taken = await cli(["start", "nat", "--name", NAME, "--no-ui"]);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/An instance named "t-dnat" already runs lab dnat\./);
     const unknown = await cli(["start", "nope"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^lvs-lab: There is no lab "nope"\./);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { LABEL } from "../docker/labels.js";
 import { UserError } from "../errors.js";
-import { openLab, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
+import { findLeftovers, openLab, replaySteps, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
 import { loadLab } from "../lesson/load.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
 import { engineFor } from "./context.js";
@@ -46,7 +46,8 @@ export function registerStart(program: Command): void {
       let reattached = false;
 
       // An instance of the same lab that already runs is picked up where it was left.
-      const existing = await engine.listContainers(name);
+      // A crashed start's leftovers are not an instance to resume: startLab clears them.
+      const existing = (await findLeftovers(engine)).includes(name) ? [] : await engine.listContainers(name);
       if (existing.length) {
         const other = existing[0]!.labels[LABEL.lab];
         if (other !== labId) {
@@ -71,7 +72,7 @@ export function registerStart(program: Command): void {
           lang: opts.lang,
           signal,
           onImage: (e) => progressLine(`image: ${e.line}`),
-        onNote: (text) => progressLine(text),
+          onNote: (text) => progressLine(text),
           onPhase: (phase, state, detail) => {
             if (state === "start") {
               phaseStart = Date.now();
@@ -84,6 +85,10 @@ export function registerStart(program: Command): void {
       const { progress, backedUpTo } = await loadProgress(s.name, labId);
       if (backedUpTo) progressLine(`the saved progress could not be read; it was moved to ${backedUpTo}`);
       await saveProgress(s.name, progress);
+      if (!reattached && progress.step > 0) {
+        // Fresh containers for a learner who had got further: replay the steps done so far.
+        await replaySteps(s, progress.step, (i) => progressLine(`restoring your progress: step ${i + 1}, ${s.lab.lesson.steps[i]!.title}`));
+      }
       const nameFlag = s.name !== labId ? ` --name ${s.name}` : "";
 
       if (ui) {
