@@ -42,11 +42,12 @@ const USAGE = `usage: node bench/run.js [--quick] [--runs N] [--samples N] [--ui
   --runs N       warm-start runs per method (default 7)
   --samples N    check-latency samples (default 20)
   --ui-seconds N idle TUI sampling window (default 120)
+  --ui-env K=V   environment for the TUI process (repeatable), e.g. NODE_ENV=production
   --only LIST    run only these sections
   --out DIR      where latest.md / latest.json go (default bench/results)`;
 
 function parseFlags(argv) {
-  const f = { quick: false, runs: 7, samples: 20, uiSeconds: 120, stopRuns: 5, parallelStopRuns: 3, scaleRounds: 2, scale: [1, 2, 4, 8], only: null, out: join(here, "results") };
+  const f = { uiEnv: [], quick: false, runs: 7, samples: 20, uiSeconds: 120, stopRuns: 5, parallelStopRuns: 3, scaleRounds: 2, scale: [1, 2, 4, 8], only: null, out: join(here, "results") };
   const set = new Set();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -64,6 +65,7 @@ function parseFlags(argv) {
     else if (a === "--runs") (f.runs = num()), set.add("runs");
     else if (a === "--samples") (f.samples = num()), set.add("samples");
     else if (a === "--ui-seconds") (f.uiSeconds = num()), set.add("uiSeconds");
+    else if (a === "--ui-env") f.uiEnv.push(val());
     else if (a === "--only") f.only = new Set(val().split(","));
     else if (a === "--scale") (f.scale = val().split(",").map(Number)), set.add("scale");
     else if (a === "--out") f.out = val();
@@ -564,7 +566,7 @@ async function sectionUi(results) {
   const shape = await topologyShape("dnat");
   await run("tmux", ["kill-session", "-t", session]);
   try {
-    const started = mustSucceed(await run("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30", `node ${q(CLI)} start dnat --name ${name}`]), "tmux new-session");
+    const started = mustSucceed(await run("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30", `${flags.uiEnv.map((kv) => `${kv.split("=")[0]}=${q(kv.split("=").slice(1).join("="))} `).join("")}node ${q(CLI)} start dnat --name ${name}`]), "tmux new-session");
     void started;
     const panePid = Number((await run("tmux", ["list-panes", "-t", session, "-F", "#{pane_pid}"])).stdout.trim());
     // The node process: the pane's process itself, or its descendant running bin/lvs-lab.js.
@@ -698,7 +700,7 @@ function markdown(res) {
   }
   if (res.ui) {
     const u = res.ui;
-    L.push(`## TUI frugality (idle, live re-checking, ${u.seconds} s)`, "");
+    L.push(`## TUI frugality (idle, live re-checking, ${u.seconds} s${flags.uiEnv.length ? `, env ${flags.uiEnv.join(" ")}` : ""})`, "");
     if (u.available) {
       L.push("| resident memory median | max | CPU (share of one core, whole window) | worst 1 s |", "|---|---|---|---|");
       L.push(`| ${u.rssMb.median.toFixed(1)} MB | ${u.rssMb.max.toFixed(1)} MB | ${u.cpuPercent.toFixed(2)} % | ${u.cpuPercentMax1s.toFixed(1)} % |`);
