@@ -130,8 +130,16 @@ export class Engine {
     return this.host.startsWith("unix://") || this.host.startsWith("/");
   }
 
+  /**
+   * An engine reached over tcp is usually the lvs-lab VM, whose emulated CPU starts a
+   * container in seconds rather than milliseconds: it gets four times the patience.
+   */
+  private patience(ms: number): number {
+    return this.isLocal() ? ms : ms * 4;
+  }
+
   private call<T>(work: Promise<T>, what: string, ms = CALL_TIMEOUT_MS): Promise<T> {
-    return withTimeout(work, ms, `the Docker engine at ${this.host} (${what})`).catch((e: unknown) => {
+    return withTimeout(work, this.patience(ms), `the Docker engine at ${this.host} (${what})`).catch((e: unknown) => {
       throw translateEngineError(e, this.host);
     });
   }
@@ -270,7 +278,7 @@ export class Engine {
    * probe never outlives its caller.
    */
   async exec(id: string, cmd: string[], opts: { timeoutMs?: number; what?: string } = {}): Promise<ExecResult> {
-    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const timeoutMs = this.patience(opts.timeoutMs ?? 15_000);
     const what = opts.what ?? `"${cmd.join(" ")}" in ${id.slice(0, 12)}`;
     const run = async (): Promise<ExecResult> => {
       const exec = await this.docker.getContainer(id).exec({

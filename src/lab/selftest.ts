@@ -44,7 +44,7 @@ export async function selftestLab(
   opts: { signal?: AbortSignal; onStep?: (p: StepProof) => void } = {},
 ): Promise<LabProof> {
   const began = Date.now();
-  const name = `selftest-${labId}-${process.pid}`;
+  const name = `st-${labId}-${process.pid % 100000}`;
   const steps: StepProof[] = [];
   try {
     const s = await startLab(labId, engine, { name, signal: opts.signal, lang: "en" });
