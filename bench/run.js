@@ -9,8 +9,8 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -339,6 +339,8 @@ function summarizeCalls(calls) {
 // --- sections ----------------------------------------------------------------------------
 
 async function sectionStart(results, image, genDir) {
+  // Per-run copies of the generated baselines go to a scratch directory; one example of each stays in genDir.
+  const runDir = await mkdtemp(join(tmpdir(), "lvs-lab-bench-"));
   const plans = [
     { id: "dnat", methods: ["cli", "startLab", "library", "script", "compose"] },
     { id: "nat", methods: ["library", "script", "compose"] },
@@ -352,7 +354,7 @@ async function sectionStart(results, image, genDir) {
     for (const m of methods) {
       const name = `bench-w-${id}-${m.slice(0, 6).toLowerCase()}`;
       try {
-        await timedStart(m, id, name, image, shape, genDir);
+        await timedStart(m, id, name, image, shape, runDir);
       } finally {
         await cleanup(name);
       }
@@ -363,7 +365,7 @@ async function sectionStart(results, image, genDir) {
       for (const m of order) {
         const name = `bench-${id}-${m.slice(0, 6).toLowerCase()}-${r}`;
         try {
-          const t = await timedStart(m, id, name, image, shape, genDir);
+          const t = await timedStart(m, id, name, image, shape, runDir);
           samples[m].push(t.ms);
           returned[m].push(t.returned);
           log(`start ${id} ${m} run ${r + 1}/${flags.runs}: ${fmtMs(t.ms)}`);
@@ -381,6 +383,7 @@ async function sectionStart(results, image, genDir) {
     await writeFile(join(genDir, `${id}.sh`), shellScript(plan, id));
     await writeFile(join(genDir, `${id}.compose.yml`), composeFile(plan, id));
   }
+  await rm(runDir, { recursive: true, force: true });
   // One traced startLab: where the time of lvs-lab's own start goes, call by call.
   const t = tracedEngine();
   const name = "bench-trace";
