@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli/main.js";
+// React (under ink) runs several times slower in development mode: set it before it loads.
+process.env.NODE_ENV ??= "production";
+const { main } = await import("../dist/cli/main.js");
 
 main(process.argv);

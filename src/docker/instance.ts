@@ -74,11 +74,11 @@ export async function createInstance(
   try {
     checkAborted(signal);
     onPhase("networks", "start", `${plan.networks.length} networks`);
-    await Promise.all(plan.networks.map((n) => engine.createNetwork(n)));
+    await settleAll(plan.networks.map((n) => engine.createNetwork(n)));
     onPhase("networks", "done");
     checkAborted(signal);
     onPhase("containers", "start", `${plan.containers.length} containers`);
-    const ids = await Promise.all(
+    const ids = await settleAll(
       plan.containers.map(async (c) => {
         const id = await engine.createContainer(c);
         checkAborted(signal);
@@ -92,6 +92,18 @@ export async function createInstance(
     await removeInstance(engine, instance).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Like Promise.all, but rejects only once every promise has settled: cleanup after a
+ * failure must not run while sibling creations are still in flight, or what they create
+ * afterwards is leaked (and a retry then meets duplicate network names).
+ */
+async function settleAll<T>(work: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** One `ip -o -4 addr` per node tells which interface carries which network's address. */
@@ -135,15 +147,18 @@ export async function prepareServices(
   engine: Engine,
   topology: ResolvedTopology,
   containers: Record<string, string>,
-  ifaces: InterfaceMap,
+  ifaces: InterfaceMap | Promise<InterfaceMap>,
   instance: string,
 ): Promise<void> {
-  const vars = templateVariables(topology, ifaces, instance);
+  // Only setup commands need the interface names: nodes without any start waiting for
+  // their responders at once, while the interfaces are still being discovered.
+  let vars: Promise<Record<string, string>> | undefined;
+  const variables = () => (vars ??= Promise.resolve(ifaces).then((i) => templateVariables(topology, i, instance)));
   await Promise.all(
     Object.values(topology.nodes).map(async (node) => {
       const id = containers[node.name]!;
       for (const command of node.setup) {
-        const script = renderTemplate(command, vars);
+        const script = renderTemplate(command, await variables());
         const res = await engine.exec(id, ["sh", "-c", script], { what: `setup of ${node.name}` });
         if (res.exitCode !== 0) throw new UserError(`Setting up ${node.name} failed at "${script}": ${(res.stderr || res.stdout).trim()}`);
       }
@@ -159,7 +174,7 @@ async function waitForListeners(engine: Engine, id: string, node: string, ports:
     last = await engine.exec(id, ["ss", "-Hltn"], { what: `the responder on ${node}` });
     const listening = new Set([...last.stdout.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])));
     if (ports.every((p) => listening.has(p))) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new UserError(`The HTTP responder on ${node} did not start listening on ${ports.join(", ")} within 20 s.`);
 }

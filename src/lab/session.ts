@@ -63,8 +63,11 @@ export interface StartOptions {
  */
 export async function findLeftovers(engine: Engine): Promise<string[]> {
   const broken: string[] = [];
+  // One lesson load per lab, not per instance (each is a markdown parse and validation).
+  const nodesOf = new Map<string, Promise<string[]>>();
   for (const i of await listInstances(engine)) {
-    const expected = await loadLab(i.lab).then((l) => Object.keys(l.topology.nodes), () => []);
+    if (!nodesOf.has(i.lab)) nodesOf.set(i.lab, loadLab(i.lab).then((l) => Object.keys(l.topology.nodes), () => []));
+    const expected = await nodesOf.get(i.lab)!;
     const present = new Set(i.nodes.filter((n) => n.state === "running").map((n) => n.node));
     if (!i.nodes.length || expected.some((n) => !present.has(n)) || i.nodes.some((n) => n.state !== "running")) broken.push(i.name);
   }
@@ -130,9 +133,9 @@ async function finishStart(
 ): Promise<LabSession> {
   try {
     opts.onPhase?.("services", "start", "addresses and responders");
-    const ifaces = await discoverInterfaces(engine, topology, containers);
-    if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
-    await prepareServices(engine, topology, containers, ifaces, name);
+    // Discovering interfaces and waiting for the responders overlap (one exec round less).
+    const discovering = discoverInterfaces(engine, topology, containers);
+    const [ifaces] = await Promise.all([discovering, prepareServices(engine, topology, containers, discovering, name)]);
     if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
     await saveInstanceRecord({
       name,

@@ -92,7 +92,8 @@ export const httpProbe: ProbeKind<HttpProbe> = {
       steps.push({
         round: 2,
         node: p.director,
-        script: `sleep 0.3; kill -INT $(cat /tmp/${id}.pid); sleep 0.2; echo "packets $(tcpdump -r /tmp/${id}.pcap -nn 2>/dev/null | wc -l)"; rm -f /tmp/${id}.*`,
+        // curl has its replies, so they have passed the director already; a moment for tcpdump to write them.
+        script: `sleep 0.05; pid=$(cat /tmp/${id}.pid); kill -INT $pid; for i in $(seq 40); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done; echo "packets $(tcpdump -r /tmp/${id}.pcap -nn 2>/dev/null | wc -l)"; rm -f /tmp/${id}.*`,
       });
     }
     return steps;
