@@ -273,16 +273,25 @@ export class Engine {
   }
 
   /**
+   * Runs a shell script in a container. The script travels in the environment, not on the
+   * command line, so `pkill -f NAME` in it cannot match (and kill) its own shell.
+   */
+  async execScript(id: string, script: string, opts: { timeoutMs?: number; what?: string; errexit?: boolean } = {}): Promise<ExecResult> {
+    return this.exec(id, ["sh", opts.errexit ? "-ec" : "-c", 'eval "$LVS_LAB_SCRIPT"'], { ...opts, env: { LVS_LAB_SCRIPT: script } });
+  }
+
+  /**
    * Runs a command in a container and returns its exit code and separated output.
    * The command also runs under coreutils `timeout` inside the container, so a hung
    * probe never outlives its caller.
    */
-  async exec(id: string, cmd: string[], opts: { timeoutMs?: number; what?: string } = {}): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], opts: { timeoutMs?: number; what?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
     const timeoutMs = this.patience(opts.timeoutMs ?? 15_000);
     const what = opts.what ?? `"${cmd.join(" ")}" in ${id.slice(0, 12)}`;
     const run = async (): Promise<ExecResult> => {
       const exec = await this.docker.getContainer(id).exec({
         Cmd: ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd],
+        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
         AttachStdout: true,
         AttachStderr: true,
       });

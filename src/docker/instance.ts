@@ -159,7 +159,7 @@ export async function prepareServices(
       const id = containers[node.name]!;
       for (const command of node.setup) {
         const script = renderTemplate(command, await variables());
-        const res = await engine.exec(id, ["sh", "-c", script], { what: `setup of ${node.name}` });
+        const res = await engine.execScript(id, script, { what: `setup of ${node.name}` });
         if (res.exitCode !== 0) throw new UserError(`Setting up ${node.name} failed at "${script}": ${(res.stderr || res.stdout).trim()}`);
       }
       if (node.serve.length) await waitForListeners(engine, id, node.name, node.serve);

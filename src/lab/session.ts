@@ -188,7 +188,7 @@ export async function checkStep(s: LabSession, index: number): Promise<ProbeResu
   return runProbes(step.checks, probeContext(s), (node, script) => {
     const id = s.containers[node];
     if (!id) throw new Error(`no container for node ${node}`);
-    return s.engine.exec(id, ["sh", "-c", script], { timeoutMs: 30_000, what: `the probes on ${node}` });
+    return s.engine.execScript(id, script, { timeoutMs: 30_000, what: `the probes on ${node}` });
   });
 }
 
@@ -204,7 +204,7 @@ export async function solveStep(s: LabSession, index: number): Promise<SolutionR
   const runs: SolutionRun[] = [];
   for (const solution of stepAt(s, index).solutions) {
     const commands = renderTemplate(solution.commands, s.vars);
-    const res = await s.engine.exec(s.containers[solution.node]!, ["sh", "-ec", commands], { timeoutMs: 60_000, what: `the solution on ${solution.node}` });
+    const res = await s.engine.execScript(s.containers[solution.node]!, commands, { errexit: true, timeoutMs: 60_000, what: `the solution on ${solution.node}` });
     runs.push({ node: solution.node, commands, exitCode: res.exitCode, output: (res.stdout + res.stderr).trim() });
     if (res.exitCode !== 0) {
       throw new UserError(`The reference solution failed on ${solution.node} (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
