@@ -3,7 +3,8 @@
 # (a director failing over, a real server dying) can be measured after the fact.
 #   lvs-lab-monitor start URL [INTERVAL] [SECONDS]  request URL every INTERVAL s (default 0.25)
 #                                                   for at most SECONDS (default 3600), in the background
-#   lvs-lab-monitor gap [WINDOW]                    longest outage in the last WINDOW s (default 120)
+#   lvs-lab-monitor gap [WINDOW]                    longest outage in the last WINDOW s (default 120):
+#                                                   from the first failed request to the next answered one
 #   lvs-lab-monitor stop
 # Log: one line per request, "<epoch seconds> ok <server>" or "<epoch seconds> fail <curl exit code>".
 LOG=/var/log/lvs-lab-monitor.log
@@ -15,8 +16,9 @@ case "$1" in
     (
       end=$(( $(date +%s) + seconds ))
       while [ "$(date +%s)" -lt "$end" ]; do
-        out=$(curl -s -m 1 "$url"); rc=$?
+        # Stamped when the request starts: an outage runs from the first failed attempt.
         now=$(date +%s.%N | cut -c1-14)
+        out=$(curl -s -m 1 "$url"); rc=$?
         if [ $rc -eq 0 ]; then echo "$now ok ${out%% saw*}"; else echo "$now fail $rc"; fi
         sleep "$interval"
       done
@@ -32,8 +34,8 @@ case "$1" in
     now=$(date +%s)
     awk -v since=$((now - window)) '
       $1 < since { next }
-      $2 == "ok" { if (down != "") { g = $1 - down; if (g > gap) gap = g; down = "" } ; ok++; last = $1; next }
-      { if (down == "") down = (last != "" ? last : $1); failed++ }
+      $2 == "ok" { if (down != "") { g = $1 - down; if (g > gap) gap = g; down = "" } ; ok++; next }
+      { if (down == "") down = $1; failed++ }
       END {
         if (down != "") { open = 1 }
         printf "requests %d ok %d failed %d gap %.1f%s\n", ok + failed, ok, failed, gap + 0, open ? " still-failing" : ""
