@@ -2,12 +2,11 @@
  * The only part of the UI that touches the lab: builds the view from a session and
  * implements the actions (check, solve, reset, save progress, shell) with session.ts.
  */
-import { execa } from "execa";
 import { UserError } from "../errors.js";
 import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
-import { shellArgs } from "../cli/shell.js";
+import { interactiveShell } from "../docker/shell.js";
 import type { LabView, UiActions } from "./types.js";
 
 export function labView(s: LabSession, kernel?: string): LabView {
@@ -77,15 +76,7 @@ export function createController(start: LabSession, kernel?: string): Controller
     async shell(node) {
       const id = s.containers[node];
       if (!id) throw new UserError(`Instance "${s.name}" has no node "${node}".`);
-      try {
-        const res = await execa("docker", shellArgs(id, node), { env: { DOCKER_HOST: s.engine.host }, stdio: "inherit", reject: false });
-        return res.exitCode ?? 1;
-      } catch (e) {
-        if ((e as { code?: string }).code === "ENOENT") {
-          throw new UserError("The docker command is not installed; it is needed for interactive shells.", "Install it (Debian: apt-get install docker.io).");
-        }
-        throw e;
-      }
+      return interactiveShell(s.engine.host, id, node);
     },
   };
 }
