@@ -113,8 +113,9 @@ describe("probe verdicts name the node and the cause", () => {
   });
 
   it("command: the lesson's own sentence plus what was seen", () => {
+    expect(judge({ kind: "command", node: "rs1", run: "false", message: "Nope." }, [1, ""]).message).toBe("Nope. (rs1: `false` gave exit code 1)");
     expect(judge({ kind: "command", node: "director", run: "conntrack -L", match: "UNREPLIED", message: "No unreplied connection." }, "nothing\n").message).toBe(
-      "No unreplied connection. (director: `conntrack -L` gave output lacks /UNREPLIED/)",
+      "No unreplied connection. (director says \"nothing\")",
     );
   });
 });

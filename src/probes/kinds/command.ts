@@ -32,6 +32,7 @@ export const commandProbe: ProbeKind<CommandProbe> = {
     const firstLine = out!.output.trim().split("\n")[0]?.slice(0, 120);
     const what = p.title ?? `${p.node}: ${p.run} is as expected`;
     if (!problems.length) return { ok: true, message: firstLine ? `${what}: ${firstLine}` : what };
-    return { ok: false, message: withExplain(`${p.message} (${p.node}: \`${p.run}\` gave ${problems.join(", ")})`, p) };
+    const seen = firstLine ? `${p.node} says "${firstLine}"` : `${p.node}: \`${p.run}\` gave ${problems.join(", ")}`;
+    return { ok: false, message: withExplain(`${p.message} (${seen})`, p) };
   },
 };
