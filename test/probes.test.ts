@@ -67,7 +67,7 @@ describe("probe verdicts name the node and the cause", () => {
     };
     expect(judge(probe, "").message).toBe("director has no virtual service TCP 198.51.100.50:80 (`ipvsadm -Ln` lists none).");
     expect(judge(probe, "-A -t 198.51.100.50:80 -s wlc\n").message).toMatch(/uses scheduler wlc, expected rr/);
-    expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -g -w 1\n").message).toBe(
+    expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:80 -g -w 1\n").message).toBe(
       "director: real server 10.0.1.210 (rs1) is added with -g (direct routing), this lab needs -m (masquerading/NAT).",
     );
     expect(judge(probe, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -m -w 1\n-a -t 198.51.100.50:80 -r 10.0.1.211:8000 -m -w 0\n").message).toBe(

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { METHOD_FLAG, parseIpvsSave, type ForwardMethod } from "../parse.js";
 import { ownerOf } from "../../topology/resolve.js";
-import type { ProbeKind } from "../types.js";
+import type { ProbeContext, ProbeKind } from "../types.js";
 import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
 
 const realServer = z
@@ -29,6 +29,10 @@ const schema = z
 export type IpvsProbe = z.infer<typeof schema>;
 
 const METHOD_WORDS: Record<ForwardMethod, string> = { masq: "masquerading/NAT", route: "direct routing", tunnel: "IP-in-IP tunnelling" };
+
+function methodMismatch(ctx: ProbeContext, host: string, have: ForwardMethod, want: ForwardMethod): string {
+  return `real server ${who(ctx, host)} is added with ${METHOD_FLAG[have]} (${METHOD_WORDS[have]}), this lab needs ${METHOD_FLAG[want]} (${METHOD_WORDS[want]}).`;
+}
 
 /** ipvsadm's own words when the kernel has no IPVS; probes turn them into one clear sentence. */
 export const NO_IPVS = /Can't initialize ipvs|Protocol not available/;
@@ -64,19 +68,17 @@ export const ipvsProbe: ProbeKind<IpvsProbe> = {
       const host = splitEndpoint(want.address).host;
       const have = svc.realServers.find((r) => r.address === want.address);
       if (!have) {
-        const samHost = svc.realServers.find((r) => splitEndpoint(r.address).host === host);
-        const extra = samHost ? ` (it has ${samHost.address}: wrong port)` : "";
+        const sameHost = svc.realServers.find((r) => splitEndpoint(r.address).host === host);
+        if (sameHost && want.method && sameHost.method !== want.method) {
+          // With -g or -i ipvsadm replaces the real server's port by the service's: the flag is the mistake.
+          return { ok: false, message: withExplain(`${p.node}: ${methodMismatch(ctx, host, sameHost.method, want.method)}`, p) };
+        }
+        const extra = sameHost ? ` (it has ${sameHost.address}: wrong port)` : "";
         const owner = ownerOf(ctx.topology, host);
         return { ok: false, message: withExplain(`${p.node}: real server ${owner ? `${owner} (${want.address})` : want.address} is missing from ${name}${extra}.`, p) };
       }
       if (want.method && have.method !== want.method) {
-        return {
-          ok: false,
-          message: withExplain(
-            `${p.node}: real server ${who(ctx, host)} is added with ${METHOD_FLAG[have.method]} (${METHOD_WORDS[have.method]}), this lab needs ${METHOD_FLAG[want.method]} (${METHOD_WORDS[want.method]}).`,
-            p,
-          ),
-        };
+        return { ok: false, message: withExplain(`${p.node}: ${methodMismatch(ctx, host, have.method, want.method)}`, p) };
       }
       if (want.weight !== undefined && have.weight !== want.weight) {
         const quiesced = have.weight === 0 ? " — weight 0 means quiesced: it gets no new connections" : "";
