@@ -63,7 +63,8 @@ describe.skipIf(!target)("a scripted learner in the nat lab", () => {
   it("names the wrong forwarding flag and a weight of 0", async () => {
     await on("director", `ipvsadm -d -t ${vip}:80 -r ${rs2}:8000 && ipvsadm -a -t ${vip}:80 -r ${rs2}:8000 -g`);
     expect((await failures(4))[0]).toBe(`director: real server ${rs2} (rs2) is added with -g (direct routing), this lab needs -m (masquerading/NAT).`);
-    await on("director", `ipvsadm -e -t ${vip}:80 -r ${rs2}:8000 -m -w 0`);
+    // With -g ipvsadm stored rs2 on the service port 80; replace it by a NAT entry of weight 0.
+    await on("director", `ipvsadm -d -t ${vip}:80 -r ${rs2}:80 && ipvsadm -a -t ${vip}:80 -r ${rs2}:8000 -m -w 0`);
     await on("director", `ipvsadm -E -t ${vip}:80 -s wrr && ipvsadm -e -t ${vip}:80 -r ${rs1}:8000 -m -w 3`);
     expect((await failures(5))[0]).toBe(`director: real server ${rs2} (rs2) has weight 0, expected 1 — weight 0 means quiesced: it gets no new connections.`);
   }, 300_000);
