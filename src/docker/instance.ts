@@ -55,7 +55,8 @@ export async function removeInstance(engine: Engine, instance: string): Promise<
   return { containers: containers.length, networks: networks.length };
 }
 
-function checkAborted(signal?: AbortSignal): void {
+/** Throws the interruption error once Ctrl-C/SIGTERM aborted the start; callers clean up. */
+export function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
 }
 

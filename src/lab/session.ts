@@ -5,6 +5,7 @@
 import { Engine } from "../docker/engine.js";
 import { ensureLabImage, labImageRef, type BuildEvent } from "../docker/image.js";
 import {
+  checkAborted,
   createInstance,
   discoverInterfaces,
   instanceContainers,
@@ -14,7 +15,7 @@ import {
   type PhaseListener,
 } from "../docker/instance.js";
 import { LABEL } from "../docker/labels.js";
-import { ExitCode, UserError } from "../errors.js";
+import { UserError } from "../errors.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
 import { runProbes, type ProbeResult } from "../probes/run.js";
 import type { ProbeContext } from "../probes/types.js";
@@ -136,7 +137,7 @@ async function finishStart(
     // Discovering interfaces and waiting for the responders overlap (one exec round less).
     const discovering = discoverInterfaces(engine, topology, containers);
     const [ifaces] = await Promise.all([discovering, prepareServices(engine, topology, containers, discovering, name)]);
-    if (opts.signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
+    checkAborted(opts.signal);
     await saveInstanceRecord({
       name,
       lab: lab.lesson.meta.id,
