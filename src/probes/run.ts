@@ -14,6 +14,19 @@ export interface ProbeResult extends Verdict {
   node: string;
   description: string;
   hint?: number;
+  /** Shown, never counted: see probeBase.observe. */
+  observation?: boolean;
+}
+
+/** A step passes when every probe that is not an observation passes. */
+export function stepPasses(results: ProbeResult[]): boolean {
+  const counted = results.filter((r) => !r.observation);
+  return counted.length > 0 && counted.every((r) => r.ok);
+}
+
+/** The probes that hold a step back. */
+export function blocking(results: ProbeResult[]): ProbeResult[] {
+  return results.filter((r) => !r.ok && !r.observation);
 }
 
 /** Fills {{variables}} into every string of a probe. */
@@ -79,6 +92,13 @@ export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeEx
     const kind = probeKind(p.kind);
     const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
     const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
-    return { ...verdict, kind: p.kind, node: p.node, description: kind.describe(p, ctx), ...(p.hint ? { hint: p.hint } : {}) };
+    return {
+      ...verdict,
+      kind: p.kind,
+      node: p.node,
+      description: kind.describe(p, ctx),
+      ...(p.hint ? { hint: p.hint } : {}),
+      ...(p.observe ? { observation: true } : {}),
+    };
   });
 }

@@ -11,6 +11,11 @@ export const probeBase = {
   explain: z.string().optional(),
   /** Overrides the generated one-line description. */
   title: z.string().optional(),
+  /**
+   * An observation: something that goes wrong on purpose at this stage ("no answer yet").
+   * It is shown but never holds a step back, so a learner who is already further passes.
+   */
+  observe: z.boolean().default(false),
 };
 
 export function who(ctx: ProbeContext, address: string): string {
