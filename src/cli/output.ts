@@ -17,8 +17,9 @@ export function seconds(sinceMs: number): string {
 }
 
 export function formatProbe(r: ProbeResult): string {
-  const mark = r.ok ? green("✔") : red("✘");
-  const hint = !r.ok && r.hint ? dim(` (hint ${r.hint})`) : "";
+  // An observation is what the learner should see at this stage, right or wrong: never a verdict.
+  const mark = r.observation ? dim("·") : r.ok ? green("✔") : red("✘");
+  const hint = !r.ok && !r.observation && r.hint ? dim(` (hint ${r.hint})`) : "";
   return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}`;
 }
 
