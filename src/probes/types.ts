@@ -41,6 +41,14 @@ export interface Verdict {
   /** One sentence naming the node and the cause (or what was confirmed). */
   message: string;
   spread?: Spread;
+  /** Traffic probes: where the packets went, hop by hop (see trace.ts). */
+  path?: Hop[];
+}
+
+/** One hop of a traced request: the node and one sentence of what it did with the packets. */
+export interface Hop {
+  node: string;
+  what: string;
 }
 
 export interface ProbeKind<P extends { kind: string }> {
