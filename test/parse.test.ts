@@ -7,11 +7,13 @@ import {
   parseIpvsSave,
   parseLinks,
   parseNeighbours,
+  parseRouteGet,
   parseRoutes,
 } from "../src/probes/parse.js";
 import { parseAddressList } from "../src/docker/instance.js";
 import { parseKernelReport } from "../src/lab/kernel.js";
 import { parseProcNetRoute } from "../src/lab/host.js";
+import { readRecording } from "./helpers/recorded.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
@@ -56,6 +58,18 @@ describe("recorded command outputs", () => {
       { to: "default", via: "10.0.1.50", dev: "eth0" },
       { to: "10.0.1.0/24", dev: "eth0" },
     ]);
+  });
+
+  it("reads metrics and the kernel's choice from ip route get", () => {
+    const recording = readRecording("route/append-metric-500.txt");
+    expect(parseRoutes(recording.get("ip -4 route show")!.output).slice(0, 2)).toEqual([
+      { to: "default", via: "10.0.1.1", dev: "eth0" },
+      { to: "default", via: "10.0.1.50", dev: "eth0", metric: 500 },
+    ]);
+    expect(parseRouteGet(recording.get("ip -4 route get 198.51.100.100")!.output)).toEqual({ destination: "198.51.100.100", via: "10.0.1.1", dev: "eth0" });
+    expect(parseRouteGet("10.0.1.50 dev eth0 src 10.0.1.210 uid 0 \n    cache \n")).toEqual({ destination: "10.0.1.50", dev: "eth0" });
+    expect(parseRouteGet("local 10.0.1.210 dev lo table local src 10.0.1.210 uid 0 \n")).toEqual({ destination: "10.0.1.210", dev: "lo" });
+    expect(parseRouteGet("RTNETLINK answers: Network is unreachable\n")).toBeUndefined();
   });
 
   it("reads ip -o addr with labels and /32 addresses on lo", () => {

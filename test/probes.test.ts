@@ -8,6 +8,7 @@ import type { ProbeContext } from "../src/probes/types.js";
 import { parseTopology } from "../src/topology/load.js";
 import { readFileSync } from "node:fs";
 import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
+import { judgeRecorded } from "./helpers/recorded.js";
 
 const topology = resolveTopology(parseTopology(readFileSync(new URL("../topologies/nat.yaml", import.meta.url), "utf8"), "nat.yaml"), {});
 const ifaces = { director: { ext: "eth0", int: "eth1" }, rs1: { int: "eth0" }, rs2: { int: "eth0" }, client: { ext: "eth0" } };
@@ -48,6 +49,57 @@ describe("probe verdicts name the node and the cause", () => {
     );
     expect(judge({ kind: "route", node: "rs1", to: "default", via: "{{director.int}}" }, "10.0.1.0/24 dev eth0 scope link\n").message).toBe(
       "rs1 has no default route; it needs one via 10.0.1.50 (director).",
+    );
+  });
+
+  it("route to a host: the path the kernel picks, recorded on rs1", () => {
+    const toClient = { kind: "route", node: "rs1", to: "{{client.ext}}", via: "{{director.int}}" };
+    const verdict = (fixture: string) => judgeRecorded(toClient, `route/${fixture}.txt`);
+    expect(verdict("docker-gateway").message).toBe(
+      "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director).",
+    );
+    expect(verdict("replace-default")).toEqual({ ok: true, message: "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.50 (director)." });
+    expect(verdict("client-network-via-director")).toEqual({ ok: true, message: "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.50 (director)." });
+    expect(verdict("append-metric-500").message).toBe(
+      "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director): " +
+        "the default route via 10.0.1.50 (director) has metric 500, and the kernel prefers the one via 10.0.1.1 (Docker's gateway on int) with metric 0.",
+    );
+    expect(verdict("append-same-metric").message).toBe(
+      "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director): " +
+        "the default route via 10.0.1.50 (director) has the same metric as the one via 10.0.1.1 (Docker's gateway on int), and the kernel uses the first one listed.",
+    );
+    expect(verdict("specific-route-wins").message).toBe(
+      "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director): " +
+        "the more specific route to 198.51.100.0/24 via 10.0.1.1 (Docker's gateway on int) wins over the default route via 10.0.1.50 (director).",
+    );
+    expect(verdict("no-default").message).toBe(
+      "rs1 has no route to 198.51.100.100 (client) (`ip route get` says \"Network is unreachable\"); it needs one via 10.0.1.50 (director).",
+    );
+    expect(() => checkBlockSchema.parse([{ kind: "route", node: "rs1", to: "198.51.100.100" }])).toThrow(/needs via or dev/);
+    expect(judgeRecorded({ ...toClient, present: false }, "route/docker-gateway.txt")).toEqual({
+      ok: true,
+      message: "rs1 sends packets for 198.51.100.100 (client) via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director).",
+    });
+    expect(judgeRecorded({ ...toClient, present: false }, "route/replace-default.txt").message).toBe(
+      "rs1 still sends packets for 198.51.100.100 (client) via 10.0.1.50 (director).",
+    );
+  });
+
+  it("route to default: the default route the kernel prefers, recorded on rs1", () => {
+    const viaDirector = { kind: "route", node: "rs1", to: "default", via: "{{director.int}}" };
+    const verdict = (fixture: string) => judgeRecorded(viaDirector, `route/${fixture}.txt`);
+    expect(verdict("replace-default")).toEqual({ ok: true, message: "rs1's default route is via 10.0.1.50 (director)." });
+    expect(verdict("specific-route-wins").ok).toBe(true);
+    expect(verdict("append-metric-500").message).toBe(
+      "rs1's default route is via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director): " +
+        "the default route via 10.0.1.50 (director) has metric 500, and the kernel prefers the one via 10.0.1.1 (Docker's gateway on int) with metric 0.",
+    );
+    expect(verdict("append-same-metric").message).toMatch(/: the default route via 10\.0\.1\.50 \(director\) has the same metric as the one via 10\.0\.1\.1 .*, and the kernel uses the first one listed\.$/);
+    expect(verdict("client-network-via-director").message).toBe("rs1's default route is via 10.0.1.1 (Docker's gateway on int), not via 10.0.1.50 (director).");
+    expect(verdict("no-default").message).toBe("rs1 has no default route; it needs one via 10.0.1.50 (director).");
+    expect(judgeRecorded({ ...viaDirector, present: false }, "route/append-metric-500.txt").message).toBe("rs1 still has a default route via 10.0.1.50 (director).");
+    expect(judgeRecorded({ kind: "route", node: "rs1", to: "198.51.100.0/24", via: "{{director.int}}" }, "route/client-network-via-director.txt").message).toBe(
+      "rs1's route to 198.51.100.0/24 is via 10.0.1.50 (director).",
     );
   });
 

@@ -8,6 +8,8 @@ export interface Route {
   via?: string;
   dev?: string;
   table?: string;
+  /** Absent when ip prints none: the kernel's metric is then 0. */
+  metric?: number;
 }
 
 /** `ip -4 route show table all` (local/broadcast entries dropped). */
@@ -22,10 +24,30 @@ export function parseRoutes(output: string): Route[] {
       if (words[i] === "via") route.via = words[i + 1];
       if (words[i] === "dev") route.dev = words[i + 1];
       if (words[i] === "table") route.table = words[i + 1];
+      if (words[i] === "metric") route.metric = Number(words[i + 1]);
     }
     routes.push(route);
   }
   return routes;
+}
+
+export interface RouteChoice {
+  destination: string;
+  via?: string;
+  dev?: string;
+}
+
+/** `ip -4 route get ADDR`: the path the kernel picks ("198.51.100.100 via 10.0.1.1 dev eth0 src … uid 0"). */
+export function parseRouteGet(output: string): RouteChoice | undefined {
+  const words = output.trim().split("\n")[0]!.trim().split(/\s+/);
+  if (/^(local|broadcast|multicast|unicast)$/.test(words[0] ?? "")) words.shift();
+  if (!/^[\d.]+$/.test(words[0] ?? "")) return undefined;
+  const choice: RouteChoice = { destination: words[0]! };
+  for (let i = 1; i < words.length - 1; i++) {
+    if (words[i] === "via") choice.via = words[i + 1];
+    if (words[i] === "dev") choice.dev = words[i + 1];
+  }
+  return choice;
 }
 
 export interface InterfaceAddress {

@@ -1,47 +1,136 @@
 import { z } from "zod";
-import { parseRoutes } from "../parse.js";
-import type { ProbeKind } from "../types.js";
+import { blockContains, isHostAddress, prefixLength } from "../ipv4.js";
+import { parseRouteGet, parseRoutes, type Route, type RouteChoice } from "../parse.js";
+import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
 import { probeBase, who, withExplain } from "./common.js";
 
 const schema = z
   .object({
     kind: z.literal("route"),
     ...probeBase,
-    /** "default", a block "10.0.2.0/24" or a host address. */
+    /**
+     * A host address: judged by the path the kernel picks for it (`ip route get`).
+     * "default": the default route the kernel prefers. A block "10.0.2.0/24": a line in the table.
+     */
     to: z.string(),
     via: z.string().optional(),
     dev: z.string().optional(),
     present: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.via !== undefined || p.dev !== undefined || p.to === "default" || !isHostAddress(p.to), {
+    message: "a route probe to a host address needs via or dev: the path the kernel must pick",
+  });
 export type RouteProbe = z.infer<typeof schema>;
+
+const metricOf = (r: Route) => r.metric ?? 0;
 
 function sameDestination(a: string, b: string): boolean {
   return a.replace(/\/32$/, "") === b.replace(/\/32$/, "");
+}
+
+function fits(r: { via?: string; dev?: string }, p: RouteProbe): boolean {
+  return (!p.via || r.via === p.via) && (!p.dev || r.dev === p.dev);
+}
+
+function wantedPath(p: RouteProbe, ctx: ProbeContext): string {
+  return [p.via ? `via ${who(ctx, p.via)}` : "", p.dev ? `on ${p.dev}` : ""].filter(Boolean).join(" ");
+}
+
+/** "via 10.0.1.50 (director)", "on eth1", or both when the probe asks for a device. */
+function pathOf(r: { via?: string; dev?: string }, p: Pick<RouteProbe, "dev">, ctx: ProbeContext): string {
+  const dev = p.dev || !r.via ? `on ${r.dev}` : "";
+  return [r.via ? `via ${who(ctx, r.via)}` : "", dev].filter(Boolean).join(" ");
+}
+
+function routeName(r: Route): string {
+  return r.to === "default" ? "default route" : `route to ${r.to}`;
+}
+
+/** The route the kernel takes from the main table: longest prefix, then lowest metric, then first listed. */
+function preferred(routes: Route[], address: string): Route | undefined {
+  const candidates = routes.filter((r) => !r.table && blockContains(r.to, address));
+  return candidates.reduce<Route | undefined>((best, r) => {
+    if (!best) return r;
+    const longer = prefixLength(r.to) - prefixLength(best.to);
+    return longer > 0 || (longer === 0 && metricOf(r) < metricOf(best)) ? r : best;
+  }, undefined);
+}
+
+/** Why a route the lesson wants exists but loses to the one the kernel uses. */
+function whyUnused(wanted: Route, used: Route, p: RouteProbe, ctx: ProbeContext): string {
+  const viaWanted = `the ${routeName(wanted)} ${pathOf(wanted, p, ctx)}`;
+  const viaUsed = pathOf(used, p, ctx);
+  if (prefixLength(used.to) > prefixLength(wanted.to)) return `the more specific ${routeName(used)} ${viaUsed} wins over ${viaWanted}`;
+  if (metricOf(wanted) > metricOf(used)) {
+    return `${viaWanted} has metric ${metricOf(wanted)}, and the kernel prefers the one ${viaUsed} with metric ${metricOf(used)}`;
+  }
+  return `${viaWanted} has the same metric as the one ${viaUsed}, and the kernel uses the first one listed`;
+}
+
+function judgeHost(p: RouteProbe, [got, table]: CommandOutput[], ctx: ProbeContext): Verdict {
+  const target = who(ctx, p.to);
+  const choice: RouteChoice | undefined = got!.exitCode === 0 ? parseRouteGet(got!.output) : undefined;
+  if (!choice) {
+    const why = got!.output.trim().split("\n")[0]!.replace(/^RTNETLINK answers: /, "");
+    if (!p.present) return { ok: true, message: `${p.node} has no route to ${target}.` };
+    return { ok: false, message: withExplain(`${p.node} has no route to ${target} (\`ip route get\` says "${why}"); it needs one ${wantedPath(p, ctx)}.`, p) };
+  }
+  const actual = pathOf(choice, p, ctx);
+  if (!p.present) {
+    if (!fits(choice, p)) return { ok: true, message: `${p.node} sends packets for ${target} ${actual}, not ${wantedPath(p, ctx)}.` };
+    return { ok: false, message: withExplain(`${p.node} still sends packets for ${target} ${actual}.`, p) };
+  }
+  if (fits(choice, p)) return { ok: true, message: `${p.node} sends packets for ${target} ${actual}.` };
+  const routes = parseRoutes(table!.output);
+  const unused = routes.find((r) => !r.table && blockContains(r.to, p.to) && fits(r, p));
+  const used = preferred(routes, p.to);
+  // Only explain with the table when it agrees with the kernel's choice (no policy routing in between).
+  const agrees = used && used.via === choice.via && used.dev === choice.dev;
+  const why = unused && used && agrees ? `: ${whyUnused(unused, used, p, ctx)}` : "";
+  return { ok: false, message: withExplain(`${p.node} sends packets for ${target} ${actual}, not ${wantedPath(p, ctx)}${why}.`, p) };
+}
+
+function judgeDefault(p: RouteProbe, out: CommandOutput, ctx: ProbeContext): Verdict {
+  const defaults = parseRoutes(out.output).filter((r) => r.to === "default" && !r.table);
+  const matching = defaults.filter((r) => fits(r, p));
+  if (!p.present) {
+    if (!matching.length) return { ok: true, message: `${p.node} has no default route ${wantedPath(p, ctx)}.` };
+    return { ok: false, message: withExplain(`${p.node} still has a default route ${pathOf(matching[0]!, p, ctx)}.`, p) };
+  }
+  const used = defaults.reduce<Route | undefined>((best, r) => (!best || metricOf(r) < metricOf(best) ? r : best), undefined);
+  if (!used) return { ok: false, message: withExplain(`${p.node} has no default route; it needs one ${wantedPath(p, ctx)}.`, p) };
+  if (fits(used, p)) return { ok: true, message: `${p.node}'s default route is ${pathOf(used, p, ctx)}.` };
+  const why = matching.length ? `: ${whyUnused(matching[0]!, used, p, ctx)}` : "";
+  return { ok: false, message: withExplain(`${p.node}'s default route is ${pathOf(used, p, ctx)}, not ${wantedPath(p, ctx)}${why}.`, p) };
+}
+
+/** A block keeps table semantics: the lesson asks for a line in the routing table. */
+function judgeBlock(p: RouteProbe, out: CommandOutput, ctx: ProbeContext): Verdict {
+  const routes = parseRoutes(out.output).filter((r) => sameDestination(r.to, p.to));
+  const matching = routes.filter((r) => fits(r, p));
+  if (!p.present) {
+    if (!matching.length) return { ok: true, message: `${p.node} has no such route to ${p.to}.` };
+    return { ok: false, message: withExplain(`${p.node} still has a route to ${p.to}${matching[0]!.via ? ` via ${who(ctx, matching[0]!.via)}` : ""}.`, p) };
+  }
+  if (matching.length) return { ok: true, message: `${p.node}'s route to ${p.to} is ${pathOf(matching[0]!, p, ctx)}.` };
+  if (!routes.length) return { ok: false, message: withExplain(`${p.node} has no route to ${p.to}; it needs one ${wantedPath(p, ctx)}.`, p) };
+  return { ok: false, message: withExplain(`${p.node}'s route to ${p.to} is ${pathOf(routes[0]!, p, ctx)}, not ${wantedPath(p, ctx)}.`, p) };
 }
 
 export const routeProbe: ProbeKind<RouteProbe> = {
   kind: "route",
   schema,
   describe: (p, ctx) =>
-    p.title ?? `${p.node}: ${p.to === "default" ? "default route" : `route to ${p.to}`}${p.via ? ` via ${who(ctx, p.via)}` : ""}${p.dev ? ` dev ${p.dev}` : ""}`,
-  collect: (p) => [{ round: 0, node: p.node, script: "ip -4 route show" }],
-  judge(p, [out], ctx) {
-    const subject = p.to === "default" ? `${p.node}'s default route` : `${p.node}'s route to ${p.to}`;
-    const routes = parseRoutes(out!.output).filter((r) => sameDestination(r.to, p.to));
-    const matching = routes.filter((r) => (!p.via || r.via === p.via) && (!p.dev || r.dev === p.dev));
-    if (!p.present) {
-      if (!matching.length) return { ok: true, message: `${p.node} has no such route to ${p.to}.` };
-      return { ok: false, message: withExplain(`${p.node} still has a route to ${p.to}${matching[0]!.via ? ` via ${who(ctx, matching[0]!.via)}` : ""}.`, p) };
-    }
-    if (matching.length) {
-      const r = matching[0]!;
-      return { ok: true, message: `${subject} is ${r.via ? `via ${who(ctx, r.via)}` : `on ${r.dev}`}.` };
-    }
-    const wanted = [p.via ? `via ${who(ctx, p.via)}` : "", p.dev ? `on ${p.dev}` : ""].filter(Boolean).join(" ");
-    if (!routes.length) return { ok: false, message: withExplain(`${p.node} has no ${p.to === "default" ? "default route" : `route to ${p.to}`}; it needs one ${wanted}.`, p) };
-    const r = routes[0]!;
-    const actual = r.via ? `via ${who(ctx, r.via)}` : `on ${r.dev}`;
-    return { ok: false, message: withExplain(`${subject} is ${actual}, not ${wanted}.`, p) };
+    p.title ??
+    `${p.node}: ${p.to === "default" ? "default route" : isHostAddress(p.to) ? `packets for ${who(ctx, p.to)} go` : `route to ${p.to}`}${p.via ? ` via ${who(ctx, p.via)}` : ""}${p.dev ? ` on ${p.dev}` : ""}`,
+  collect: (p) => [
+    ...(p.to !== "default" && isHostAddress(p.to) ? [{ round: 0 as const, node: p.node, script: `ip -4 route get ${p.to.replace(/\/32$/, "")}` }] : []),
+    { round: 0, node: p.node, script: "ip -4 route show" },
+  ],
+  judge(p, outputs, ctx) {
+    if (p.to === "default") return judgeDefault(p, outputs[0]!, ctx);
+    if (isHostAddress(p.to)) return judgeHost(p, outputs, ctx);
+    return judgeBlock(p, outputs[0]!, ctx);
   },
 };
