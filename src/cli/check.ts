@@ -1,17 +1,47 @@
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
-import { checkStep, openLab, stepAt, type LabSession } from "../lab/session.js";
-import type { ProbeResult } from "../probes/run.js";
-import { loadProgress, saveProgress, type Progress } from "../state/progress.js";
+import { checkOnward, checkStep, openLab, stepAt, type LabSession, type StepCheck } from "../lab/session.js";
+import type { Prediction } from "../lesson/parse.js";
+import { stepPasses, type ProbeResult } from "../probes/run.js";
+import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
+import { renderTemplate } from "../topology/resolve.js";
 import { targetInstance } from "./context.js";
 import { bold, dim, formatProbe, green, printJson, red } from "./output.js";
+
+type ProbeReport = Pick<ProbeResult, "kind" | "node" | "description" | "ok" | "message" | "hint" | "spread" | "observation" | "path">;
+
+export interface PredictionReport {
+  question: string;
+  choices: string[];
+  answer: number;
+  /** The learner's choice, when they made one before the step passed. */
+  yours?: number;
+  /** Present once the step has passed. */
+  reveal?: string;
+}
+
+export interface StepReport {
+  number: number;
+  id: string;
+  title: string;
+  passed: boolean;
+  probes: ProbeReport[];
+  prediction?: PredictionReport;
+}
 
 export interface CheckReport {
   instance: string;
   lab: string;
+  /** The last step checked (the one that holds the learner back, or the last step). */
   step: { number: number; id: string; title: string; of: number };
   passed: boolean;
-  probes: Array<Pick<ProbeResult, "kind" | "node" | "description" | "ok" | "message" | "hint" | "spread">>;
+  probes: ProbeReport[];
+  /** Every step checked in this call, in order. */
+  steps: StepReport[];
+  /** Every step of the lab has passed. */
+  finished: boolean;
+  /** The learner's current step after this check (1-based). */
+  current: number;
   seconds: number;
 }
 
@@ -32,51 +62,101 @@ export function stepIndex(option: string | undefined, progress: Progress, sessio
   return n - 1;
 }
 
-/** A passed step is remembered; checking the current step moves on to the next. */
-export function recordResult(progress: Progress, session: LabSession, index: number, passed: boolean): Progress {
-  const step = stepAt(session, index);
-  if (!passed) return progress;
-  const passedIds = progress.passed.includes(step.id) ? progress.passed : [...progress.passed, step.id];
-  const last = session.lab.lesson.steps.length - 1;
-  const next = index === progress.step ? Math.min(index + 1, last) : progress.step;
-  return { ...progress, passed: passedIds, step: next };
+export function stepIds(session: LabSession): string[] {
+  return session.lab.lesson.steps.map((s) => s.id);
+}
+
+function predictionReport(p: Prediction, vars: Record<string, string>, yours: number | undefined, passed: boolean): PredictionReport {
+  const r = (t: string) => renderTemplate(t, vars);
+  return {
+    question: r(p.question),
+    choices: p.choices.map(r),
+    answer: p.answer,
+    ...(yours !== undefined ? { yours } : {}),
+    ...(passed ? { reveal: r(p.reveal) } : {}),
+  };
+}
+
+function stepReport(session: LabSession, progress: Progress, c: StepCheck): StepReport {
+  const step = stepAt(session, c.index);
+  const passed = c.passed || progress.passed.includes(step.id);
+  return {
+    number: c.index + 1,
+    id: step.id,
+    title: step.title,
+    passed: c.passed,
+    probes: c.results.map(({ kind, node, description, ok, message, hint, spread, observation, path }) => ({
+      kind, node, description, ok, message, hint, spread, observation, path,
+    })),
+    ...(step.predict ? { prediction: predictionReport(step.predict, session.vars, progress.predictions[step.id], passed) } : {}),
+  };
+}
+
+function printPrediction(p: PredictionReport): void {
+  const yours = p.yours === undefined ? "you made no prediction" : p.yours === p.answer ? `you predicted ${p.yours}: right` : `you predicted ${p.yours}`;
+  console.log(`  ${bold("Prediction:")} ${p.question}\n  Answer: ${p.answer}. ${p.choices[p.answer - 1]} (${yours}).\n  ${p.reveal}`);
+}
+
+function printStep(r: StepReport, of: number, detailed: boolean): void {
+  const mark = r.passed ? green("✔") : red("✘");
+  console.log(`${mark} ${bold(`Step ${r.number}/${of}: ${r.title}`)}`);
+  if (detailed) for (const p of r.probes) console.log(formatProbe(p as ProbeResult));
+  if (r.passed && r.prediction?.reveal) printPrediction(r.prediction);
+}
+
+function printReport(report: CheckReport, all: boolean): void {
+  const of = report.step.of;
+  report.steps.forEach((s, i) => {
+    // Steps passed on the way are listed; a later step that is not done yet is only named.
+    if (all || i === 0 || s.passed) printStep(s, of, all || i === 0);
+    else console.log(dim(`\nNext: step ${s.number}, ${s.title}.`));
+  });
+  console.log(dim(`(${report.seconds.toFixed(1)} s)`));
+  if (report.finished) console.log(green("\nAll steps done. `lvs-lab stop` removes the lab."));
+  else if (!report.passed) console.log(red("\nNot yet.") + dim(" Hints: the lesson's hint blocks (`lvs-lab start` shows the lesson)."));
+  else if (report.steps.every((s) => s.passed)) console.log(green(`\nPassed. Next: step ${report.current}.`));
 }
 
 export function registerCheck(program: Command): void {
   program
     .command("check")
-    .description("run the probes of the current step (exit 0 pass, 1 fail, 2 environment problem)")
+    .description("check the current step and every following step the lab's state already proves (exit 0 pass, 1 fail, 2 environment problem)")
     .option("--name <name>", "instance name")
-    .option("--step <n>", "check step n instead of the current one")
+    .option("--step <n>", "check only step n")
+    .option("--all", "check every step and report each verdict")
     .option("--json", "machine-readable output (stable, see README)")
     .option("--watch", "re-check every 2 s until the step passes")
-    .action(async (opts: { name?: string; step?: string; json?: boolean; watch?: boolean }) => {
-      const { session, progress } = await openTarget(opts.name);
-      const index = stepIndex(opts.step, progress, session);
-      const step = stepAt(session, index);
+    .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
+      if (opts.all && opts.step) throw new UserError("--all and --step cannot go together: --all checks every step.");
+      let { session, progress } = await openTarget(opts.name);
+      const ids = stepIds(session);
+      const from = opts.all ? 0 : stepIndex(opts.step, progress, session);
+      const startedAt = (i: number) => stepStartedAt(progress, ids, i);
       for (;;) {
         const began = Date.now();
-        const results = await checkStep(session, index);
-        const passed = results.every((r) => r.ok);
+        const checks: StepCheck[] = opts.step
+          ? [await checkStep(session, from, { stepStartedAt: startedAt(from) }).then((results) => ({ index: from, results, passed: stepPasses(results) }))]
+          : await checkOnward(session, from, { all: opts.all, startedAt });
+        for (const c of checks) if (c.passed) progress = recordPass(progress, ids, c.index);
+        await saveProgress(session.name, progress);
+        const steps = checks.map((c) => stepReport(session, progress, c));
+        const first = steps[0]!;
+        // Exit 0 means the step the learner was on passed; later steps only add to it.
+        const passed = opts.all ? steps.every((s) => s.passed) : first.passed;
+        const finished = isFinished(progress, ids);
         const report: CheckReport = {
           instance: session.name,
           lab: session.lab.lesson.meta.id,
-          step: { number: index + 1, id: step.id, title: step.title, of: session.lab.lesson.steps.length },
+          step: { number: first.number, id: first.id, title: first.title, of: ids.length },
           passed,
-          probes: results.map(({ kind, node, description, ok, message, hint, spread }) => ({ kind, node, description, ok, message, hint, spread })),
+          probes: first.probes,
+          steps,
+          finished,
+          current: progress.step + 1,
           seconds: (Date.now() - began) / 1000,
         };
-        const updated = recordResult(progress, session, index, passed);
-        await saveProgress(session.name, updated);
         if (opts.json) printJson(report);
-        else {
-          console.log(`${bold(`Step ${index + 1}/${report.step.of}: ${step.title}`)} ${dim(`(${report.seconds.toFixed(1)} s)`)}`);
-          for (const r of results) console.log(formatProbe(r));
-          if (passed) {
-            const next = session.lab.lesson.steps[updated.step];
-            console.log(green(index === report.step.of - 1 ? "\nAll steps done. `lvs-lab stop` removes the lab." : `\nPassed. Next: step ${updated.step + 1}, ${next?.title}`));
-          } else console.log(red("\nNot yet.") + dim(" Hints: the lesson's hint blocks (`lvs-lab start` shows the lesson)."));
-        }
+        else printReport(report, Boolean(opts.all));
         if (passed || !opts.watch) {
           process.exitCode = passed ? ExitCode.ok : ExitCode.failed;
           return;

@@ -6,6 +6,7 @@ import { registerCheck } from "./check.js";
 import { registerDoctor } from "./doctor.js";
 import { registerImage } from "./image.js";
 import { registerList } from "./list.js";
+import { registerPredict } from "./predict.js";
 import { registerReset } from "./reset.js";
 import { registerSelftest } from "./selftest.js";
 import { registerShell } from "./shell.js";
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .option("--debug", "show stack traces of internal errors")
     .showHelpAfterError("(run `lvs-lab --help` for the commands)")
     .exitOverride();
-  for (const register of [registerList, registerStart, registerCheck, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage]) {
+  for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage]) {
     register(program);
   }
   program.addCommand(vmCommand());

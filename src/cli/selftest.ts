@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ensureLabImage } from "../docker/image.js";
 import { ExitCode, UserError } from "../errors.js";
 import { probeKernel, missingRequirements } from "../lab/kernel.js";
-import { selftestLab, type LabProof } from "../lab/selftest.js";
+import { selftestLab, stepProved, type LabProof } from "../lab/selftest.js";
 import { listLabIds, loadLab } from "../lesson/load.js";
 import { engineFor } from "./context.js";
 import { bold, dim, green, printJson, progressLine, red } from "./output.js";
@@ -11,10 +11,11 @@ import { interruptSignal } from "./signals.js";
 export function registerSelftest(program: Command): void {
   program
     .command("selftest [labs...]")
-    .description("prove labs: each step's probes fail before its solution and pass after (exit 0 all proved)")
+    .description("prove labs: each step fails before its solution, passes after it and after every variant, and fails with the expected words after every mistake (exit 0 all proved)")
     .option("--vm", "run in the lvs-lab VM")
+    .option("--lang <lang>", "prove the lesson in this language")
     .option("--json", "machine-readable output")
-    .action(async (labs: string[], opts: { vm?: boolean; json?: boolean }) => {
+    .action(async (labs: string[], opts: { vm?: boolean; json?: boolean; lang?: string }) => {
       const engine = await engineFor(opts);
       const ids = labs.length ? labs : await listLabIds();
       for (const id of ids) await loadLab(id);
@@ -33,7 +34,9 @@ export function registerSelftest(program: Command): void {
         if (!opts.json) progressLine(`selftest ${id}…`);
         const proof = await selftestLab(id, engine, {
           signal,
-          onStep: (p) => !opts.json && progressLine(`  ${id} step ${p.step} ${p.failedBefore && p.passedAfter ? "proved" : "NOT proved"} (${p.seconds.toFixed(1)} s)`),
+          lang: opts.lang,
+          onCase: (step, c) => !opts.json && progressLine(`  ${id} step ${step} ${c.kind} ${c.name}: ${c.ok ? "as expected" : "NOT as expected"} (${c.seconds.toFixed(1)} s)`),
+          onStep: (p) => !opts.json && progressLine(`  ${id} step ${p.step} ${stepProved(p) ? "proved" : "NOT proved"} (${p.seconds.toFixed(1)} s)`),
         });
         proofs.push(proof);
         if (signal.aborted) throw new UserError("Interrupted; the selftest instance was removed.", undefined, ExitCode.interrupted);
@@ -41,11 +44,18 @@ export function registerSelftest(program: Command): void {
       const ok = proofs.every((p) => p.ok);
       if (opts.json) printJson({ ok: ok && !notRun.length, engine: engine.host, proofs, notRun });
       else {
-        console.log(bold("\nlab         step  fails before  passes after  seconds"));
+        console.log(bold("\nlab         step  fails before  passes after  variants  mistakes  seconds"));
         for (const p of proofs) {
           for (const s of p.steps) {
             const mark = (b: boolean) => (b ? green("yes") : red("NO "));
-            console.log(`${p.lab.padEnd(11)} ${String(s.step).padStart(4)}  ${mark(s.failedBefore)}           ${mark(s.passedAfter)}           ${s.seconds.toFixed(1).padStart(5)}  ${dim(s.id)}`);
+            const tally = (kind: string) => {
+              const of = s.cases.filter((c) => c.kind === kind);
+              const good = of.filter((c) => c.ok).length;
+              return (good === of.length ? green : red)(`${good}/${of.length}`.padEnd(8));
+            };
+            console.log(
+              `${p.lab.padEnd(11)} ${String(s.step).padStart(4)}  ${mark(s.failedBefore)}           ${mark(s.passedAfter)}           ${tally("variant")}  ${tally("mistake")}  ${s.seconds.toFixed(1).padStart(6)}  ${dim(s.id)}`,
+            );
             for (const why of s.surprises) console.log(`            ${red("→")} ${why}`);
           }
           if (p.error) console.log(`${p.lab.padEnd(11)} ${red("error")}: ${p.error}`);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { solveStep } from "../lab/session.js";
-import { saveProgress } from "../state/progress.js";
+import { markSolvedWithHelp, saveProgress } from "../state/progress.js";
 import { openTarget, stepIndex } from "./check.js";
 import { dim, printJson, progressLine } from "./output.js";
 
@@ -26,7 +26,7 @@ export function registerSolve(program: Command): void {
           progressLine(`step ${i + 1}: ${step.title}`);
           for (const r of done) console.log(`${dim(`${r.node}#`)} ${r.commands.split("\n").join(`\n${dim(`${r.node}#`)} `)}${r.output ? `\n${r.output}` : ""}`);
         }
-        updated = { ...updated, solvedWithHelp: [...new Set([...updated.solvedWithHelp, step.id])] };
+        updated = markSolvedWithHelp(updated, step.id);
       }
       await saveProgress(session.name, updated);
       if (opts.json) printJson({ instance: session.name, solved: runs });

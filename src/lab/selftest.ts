@@ -1,10 +1,30 @@
 /**
- * Proves a lab: on a fresh instance, for every step in order, the step's probes fail
- * before its reference solution and all pass after it.
+ * Proves a lab on a fresh instance. For every step, from the step's clean start (the
+ * earlier steps' solutions applied): its checks fail; each variant (another correct
+ * solution) passes; each mistake fails with the words the lesson expects; the reference
+ * solution passes, and the lab goes on from there. Between cases every node is put back
+ * to the clean start with a snapshot (snapshot.ts).
  */
 import type { Engine } from "../docker/engine.js";
-import { checkStep, solveStep, startLab, stopLab } from "./session.js";
-import type { ProbeResult } from "../probes/run.js";
+import type { Case } from "../lesson/parse.js";
+import { blocking, stepPasses, type ProbeResult } from "../probes/run.js";
+import { renderTemplate } from "../topology/resolve.js";
+import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
+import { restoreScript, restoredCleanly, saveScript } from "./snapshot.js";
+
+export interface CaseProof {
+  kind: "variant" | "mistake";
+  name: string;
+  /** The case behaved: a variant passed, a mistake failed with its words. */
+  ok: boolean;
+  /** The step's verdict with this case applied. */
+  passed: boolean;
+  /** Messages of the probes that held the step back. */
+  messages: string[];
+  /** Mistakes: the expected words that no failing message contained. */
+  missingWords: string[];
+  seconds: number;
+}
 
 export interface StepProof {
   step: number;
@@ -12,7 +32,8 @@ export interface StepProof {
   title: string;
   failedBefore: boolean;
   passedAfter: boolean;
-  /** Messages of the probes that did not behave (empty when the step is proved). */
+  cases: CaseProof[];
+  /** What did not behave (empty when the step is proved). */
   surprises: string[];
   seconds: number;
 }
@@ -27,44 +48,136 @@ export interface LabProof {
 
 const SETTLE_TRIES = 5;
 const SETTLE_DELAY_MS = 1500;
+const SNAPSHOT_TIMEOUT_MS = 60_000;
 
 /** Some effects take a moment (VRRP elections, IPVS counters): re-check a few times before calling it. */
-async function checkUntilPassed(run: () => Promise<ProbeResult[]>): Promise<ProbeResult[]> {
+async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeResult[]) => boolean): Promise<ProbeResult[]> {
   let results = await run();
-  for (let i = 1; i < SETTLE_TRIES && !results.every((r) => r.ok); i++) {
+  for (let i = 1; i < SETTLE_TRIES && !settled(results); i++) {
     await new Promise((r) => setTimeout(r, SETTLE_DELAY_MS));
     results = await run();
   }
   return results;
 }
 
+async function onEveryNode(s: LabSession, script: string, what: string): Promise<string[]> {
+  const nodes = Object.keys(s.containers);
+  const outputs = await Promise.all(
+    nodes.map((node) => s.engine.execScript(s.containers[node]!, script, { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })),
+  );
+  return nodes.flatMap((node, i) => (restoredOrSaved(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
+}
+
+function restoredOrSaved(output: string): boolean {
+  return restoredCleanly(output) || /^saved /m.test(output);
+}
+
+/** Runs a variant's or mistake's blocks as a learner would type them (nodes of one block in parallel). */
+async function play(s: LabSession, c: Case): Promise<string[]> {
+  const failures: string[] = [];
+  for (const block of c.blocks) {
+    const commands = renderTemplate(block.commands, s.vars);
+    await Promise.all(
+      block.nodes.map(async (node) => {
+        const res = await s.engine.execScript(s.containers[node]!, commands, { timeoutMs: 60_000, what: `${c.name} on ${node}` });
+        if (res.exitCode !== 0) failures.push(`${node} exited ${res.exitCode}: ${(res.stderr || res.stdout).trim().slice(0, 200)}`);
+      }),
+    );
+  }
+  return failures;
+}
+
+/** Everything a failing verdict says: messages and hop reports of the probes that hold the step back. */
+function failingText(results: ProbeResult[]): string[] {
+  return blocking(results).map((r) => [r.message, ...(r.path ?? []).map((h) => `${h.node}: ${h.what}`)].join(" "));
+}
+
+async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case): Promise<CaseProof> {
+  const began = Date.now();
+  const unrestored = await onEveryNode(s, restoreScript(), "restoring the step's start");
+  const stepStartedAt = new Date().toISOString();
+  const commandFailures = await play(s, c);
+  const words = c.says.map((w) => renderTemplate(w, s.vars));
+  const missing = (r: ProbeResult[]) => words.filter((w) => !failingText(r).some((m) => m.includes(w)));
+  const results = await checkUntil(
+    () => checkStep(s, index, { stepStartedAt }),
+    kind === "variant" ? stepPasses : (r) => !stepPasses(r) && missing(r).length === 0,
+  );
+  const passed = stepPasses(results);
+  const missingWords = kind === "mistake" ? missing(results) : [];
+  const messages = [
+    ...failingText(results),
+    ...unrestored.map((u) => `(the snapshot was not restored exactly: ${u})`),
+    ...commandFailures.map((f) => `(a command failed: ${f})`),
+  ];
+  const ok = kind === "variant" ? passed : !passed && missingWords.length === 0;
+  return { kind, name: c.name, ok, passed, messages, missingWords, seconds: (Date.now() - began) / 1000 };
+}
+
+function describeCase(p: CaseProof): string {
+  if (p.kind === "variant") return `variant ${p.name} was rejected: ${p.messages.join(" | ")}`;
+  if (p.passed) return `mistake ${p.name} passed the step`;
+  return `mistake ${p.name} failed without saying "${p.missingWords.join('", "')}": ${p.messages.join(" | ")}`;
+}
+
+async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) => void): Promise<StepProof> {
+  const step = s.lab.lesson.steps[index]!;
+  const began = Date.now();
+  const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
+  const surprises: string[] = [];
+  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript(), "saving the step's start")).map((u) => `snapshot: ${u}`));
+  const before = await checkStep(s, index);
+  const failedBefore = !stepPasses(before);
+  const proofs: CaseProof[] = [];
+  for (const [kind, c] of cases) {
+    const p = await proveCase(s, index, kind, c);
+    proofs.push(p);
+    onCase?.(p);
+    if (!p.ok) surprises.push(describeCase(p));
+  }
+  if (cases.length) {
+    const unrestored = await onEveryNode(s, restoreScript(), "restoring the step's start");
+    surprises.push(...unrestored.map((u) => `the snapshot was not restored exactly before the solution: ${u}`));
+  }
+  await solveStep(s, index);
+  // After the solution every probe holds, observations included: they are the lesson's own claims.
+  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: new Date(began).toISOString() }), (r) => r.every((p) => p.ok));
+  const passedAfter = after.every((r) => r.ok);
+  if (!failedBefore) surprises.unshift("every probe already passed before the solution");
+  surprises.push(...after.filter((r) => !r.ok).map((r) => `after the solution: ${r.message}`));
+  return {
+    step: index + 1,
+    id: step.id,
+    title: step.title,
+    failedBefore,
+    passedAfter,
+    cases: proofs,
+    surprises,
+    seconds: (Date.now() - began) / 1000,
+  };
+}
+
+export function stepProved(p: StepProof): boolean {
+  return p.failedBefore && p.passedAfter && p.cases.every((c) => c.ok) && p.surprises.length === 0;
+}
+
 export async function selftestLab(
   labId: string,
   engine: Engine,
-  opts: { signal?: AbortSignal; onStep?: (p: StepProof) => void } = {},
+  opts: { signal?: AbortSignal; lang?: string; onStep?: (p: StepProof) => void; onCase?: (step: number, p: CaseProof) => void } = {},
 ): Promise<LabProof> {
   const began = Date.now();
   const name = `st-${labId}-${process.pid % 100000}`;
   const steps: StepProof[] = [];
   try {
-    const s = await startLab(labId, engine, { name, signal: opts.signal, lang: "en" });
-    for (const [i, step] of s.lab.lesson.steps.entries()) {
-      const stepBegan = Date.now();
-      const before = await checkStep(s, i);
-      await solveStep(s, i);
-      const after = await checkUntilPassed(() => checkStep(s, i));
-      const failedBefore = before.some((r) => !r.ok);
-      const passedAfter = after.every((r) => r.ok);
-      const surprises = [
-        ...(failedBefore ? [] : ["every probe already passed before the solution"]),
-        ...after.filter((r) => !r.ok).map((r) => `after the solution: ${r.message}`),
-      ];
-      const proof = { step: i + 1, id: step.id, title: step.title, failedBefore, passedAfter, surprises, seconds: (Date.now() - stepBegan) / 1000 };
+    const s = await startLab(labId, engine, { name, signal: opts.signal, lang: opts.lang ?? "en" });
+    for (const i of s.lab.lesson.steps.keys()) {
+      const proof = await proveStep(s, i, (c) => opts.onCase?.(i + 1, c));
       steps.push(proof);
       opts.onStep?.(proof);
       if (opts.signal?.aborted) break;
     }
-    return { lab: labId, ok: steps.every((p) => p.failedBefore && p.passedAfter), steps, seconds: (Date.now() - began) / 1000 };
+    return { lab: labId, ok: steps.length === s.lab.lesson.steps.length && steps.every(stepProved), steps, seconds: (Date.now() - began) / 1000 };
   } catch (e) {
     return { lab: labId, ok: false, steps, seconds: (Date.now() - began) / 1000, error: e instanceof Error ? e.message : String(e) };
   } finally {

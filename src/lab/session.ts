@@ -17,7 +17,7 @@ import {
 import { LABEL } from "../docker/labels.js";
 import { UserError } from "../errors.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
-import { runProbes, type ProbeResult } from "../probes/run.js";
+import { runProbes, stepPasses, type ProbeResult } from "../probes/run.js";
 import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
 import { allocateSubnets } from "../topology/allocate.js";
@@ -184,13 +184,50 @@ export function stepAt(s: LabSession, index: number) {
   return step;
 }
 
-export async function checkStep(s: LabSession, index: number): Promise<ProbeResult[]> {
+export interface CheckOptions {
+  /** When the step became current: `{{stepSeconds}}` counts from here (default: a minute ago). */
+  stepStartedAt?: string;
+}
+
+const DEFAULT_LOOKBACK_S = 60;
+
+export async function checkStep(s: LabSession, index: number, opts: CheckOptions = {}): Promise<ProbeResult[]> {
   const step = stepAt(s, index);
-  return runProbes(step.checks, probeContext(s), (node, script) => {
+  const since = opts.stepStartedAt ? Date.parse(opts.stepStartedAt) : NaN;
+  const stepSeconds = Number.isNaN(since) ? DEFAULT_LOOKBACK_S : Math.max(1, Math.ceil((Date.now() - since) / 1000));
+  const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) } };
+  return runProbes(step.checks, ctx, (node, script) => {
     const id = s.containers[node];
     if (!id) throw new Error(`no container for node ${node}`);
     return s.engine.execScript(id, script, { timeoutMs: 30_000, what: `the probes on ${node}` });
   });
+}
+
+export interface StepCheck {
+  index: number;
+  results: ProbeResult[];
+  passed: boolean;
+}
+
+/**
+ * Checks the step at `from` and, while steps pass, the ones after it: one call takes a
+ * learner who configured ahead as far as the state proves. With `all`, every step from
+ * `from` on is checked whatever the outcome.
+ */
+export async function checkOnward(
+  s: LabSession,
+  from: number,
+  opts: { all?: boolean; startedAt?: (index: number) => string | undefined; onStep?: (c: StepCheck) => void } = {},
+): Promise<StepCheck[]> {
+  const checks: StepCheck[] = [];
+  for (let i = from; i < s.lab.lesson.steps.length; i++) {
+    const results = await checkStep(s, i, { stepStartedAt: opts.startedAt?.(i) });
+    const c = { index: i, results, passed: stepPasses(results) };
+    checks.push(c);
+    opts.onStep?.(c);
+    if (!c.passed && !opts.all) break;
+  }
+  return checks;
 }
 
 export interface SolutionRun {

@@ -33,6 +33,18 @@ export function validateAgainstTopology(lesson: Lesson, topology: Topology): voi
       const unknown = unknownVariables(s.commands, known);
       if (unknown.length) throw new FileError(lesson.file, s.line, `unknown variable {{${unknown[0]}}}`);
     }
+    for (const c of [...step.variants, ...step.mistakes]) {
+      for (const b of c.blocks) {
+        const bad = b.nodes.find((n) => !nodes.has(n));
+        if (bad) throw new FileError(lesson.file, b.line, `"${c.name}" runs on unknown node "${bad}" (nodes: ${[...nodes].join(", ")})`);
+        const unknown = unknownVariables(b.commands + c.says.join("\n"), known);
+        if (unknown.length) throw new FileError(lesson.file, b.line, `unknown variable {{${unknown[0]}}}`);
+      }
+    }
+    if (step.predict) {
+      const unknown = unknownVariables(JSON.stringify(step.predict), known);
+      if (unknown.length) throw new FileError(lesson.file, step.line, `the prediction of step "${step.title}" uses unknown variable {{${unknown[0]}}}`);
+    }
     for (const probe of step.checks) {
       const named = [probe.node, ...("director" in probe ? [probe.director] : []), ...("owner" in probe ? [probe.owner] : [])];
       const bad = named.find((n) => !nodes.has(n));

@@ -2,7 +2,11 @@
  * Lessons (labs/<id>.md): YAML front matter, an introduction, then one step per `## `
  * heading. Inside a step, fenced blocks carry the machine-readable parts:
  *   ```check``` a YAML list of probes, ```hint``` one hint each,
- *   ```solution <node>``` the commands a learner would type on that node.
+ *   ```solution <node>``` the commands a learner would type on that node,
+ *   ```variant <name> <node>…``` another correct solution (selftest proves it passes),
+ *   ```mistake <name> <node>…``` a classic wrong one, with `#| says: …` lines naming the
+ *   words its failing verdict must contain (selftest proves it fails with them),
+ *   ```predict``` a question with choices, asked before the measurement.
  * Everything else is prose for the learner.
  */
 import MarkdownIt from "markdown-it";
@@ -32,14 +36,46 @@ export interface Solution {
   line: number;
 }
 
+/** One block of a variant or mistake: the same commands on each of its nodes. */
+export interface CaseBlock {
+  nodes: string[];
+  commands: string;
+  line: number;
+}
+
+/** Another correct solution, or a classic mistake, that selftest plays from the step's clean start. */
+export interface Case {
+  name: string;
+  blocks: CaseBlock[];
+  /** Mistakes only: words the failing verdicts must contain. */
+  says: string[];
+  line: number;
+}
+
+export const predictionSchema = z
+  .object({
+    question: z.string().min(1),
+    choices: z.array(z.string().min(1)).min(2).max(9),
+    /** 1-based index of the right choice. */
+    answer: z.number().int().min(1),
+    /** Shown once the step passes: what the measurement showed and why. */
+    reveal: z.string().min(1),
+  })
+  .strict()
+  .refine((p) => p.answer <= p.choices.length, { message: "answer must be the number of one of the choices" });
+export type Prediction = z.infer<typeof predictionSchema>;
+
 export interface Step {
   id: string;
   title: string;
-  /** Markdown for the learner, with the check/hint/solution blocks taken out. */
+  /** Markdown for the learner, with the fenced blocks taken out. */
   prose: string;
   checks: Probe[];
   hints: string[];
   solutions: Solution[];
+  variants: Case[];
+  mistakes: Case[];
+  predict?: Prediction;
   line: number;
 }
 
@@ -56,7 +92,7 @@ export interface Translation {
   title?: string;
   summary?: string;
   intro: string;
-  steps: Array<Pick<Step, "id" | "title" | "prose" | "hints" | "line">>;
+  steps: Array<Pick<Step, "id" | "title" | "prose" | "hints" | "line" | "predict">>;
 }
 
 const HEADING_ID = /\s*\{#([a-z0-9-]+)\}\s*$/;
@@ -91,7 +127,7 @@ function splitSteps(body: string, bodyLine: number): { intro: string; steps: Raw
     .map((t, i) => ({ t, i }))
     .filter(({ t }) => t.type === "heading_open" && t.tag === "h2")
     .map(({ t, i }) => ({ start: t.map![0], text: tokens[i + 1]!.content }));
-  const special = tokens.filter((t) => t.type === "fence" && /^(check|hint|solution)\b/.test(t.info.trim()));
+  const special = tokens.filter((t) => t.type === "fence" && /^(check|hint|solution|variant|mistake|predict)\b/.test(t.info.trim()));
   const isSpecialLine = new Set<number>();
   for (const f of special) for (let l = f.map![0]; l < f.map![1]; l++) isSpecialLine.add(l);
   const prose = (from: number, to: number) =>
@@ -118,6 +154,32 @@ function splitSteps(body: string, bodyLine: number): { intro: string; steps: Raw
   return { intro, steps };
 }
 
+const CASE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const SAYS = /^#\|\s*says:\s*(.+)$/;
+
+/** Adds one ```variant/```mistake fence to its case (blocks with one name form one case). */
+function addCaseBlock(
+  into: Map<string, Case>,
+  kind: "variant" | "mistake",
+  args: string[],
+  f: { content: string; line: number },
+  file: string,
+): void {
+  const [name, ...nodes] = args;
+  if (!name || !CASE_NAME.test(name) || !nodes.length) {
+    throw new FileError(file, f.line, `a ${kind} block has a name and its nodes: "\`\`\`${kind} eth-only rs1 rs2"`);
+  }
+  const lines = f.content.trimEnd().split("\n");
+  const says = lines.map((l) => SAYS.exec(l.trim())?.[1]?.trim()).filter((w): w is string => Boolean(w));
+  if (says.length && kind === "variant") throw new FileError(file, f.line, `"#| says:" belongs to mistakes; variant "${name}" must pass`);
+  const commands = lines.filter((l) => !SAYS.test(l.trim())).join("\n").trim();
+  if (!commands) throw new FileError(file, f.line, `${kind} "${name}" has no commands`);
+  const entry = into.get(name) ?? { name, blocks: [], says: [], line: f.line };
+  entry.blocks.push({ nodes, commands, line: f.line });
+  entry.says.push(...says);
+  into.set(name, entry);
+}
+
 export function parseLesson(text: string, file: string): Lesson {
   const { yaml, body, bodyLine } = splitFrontMatter(text, file);
   const meta = parseYaml(yaml, { file, firstLine: 2 }, frontMatterSchema);
@@ -131,12 +193,19 @@ export function parseLesson(text: string, file: string): Lesson {
     const checks: Probe[] = [];
     const hints: string[] = [];
     const solutions: Solution[] = [];
+    const cases = { variant: new Map<string, Case>(), mistake: new Map<string, Case>() };
+    let predict: Prediction | undefined;
     for (const f of s.fences) {
       const [kind, ...args] = f.info.split(/\s+/);
       if (kind === "check") checks.push(...parseYaml(f.content, { file, firstLine: f.line + 1 }, checkBlockSchema));
       else if (kind === "hint") {
         if (!f.content.trim()) throw new FileError(file, f.line, "empty hint block");
         hints.push(f.content.trim());
+      } else if (kind === "predict") {
+        if (predict) throw new FileError(file, f.line, `step "${s.title}" has two predict blocks; one question per step`);
+        predict = parseYaml(f.content, { file, firstLine: f.line + 1 }, predictionSchema);
+      } else if (kind === "variant" || kind === "mistake") {
+        addCaseBlock(cases[kind], kind, args, f, file);
       } else {
         if (args.length !== 1) throw new FileError(file, f.line, 'a solution block names its node: "```solution director"');
         solutions.push({ node: args[0]!, commands: f.content.trimEnd(), line: f.line });
@@ -144,12 +213,18 @@ export function parseLesson(text: string, file: string): Lesson {
     }
     if (!checks.length) throw new FileError(file, s.line, `step "${s.title}" has no \`\`\`check block`);
     if (!solutions.length) throw new FileError(file, s.line, `step "${s.title}" has no \`\`\`solution block`);
+    if (checks.every((c) => c.observe)) throw new FileError(file, s.line, `step "${s.title}" has only observations; one probe at least must prove the step`);
     for (const c of checks) {
       if (c.hint !== undefined && c.hint > hints.length) {
         throw new FileError(file, s.line, `a probe in step "${s.title}" refers to hint ${c.hint}, but the step has ${hints.length}`);
       }
     }
-    return { id, title: s.title, prose: s.prose, checks, hints, solutions, line: s.line };
+    for (const m of cases.mistake.values()) {
+      if (!m.says.length) throw new FileError(file, m.line, `mistake "${m.name}" needs a "#| says: …" line: the words its failing verdict must contain`);
+    }
+    const variants = [...cases.variant.values()];
+    const mistakes = [...cases.mistake.values()];
+    return { id, title: s.title, prose: s.prose, checks, hints, solutions, variants, mistakes, ...(predict ? { predict } : {}), line: s.line };
   });
   return { file, meta, intro, steps };
 }
@@ -168,10 +243,18 @@ export function parseTranslation(text: string, file: string): Translation & { id
     intro,
     steps: steps.map((s) => {
       if (!s.explicitId) throw new FileError(file, s.line, `a translated step names the step it translates: "## ${s.title} {#step-id}"`);
-      if (s.fences.some((f) => !f.info.startsWith("hint"))) {
-        throw new FileError(file, s.line, "translations carry prose and hints only; checks and solutions live in the original");
+      if (s.fences.some((f) => !/^(hint|predict)\b/.test(f.info))) {
+        throw new FileError(file, s.line, "translations carry prose, hints and predictions only; checks and solutions live in the original");
       }
-      return { id: s.explicitId, title: s.title, prose: s.prose, hints: s.fences.map((f) => f.content.trim()), line: s.line };
+      const predict = s.fences.find((f) => f.info.startsWith("predict"));
+      return {
+        id: s.explicitId,
+        title: s.title,
+        prose: s.prose,
+        hints: s.fences.filter((f) => f.info.startsWith("hint")).map((f) => f.content.trim()),
+        ...(predict ? { predict: parseYaml(predict.content, { file, firstLine: predict.line + 1 }, predictionSchema) } : {}),
+        line: s.line,
+      };
     }),
   };
 }
@@ -190,7 +273,9 @@ export function applyTranslation(lesson: Lesson, t: Translation): Lesson {
       const tr = byId.get(s.id);
       if (!tr) return s;
       const hints = tr.hints.length === s.hints.length ? tr.hints : s.hints;
-      return { ...s, title: tr.title, prose: tr.prose, hints };
+      // The answer stays the original's: a translation words the question, it cannot change it.
+      const predict = s.predict && tr.predict ? { ...tr.predict, answer: s.predict.answer } : s.predict;
+      return { ...s, title: tr.title, prose: tr.prose, hints, ...(predict ? { predict } : {}) };
     }),
   };
 }

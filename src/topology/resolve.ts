@@ -98,11 +98,17 @@ export function templateVariables(t: ResolvedTopology, ifaces: InterfaceMap, ins
 }
 
 /** Variable names a topology offers, known before the instance exists (for validation). */
+/**
+ * Variables known only when a step is checked, not from the topology: `stepSeconds`, the
+ * seconds since the step became the learner's current one (measurements look back to it).
+ */
+export const CHECK_TIME_VARIABLES = ["stepSeconds"] as const;
+
 export function templateVariableNames(t: ResolvedTopology): Set<string> {
   const ifaces: InterfaceMap = Object.fromEntries(
     Object.values(t.nodes).map((n) => [n.name, Object.fromEntries(Object.keys(n.addresses).map((net) => [net, "ethX"]))]),
   );
-  return new Set(Object.keys(templateVariables(t, ifaces, "x")));
+  return new Set([...Object.keys(templateVariables(t, ifaces, "x")), ...CHECK_TIME_VARIABLES]);
 }
 
 const VARIABLE = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;

@@ -1,0 +1,37 @@
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+import { stepAt } from "../lab/session.js";
+import { recordPrediction, saveProgress } from "../state/progress.js";
+import { renderTemplate } from "../topology/resolve.js";
+import { openTarget, stepIndex } from "./check.js";
+import { bold, dim, printJson } from "./output.js";
+
+export function registerPredict(program: Command): void {
+  program
+    .command("predict [choice]")
+    .description("answer the current step's prediction before you measure (without a choice: show the question)")
+    .option("--name <name>", "instance name")
+    .option("--step <n>", "the prediction of step n")
+    .option("--json", "machine-readable output")
+    .action(async (choice: string | undefined, opts: { name?: string; step?: string; json?: boolean }) => {
+      const { session, progress } = await openTarget(opts.name);
+      const index = stepIndex(opts.step, progress, session);
+      const step = stepAt(session, index);
+      if (!step.predict) throw new UserError(`Step ${index + 1} (${step.title}) asks for no prediction.`);
+      const r = (t: string) => renderTemplate(t, session.vars);
+      const choices = step.predict.choices.map(r);
+      let yours = progress.predictions[step.id];
+      if (choice !== undefined) {
+        const n = Number(choice);
+        if (!Number.isInteger(n) || n < 1 || n > choices.length) throw new UserError(`Answer with a number from 1 to ${choices.length}.`);
+        if (progress.passed.includes(step.id)) throw new UserError(`Step ${index + 1} has passed already: a prediction now would be hindsight.`);
+        if (yours !== undefined && yours !== n) throw new UserError(`You predicted ${yours} already; a prediction is made once.`);
+        await saveProgress(session.name, recordPrediction(progress, step.id, n));
+        yours = n;
+      }
+      if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });
+      console.log(bold(r(step.predict.question)));
+      choices.forEach((c, i) => console.log(`  ${i + 1}. ${c}${yours === i + 1 ? dim("   ← your prediction") : ""}`));
+      console.log(dim(yours === undefined ? "\n`lvs-lab predict N` records your answer; `lvs-lab check` reveals it once the step passes." : "\nNow measure: `lvs-lab check` reveals the answer once the step passes."));
+    });
+}

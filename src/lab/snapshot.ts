@@ -1,0 +1,104 @@
+/**
+ * A node's network state, saved and put back in one exec each, so that selftest can play
+ * every variant and mistake of a step from the step's clean start without recreating
+ * containers (which costs tens of seconds per node under an emulated kernel).
+ *
+ * What is saved: the IPv4 sysctls (conf, vs, ip_forward), addresses, link up/down, the main
+ * routing table, iptables (legacy and nft) and IPVS tables, /etc/keepalived, and which
+ * processes run. Restoring also forgets what the kernel learnt from traffic (neighbours,
+ * conntrack, path MTUs), and ends with a digest of the state compared to the saved one.
+ */
+
+const DIR = "/var/lib/lvs-lab-snapshot";
+
+/** The state worth comparing, one section per line group; counters and timers left out. */
+const DIGEST = `
+digest() {
+  grep -r '' /proc/sys/net/ipv4/conf /proc/sys/net/ipv4/vs /proc/sys/net/ipv4/ip_forward 2>/dev/null | sort
+  ip -4 -o addr show | awk '{print $2, $4}' | sort
+  ip -o link show | sed -E 's/^[0-9]+: ([^:@]+)[^<]*<([^>]*)>.*/\\1 \\2/' | sort
+  ip -4 route show table main | sort
+  # An empty table with ACCEPT policies acts as no table (legacy tables cannot be removed).
+  { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | sed 's/ \\[[0-9]*:[0-9]*\\]//' | grep -v -e '^#' -e '^\\*' -e '^COMMIT' -e '^:[A-Z]* ACCEPT$' | sort
+  nft list tables 2>/dev/null | sort
+  ipvsadm -S -n 2>/dev/null | sort
+  ps -eo args= | grep -v -e LVS_LAB_SCRIPT -e '^ps ' -e '^sort' -e '^md5sum' -e '^cut ' | sort
+}`;
+
+export function saveScript(): string {
+  return `# lvs-lab-snapshot save
+set -u
+d=${DIR}; rm -rf $d; mkdir -p $d
+${DIGEST}
+grep -r '' /proc/sys/net/ipv4/conf /proc/sys/net/ipv4/vs /proc/sys/net/ipv4/ip_forward > $d/sysctl 2>/dev/null
+ip -4 -o addr show | awk '{ label = ""; for (i = 5; i <= NF; i++) if ($i == "scope") { s = $(i + 1); l = $(i + 2); if (l != $2 && l !~ /^(dynamic|noprefixroute|valid_lft|\\\\)$/) label = l }; print $2, $4, label }' > $d/addr
+ip -o link show | sed -E 's/^[0-9]+: ([^:@]+)[^<]*<([^>]*)>.*/\\1 \\2/' > $d/link
+ip -4 route show table main > $d/route
+iptables-legacy-save > $d/iptables-legacy 2>/dev/null
+iptables-nft-save > $d/iptables-nft 2>/dev/null
+ipvsadm -S -n > $d/ipvs 2>/dev/null
+[ -d /etc/keepalived ] && tar -C /etc -cf $d/keepalived.tar keepalived
+# Without the exec that runs this script (its command line names the script's variable).
+ps -eo pid=,ppid=,args= | grep -v LVS_LAB_SCRIPT > $d/ps
+digest > $d/state; md5sum < $d/state | cut -d' ' -f1 > $d/digest
+echo "saved $(cat $d/digest)"`;
+}
+
+export function restoreScript(): string {
+  return `# lvs-lab-snapshot restore
+d=${DIR}
+[ -f $d/digest ] || { echo "no snapshot"; exit 3; }
+${DIGEST}
+# This script, its children and the exec that runs it (timeout, sh) are not the learner's.
+me=$$
+ancestors=" "; up=$me; while [ "$up" -gt 1 ]; do ancestors="$ancestors$up "; up=$(awk '{print $4}' /proc/$up/stat 2>/dev/null || echo 0); done
+# Processes started since the snapshot go (gently first: keepalived then drops its VIP and
+# pid files); processes of the snapshot that are gone come back.
+is_saved() { awk -v p="$1" '$1 == p { found = 1 } END { exit !found }' $d/ps; }
+mine() { up=$1; while [ "$up" -gt 1 ]; do [ "$up" = "$me" ] && return 0; up=$(awk '{print $4}' /proc/$up/stat 2>/dev/null || echo 0); done; return 1; }
+extra() {
+  for pid in $(ps -eo pid=); do
+    [ "$pid" = 1 ] || [ ! -d /proc/$pid ] && continue
+    case "$ancestors" in *" $pid "*) continue ;; esac
+    is_saved $pid || mine $pid || echo $pid
+  done
+}
+pids=$(extra); [ -n "$pids" ] && kill $pids 2>/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(extra)" ] && break; sleep 0.2; done
+pids=$(extra); [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+rm -rf /etc/keepalived; [ -f $d/keepalived.tar ] && tar -C /etc -xf $d/keepalived.tar
+# A saved process that is gone is started again from its command line when its parent
+# lives on; a child of a gone parent (keepalived's workers) comes back with its parent.
+awk '{ pid = $1; ppid = $2; $1 = ""; $2 = ""; sub(/^  /, ""); print pid "\\t" ppid "\\t" $0 }' $d/ps |
+  while IFS="$(printf '\\t')" read -r pid ppid args; do
+    [ -d /proc/$pid ] || [ ! -d /proc/$ppid ] && continue
+    case "$args" in keepalived*|*/keepalived*) rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid ;; esac
+    setsid sh -c "exec $args" >/dev/null 2>&1 < /dev/null &
+  done
+# Kernel state.
+while IFS= read -r line; do f=\${line%%:*}; v=\${line#*:}; [ "$(cat "$f" 2>/dev/null)" = "$v" ] || echo "$v" > "$f" 2>/dev/null; done < $d/sysctl
+ip -4 -o addr show | awk '{print $2, $4}' | while read -r dev addr; do grep -q "^$dev $addr " $d/addr || ip addr del "$addr" dev "$dev"; done
+while read -r dev addr label; do ip -4 -o addr show dev "$dev" | grep -q " $addr " || ip addr add "$addr" dev "$dev" \${label:+label $label}; done < $d/addr
+ip -o link show | sed -E 's/^[0-9]+: ([^:@]+).*/\\1/' | while read -r dev; do grep -q "^$dev " $d/link || ip link del "$dev" 2>/dev/null; done
+while read -r dev flags; do case ",$flags," in *,UP,*) ip link set "$dev" up ;; *) ip link set "$dev" down ;; esac 2>/dev/null; done < $d/link
+ip -4 route flush table main
+# Routes on a link first: a gateway must be reachable before a route can use it.
+grep -v ' via ' $d/route | while read -r route; do ip route add $route 2>/dev/null; done
+grep ' via ' $d/route | while read -r route; do ip route add $route 2>/dev/null; done
+nft flush ruleset 2>/dev/null
+# Only the legacy tables that exist: flushing one that does not would create it.
+for t in $(iptables-legacy-save 2>/dev/null | sed -n 's/^\\*//p'); do iptables-legacy -t $t -F; iptables-legacy -t $t -X; done 2>/dev/null
+iptables-legacy-restore < $d/iptables-legacy 2>/dev/null
+iptables-nft-restore < $d/iptables-nft 2>/dev/null
+ipvsadm -C 2>/dev/null; ipvsadm -R < $d/ipvs 2>/dev/null
+ip neigh flush all 2>/dev/null; conntrack -F >/dev/null 2>&1; ip route flush cache 2>/dev/null
+sleep 0.2
+digest > $d/now
+if [ "$(md5sum < $d/now | cut -d' ' -f1)" = "$(cat $d/digest)" ]; then echo restored
+else echo "differs: $(diff $d/state $d/now | grep '^[<>]' | head -3 | tr '\n' ' ')"; fi`;
+}
+
+/** What a restore reported, for selftest: true when the node is back to the saved state. */
+export function restoredCleanly(output: string): boolean {
+  return /^restored$/m.test(output);
+}
