@@ -82,7 +82,64 @@ describe("lesson format", () => {
     expect(l.steps.map((s) => s.id)).toEqual(["turn-on-forwarding", "second"]);
     expect(l.steps[0]).toMatchObject({ title: "Turn on forwarding", prose: "Prose.", hints: ["First hint.", "Second hint."], line: 11 });
     expect(l.steps[0]!.solutions).toEqual([{ node: "director", commands: "echo 1 > /proc/sys/net/ipv4/ip_forward", line: 31 }]);
-    expect(l.steps[0]!.checks).toEqual([{ kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: "1", hint: 1 }]);
+    expect(l.steps[0]!.checks).toMatchObject([{ kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", hint: 1, observe: false }]);
+    expect(l.steps[0]).toMatchObject({ variants: [], mistakes: [] });
+  });
+
+  const withCases = lesson.replace(
+    "```solution rs1\n",
+    [
+      "```variant specific-route rs1",
+      "ip route add {{client.ext}} via {{director.int}}",
+      "```",
+      "",
+      "```variant old-tools rs1",
+      "route del default",
+      "```",
+      "",
+      "```variant old-tools rs1",
+      "route add default gw {{director.int}}",
+      "```",
+      "",
+      "```mistake backup-route rs1",
+      "#| says: not via {{director.int}} (director)",
+      "#| says: metric 500",
+      "ip route append default via {{director.int}} metric 500",
+      "```",
+      "",
+      "```predict",
+      "question: Where does rs1 send its replies?",
+      'choices: ["to Docker\'s gateway", "to the director", "straight to the client"]',
+      "answer: 1",
+      "reveal: Docker's gateway, by the default route.",
+      "```",
+      "",
+      "```solution rs1\n",
+    ].join("\n"),
+  );
+
+  it("reads variants, mistakes with their words, and predictions", () => {
+    const step = parseLesson(withCases, "labs/demo.md").steps[1]!;
+    expect(step.variants.map((v) => [v.name, v.blocks.map((b) => b.commands)])).toEqual([
+      ["specific-route", ["ip route add {{client.ext}} via {{director.int}}"]],
+      ["old-tools", ["route del default", "route add default gw {{director.int}}"]],
+    ]);
+    expect(step.mistakes).toMatchObject([
+      { name: "backup-route", says: ["not via {{director.int}} (director)", "metric 500"], blocks: [{ nodes: ["rs1"], commands: "ip route append default via {{director.int}} metric 500" }] },
+    ]);
+    expect(step.predict).toEqual({ question: "Where does rs1 send its replies?", choices: ["to Docker's gateway", "to the director", "straight to the client"], answer: 1, reveal: "Docker's gateway, by the default route." });
+    expect(step.prose).not.toContain("metric 500");
+  });
+
+  it("refuses a mistake without words, a variant with words, a prediction without its answer, a step of observations only", async () => {
+    expect(errorOf(withCases.replace("#| says: not via {{director.int}} (director)\n#| says: metric 500\n", ""))).toBe(
+      'labs/demo.md:56: mistake "backup-route" needs a "#| says: …" line: the words its failing verdict must contain',
+    );
+    expect(errorOf(withCases.replace("route del default", "#| says: nothing\nroute del default"))).toBe('labs/demo.md:48: "#| says:" belongs to mistakes; variant "old-tools" must pass');
+    expect(errorOf(withCases.replace("```mistake backup-route rs1", "```mistake backup-route"))).toBe('labs/demo.md:56: a mistake block has a name and its nodes: "```mistake eth-only rs1 rs2"');
+    expect(errorOf(withCases.replace("answer: 1", "answer: 4"))).toBe("labs/demo.md:65: answer: must be the number of one of the choices");
+    expect(errorOf(lesson.replace("  hint: 1\n", "  hint: 1\n  observe: true\n"))).toBe('labs/demo.md:11: step "Turn on forwarding" has only observations; one probe at least must prove the step');
+    expect(await validationError(withCases.replace("```variant specific-route rs1", "```variant specific-route rs7"))).toBe('labs/demo.md:37: "specific-route" runs on unknown node "rs7" (nodes: client, director, rs1)');
   });
 
   it("rejects broken lessons with file:line and the cause", () => {

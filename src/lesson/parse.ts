@@ -62,7 +62,7 @@ export const predictionSchema = z
     reveal: z.string().min(1),
   })
   .strict()
-  .refine((p) => p.answer <= p.choices.length, { message: "answer must be the number of one of the choices" });
+  .refine((p) => p.answer <= p.choices.length, { message: "must be the number of one of the choices", path: ["answer"] });
 export type Prediction = z.infer<typeof predictionSchema>;
 
 export interface Step {
