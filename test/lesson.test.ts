@@ -139,7 +139,7 @@ describe("lesson format", () => {
     expect(errorOf(withCases.replace("```mistake backup-route rs1", "```mistake backup-route"))).toBe('labs/demo.md:56: a mistake block has a name and its nodes: "```mistake eth-only rs1 rs2"');
     expect(errorOf(withCases.replace("answer: 1", "answer: 4"))).toBe("labs/demo.md:65: answer: must be the number of one of the choices");
     expect(errorOf(lesson.replace("  hint: 1\n", "  hint: 1\n  observe: true\n"))).toBe('labs/demo.md:11: step "Turn on forwarding" has only observations; one probe at least must prove the step');
-    expect(await validationError(withCases.replace("```variant specific-route rs1", "```variant specific-route rs7"))).toBe('labs/demo.md:37: "specific-route" runs on unknown node "rs7" (nodes: client, director, rs1)');
+    expect(await validationError(withCases.replace("```variant specific-route rs1", "```variant specific-route rs7"))).toBe('labs/demo.md:44: "specific-route" runs on unknown node "rs7" (nodes: client, director, rs1)');
   });
 
   it("rejects broken lessons with file:line and the cause", () => {
