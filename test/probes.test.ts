@@ -21,6 +21,11 @@ function judge(yaml: object, ...outputs: Array<string | [number, string]>) {
   return probeKind(p.kind).judge(p, outputs.map((o) => (typeof o === "string" ? { exitCode: 0, output: o } : { exitCode: o[0], output: o[1] })), ctx);
 }
 
+/** The first message a check block's schema gives for one probe. */
+function schemaError(yaml: object): string | undefined {
+  return checkBlockSchema.safeParse([yaml]).error?.issues[0]?.message;
+}
+
 const dnatRule = { kind: "iptables", node: "director", table: "nat", chain: "PREROUTING", rule: { in: "{{director.ext.iface}}", protocol: "tcp", dport: 8001, target: "DNAT", to: "{{rs1.int}}:8000" } };
 const save = (rule: string) => `*nat\n:PREROUTING ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
 
@@ -29,6 +34,35 @@ describe("probe verdicts name the node and the cause", () => {
     expect(judge({ kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: 1 }, "0\n").message).toBe(
       "director: net.ipv4.ip_forward is 0, it must be 1.",
     );
+  });
+
+  it("sysctl: a list of accepted values", () => {
+    const probe = { kind: "sysctl", node: "director", key: "net.ipv4.ip_forward", value: [1, 2] };
+    expect(judgeRecorded(probe, "sysctl/untouched.txt")).toEqual({ ok: true, message: "director: net.ipv4.ip_forward is 1." });
+    expect(judge(probe, "0\n").message).toBe("director: net.ipv4.ip_forward is 0, it must be 1 or 2.");
+  });
+
+  it("sysctl with iface: the larger of all and the interface, recorded on rs1", () => {
+    const arpIgnore = { kind: "sysctl", node: "rs1", key: "arp_ignore", iface: "{{rs1.int.iface}}", value: [1, 2] };
+    const arpAnnounce = { kind: "sysctl", node: "rs1", key: "arp_announce", iface: "{{rs1.int.iface}}", value: 2 };
+    const verdict = (probe: object, fixture: string) => judgeRecorded(probe, `sysctl/${fixture}.txt`);
+    expect(verdict(arpIgnore, "all-only")).toEqual({ ok: true, message: "rs1: arp_ignore for eth0 is 1 (the larger of all=1 and eth0=0)." });
+    expect(verdict(arpIgnore, "eth-only")).toEqual({ ok: true, message: "rs1: arp_ignore for eth0 is 1 (the larger of all=0 and eth0=1)." });
+    expect(verdict(arpIgnore, "arp-ignore-2")).toEqual({ ok: true, message: "rs1: arp_ignore for eth0 is 2 (the larger of all=2 and eth0=0)." });
+    expect(verdict(arpIgnore, "untouched").message).toBe("rs1: arp_ignore for eth0 is 0 (the larger of all=0 and eth0=0); it must be 1 or 2.");
+    expect(verdict(arpIgnore, "lo-only").message).toBe(
+      "rs1: arp_ignore for eth0 is 0 (the larger of all=0 and eth0=0); it must be 1 or 2. lo's value 1 is not read for ARP requests arriving on eth0.",
+    );
+    expect(verdict(arpAnnounce, "eth-only").ok).toBe(true);
+    expect(verdict(arpAnnounce, "lo-only").message).toBe(
+      "rs1: arp_announce for eth0 is 0 (the larger of all=0 and eth0=0); it must be 2. lo's value 2 is not read for ARP requests sent on eth0.",
+    );
+    expect(verdict({ ...arpIgnore, iface: "tunl0" }, "all-only").message).toBe("rs1 has no interface tunl0 (no /proc/sys/net/ipv4/conf/tunl0/arp_ignore).");
+    expect(verdict({ ...arpIgnore, iface: "lo" }, "lo-only").ok).toBe(true);
+    expect(schemaError({ ...arpIgnore, key: "accept_redirects" })).toBe(
+      'with iface, key is a per-interface key whose effective value lvs-lab knows how to compute (arp_ignore, arp_announce, rp_filter); "accept_redirects" is not one: drop iface and give the full key instead',
+    );
+    expect(schemaError({ ...arpIgnore, iface: "eth0; reboot" })).toMatch(/^must be an interface name/);
   });
 
   it("iptables: rule on the wrong interface, port or destination", () => {
