@@ -65,6 +65,16 @@ describe("probe verdicts name the node and the cause", () => {
     expect(schemaError({ ...arpIgnore, iface: "eth0; reboot" })).toMatch(/^must be an interface name/);
   });
 
+  it("process: keepalived running or not, recorded on director", () => {
+    const keepalived = { kind: "process", node: "director", name: "keepalived" };
+    expect(judgeRecorded(keepalived, "process/keepalived-running.txt")).toEqual({ ok: true, message: "keepalived runs on director (pid 151)." });
+    expect(judgeRecorded(keepalived, "process/keepalived-stopped.txt")).toEqual({ ok: false, message: "keepalived is not running on director." });
+    expect(judgeRecorded({ ...keepalived, present: false }, "process/keepalived-stopped.txt")).toEqual({ ok: true, message: "keepalived is not running on director." });
+    expect(judgeRecorded({ ...keepalived, present: false }, "process/keepalived-running.txt").message).toBe("keepalived still runs on director (pid 151).");
+    expect(judge(keepalived, "151\n152\n").message).toBe("keepalived runs on director (pids 151, 152).");
+    expect(schemaError({ ...keepalived, name: "keepalived; reboot" })).toMatch(/^must be a process name/);
+  });
+
   it("iptables: rule on the wrong interface, port or destination", () => {
     expect(judge(dnatRule, save("-A PREROUTING -i eth1 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000")).message).toBe(
       `director's rule "-A PREROUTING -i eth1 -p tcp -m tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000" is close but its incoming interface (-i) is eth1, expected eth0.`,
