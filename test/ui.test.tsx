@@ -345,6 +345,38 @@ describe("App", () => {
     ui.unmount();
   });
 
+  it("goes on over steps the state already proves: a failing observation holds nobody back", async () => {
+    const observation: ProbeResult = { ok: false, observation: true, kind: "http", node: "client", description: "no answer comes back (yet)", message: "198.51.100.50:8001 answered 2 of 2 requests." };
+    const actions = fakeActions((step) => (step < 2 ? [...passing, observation] : failing));
+    const { ui, frame } = mount({ actions, auto: true });
+    await until(() => actions.saved.some((p) => p.passed.includes("dnat-rule")), 3000);
+    expect(actions.saved.at(-1)!.passed).toEqual(["forward", "dnat-rule"]);
+    await see(frame, "step 3 of 3");
+    ui.unmount();
+  });
+
+  it("asks a step's prediction before the measurement, keeps the answer once and reveals it after the pass", async () => {
+    const predict = { question: "What does curl do?", choices: ["rs1 answers", "it hangs", "refused"], answer: 2, reveal: "It **hangs**: the reply takes Docker's gateway." };
+    const asking: LabView = { ...view, steps: [{ ...view.steps[0]!, predict }, ...view.steps.slice(1)] };
+    let fixed = false;
+    const actions = fakeActions(() => (fixed ? passing : failing));
+    const { ui, frame } = mount({ actions, snap: { ...snapshot(), view: asking }, width: 100, height: 40 });
+    await see(frame, "Predict — press 1–3 before you measure");
+    expect(frame()).toContain("1-3 predict");
+    ui.stdin.write("3");
+    await see(frame, "› 3. refused (your prediction)");
+    await until(() => actions.saved.some((p) => p.predictions.forward === 3));
+    ui.stdin.write("1");
+    await tick();
+    expect(actions.saved.at(-1)!.predictions).toEqual({ forward: 3 });
+    expect(frame()).not.toContain("hangs: the reply");
+    fixed = true;
+    ui.stdin.write("c");
+    await see(frame, "hangs: the reply takes Docker's gateway.");
+    expect(frame()).toMatch(/✔ 2\. it hangs/);
+    ui.unmount();
+  });
+
   it("shows resumed progress: passed steps stay marked", async () => {
     const p: Progress = { ...freshProgress("dnat"), step: 2, passed: ["forward", "dnat-rule"], solvedWithHelp: ["dnat-rule"] };
     const { ui, frame } = mount({ snap: snapshot(p) });

@@ -4,8 +4,8 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Box, useInput, type Key } from "ink";
-import type { ProbeResult } from "../probes/run.js";
-import type { Progress } from "../state/progress.js";
+import { stepPasses, type ProbeResult } from "../probes/run.js";
+import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint as withHintRevealed, type Progress } from "../state/progress.js";
 import { Panel, Rows } from "./components.js";
 import { fitSegs, type Line, type Seg } from "./markdown.js";
 import {
@@ -95,6 +95,9 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const index = Math.min(progress.step, view.steps.length - 1);
   const step = view.steps[index]!;
   const hintsShown = progress.hintsShown[step.id] ?? 0;
+  const stepIds = useMemo(() => view.steps.map((s) => s.id), [view.steps]);
+  const predicted = progress.predictions[step.id];
+  const predictionPending = Boolean(step.predict) && predicted === undefined && !progress.passed.includes(step.id);
 
   // Refs for the check loop, which outlives renders.
   const alive = useRef(true);
@@ -124,13 +127,15 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
       if (i < 0 || i >= view.steps.length || i === stepRef.current) return;
       clearTimeout(advanceTimer.current);
       stepRef.current = i;
-      setProgress((p) => ({ ...p, step: i }));
+      setProgress((p) => moveTo(p, stepIds, i));
       setLast(undefined);
       setScroll(0);
-      setNotice(undefined);
+      const next = view.steps[i]!;
+      const ask = next.predict && progressRef.current.predictions[next.id] === undefined && !progressRef.current.passed.includes(next.id);
+      setNotice(ask ? `Predict first: the question is in the lesson pane, answer with 1–${next.predict!.choices.length}.` : undefined);
       runCheckRef.current?.();
     },
-    [view.steps.length],
+    [view.steps, stepIds],
   );
 
   const runCheckRef = useRef<(() => void) | undefined>(undefined);
@@ -151,11 +156,12 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
         const prev = lastRef.current;
         const run: CheckRun = { step: at, results: prev?.step === at && sameResults(prev.results, results) ? prev.results : results, at: Date.now(), ms: Date.now() - began };
         setLast(run);
-        const ok = results.length > 0 && results.every((r) => r.ok);
+        const ok = stepPasses(results);
         const id = view.steps[at]!.id;
         setOutcome((o) => (o[id] === ok ? o : { ...o, [id]: ok }));
         if (ok && !progressRef.current.passed.includes(id)) {
-          setProgress((p) => (p.passed.includes(id) ? p : { ...p, passed: [...p.passed, id] }));
+          // The step stays on screen a moment (advanceTimer) before the next one opens.
+          setProgress((p) => (p.passed.includes(id) ? p : { ...recordPass(p, stepIds, at), step: p.step }));
           const lastStep = at === view.steps.length - 1;
           const allDone = view.steps.every((s) => s.id === id || progressRef.current.passed.includes(s.id));
           setNotice(
@@ -216,8 +222,12 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
   const L = layout(width, height, { steps: view.steps.length, probes: probes.length, traffic: traffic.length, topology: topoCount });
   const lessonWidth = L.right - 2;
   const content = useMemo(
-    () => lessonContent(view, index, hintsShown, solutionShown.includes(step.id), lessonWidth, theme.colour),
-    [view, index, hintsShown, solutionShown, step.id, lessonWidth, theme.colour],
+    () =>
+      lessonContent(view, index, hintsShown, solutionShown.includes(step.id), lessonWidth, theme.colour, {
+        yours: predicted,
+        revealed: progress.passed.includes(step.id),
+      }),
+    [view, index, hintsShown, solutionShown, step.id, lessonWidth, theme.colour, predicted, progress.passed],
   );
   const help_ = useMemo(() => helpLines(lessonWidth), [lessonWidth]);
   const lessonRows = L.lessonH - 2;
@@ -241,15 +251,19 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
     if (!step.hints.length) return setNotice("This step has no hints.");
     if (hintsShown >= step.hints.length) return setNotice(`All ${step.hints.length} hint${step.hints.length > 1 ? "s are" : " is"} shown. s shows the solution.`);
     const n = hintsShown + 1;
-    setProgress((p) => ({ ...p, hintsShown: { ...p.hintsShown, [step.id]: n } }));
+    setProgress((p) => withHintRevealed(p, step.id, step.hints.length));
     setNotice(`Hint ${n} of ${step.hints.length} is in the lesson pane.`);
     setFocus(n);
   };
   const showSolution = () => {
     setSolutionShown((s) => (s.includes(step.id) ? s : [...s, step.id]));
-    setProgress((p) => (p.solvedWithHelp.includes(step.id) ? p : { ...p, solvedWithHelp: [...p.solvedWithHelp, step.id] }));
+    setProgress((p) => markSolvedWithHelp(p, step.id));
     setNotice("Solution shown: a applies it, x opens a shell to type it.");
     setFocus("solution");
+  };
+  const predict = (choice: number) => {
+    setProgress((p) => recordPrediction(p, step.id, choice));
+    setNotice(`Prediction kept: ${choice}. Now measure; the answer shows when the step passes.`);
   };
   const runBusy = (label: string, work: () => Promise<string | undefined>) => {
     setBusy(label);
@@ -323,6 +337,8 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
       if (input === "q") setDialog({ kind: "quit" });
       return;
     }
+    const choice = Number(input);
+    if (predictionPending && Number.isInteger(choice) && choice >= 1 && choice <= step.predict!.choices.length) return predict(choice);
     switch (input) {
       case "n":
         return goTo(index + 1);
@@ -381,9 +397,10 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
         ...view.nodes.flatMap((n, i): Seg[] => [{ text: i === dialog.sel ? MARK.current : " ", color: "yellow" }, { text: `${i + 1}`, bold: true, color: "cyan" }, { text: ` ${n}  `, bold: i === dialog.sel }]),
         { text: "Enter/number · Esc cancels", dim: true },
       ];
+    else if (predictionPending) segs = [...k(`1-${step.predict!.choices.length}`, "predict"), ...k("n/p", "step"), ...k("c", "check"), ...k("h", "hint"), ...k("x", "shell"), ...k("q", "quit"), ...k("?", "help")];
     else segs = [...k("n/p", "step"), ...k("c", "check"), ...k("h", "hint"), ...k("s", "solution"), ...k("x", "shell"), ...k("r", "reset"), ...k("q", "quit"), ...k("?", "help")];
     return { segs: fitSegs(segs, width) };
-  }, [dialog, index, view.nodes, width]);
+  }, [dialog, index, view.nodes, width, predictionPending, step.predict]);
 
   const footer = useMemo(() => [statusLine, keyLine], [statusLine, keyLine]);
 
@@ -391,8 +408,8 @@ export function App({ initial, actions, width, height, onExit, checkEveryMs = 20
     return <Rows width={width} lines={[{ segs: [{ text: truncate(`lvs-lab needs at least 40x12 (now ${width}x${height}). q quits.`, width) }] }]} />;
   }
 
-  const passedProbes = last ? last.results.filter((r) => r.ok).length : 0;
-  const probeTitle = last ? `Checks ${passedProbes}/${last.results.length} pass` : "Checks";
+  const counted = last ? last.results.filter((r) => !r.observation) : [];
+  const probeTitle = last ? `Checks ${counted.filter((r) => r.ok).length}/${counted.length} pass` : "Checks";
   const lessonTitle = help ? "Help" : `Lesson · step ${index + 1}`;
   const lessonRight = maxScroll > 0 ? `${top + 1}-${Math.min(top + lessonRows, help ? help_.length : content.lines.length)}/${help ? help_.length : content.lines.length}${top < maxScroll ? " ↓" : ""}` : undefined;
 

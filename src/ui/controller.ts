@@ -24,6 +24,9 @@ export function labView(s: LabSession, kernel?: string): LabView {
       prose: r(st.prose),
       hints: st.hints.map(r),
       solutions: st.solutions.map((sol) => ({ node: sol.node, commands: r(sol.commands) })),
+      ...(st.predict
+        ? { predict: { question: r(st.predict.question), choices: st.predict.choices.map(r), answer: st.predict.answer, reveal: r(st.predict.reveal) } }
+        : {}),
     })),
     topology: s.topology,
     ifaces: s.ifaces,

@@ -40,17 +40,54 @@ export function stepListLines(view: LabView, progress: Progress, outcome: Record
 
 export interface LessonContent {
   lines: Line[];
-  /** First line of each revealed hint, and of the solution, for scrolling to them. */
+  /** First line of each revealed hint, of the solution and of the prediction, for scrolling to them. */
   hintAt: number[];
   solutionAt?: number;
+  predictAt?: number;
 }
 
-export function lessonContent(view: LabView, index: number, hintsShown: number, solutionShown: boolean, width: number, colour: boolean): LessonContent {
+/** Where the learner stands with a step's prediction. */
+export interface PredictionState {
+  /** Their choice (1-based), if they made one. */
+  yours?: number;
+  /** The step has passed: the answer may be shown. */
+  revealed: boolean;
+}
+
+function predictionLines(step: StepView, state: PredictionState, width: number, colour: boolean): Line[] {
+  const p = step.predict!;
+  const lines: Line[] = [{ segs: [{ text: "Predict", bold: true, color: "yellow" }, { text: state.revealed || state.yours ? "" : ` — press 1–${p.choices.length} before you measure`, dim: true }] }];
+  lines.push(...markdownLines(p.question, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
+  p.choices.forEach((c, i) => {
+    const mine = state.yours === i + 1;
+    const right = state.revealed && p.answer === i + 1;
+    const mark: Seg = right ? { text: MARK.passed, color: "green", bold: true } : { text: mine ? "›" : " ", color: "yellow", bold: true };
+    lines.push(...wrapSegs([{ text: `${i + 1}. ${c}`, bold: mine }, ...(mine ? [{ text: "  (your prediction)", dim: true }] : [])], width - 4, [{ text: "  " }, mark, { text: " " }], [{ text: "    " }]));
+  });
+  if (state.revealed) lines.push(...markdownLines(p.reveal, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
+  return lines;
+}
+
+export function lessonContent(
+  view: LabView,
+  index: number,
+  hintsShown: number,
+  solutionShown: boolean,
+  width: number,
+  colour: boolean,
+  prediction: PredictionState = { revealed: false },
+): LessonContent {
   const step = view.steps[index]!;
   const lines: Line[] = [];
   if (index === 0 && view.intro.trim()) lines.push(...markdownLines(view.intro, width, colour), { segs: [] });
   lines.push(...wrapSegs([{ text: `Step ${index + 1} of ${view.steps.length}: ${step.title}`, bold: true, heading: true }], width, [{ text: "■ ", bold: true, heading: true }], [{ text: "  " }]));
   lines.push({ segs: [] }, ...markdownLines(step.prose, width, colour));
+  let predictAt: number | undefined;
+  if (step.predict) {
+    lines.push({ segs: [] });
+    predictAt = lines.length;
+    lines.push(...predictionLines(step, prediction, width, colour));
+  }
   const hintAt: number[] = [];
   for (let h = 0; h < Math.min(hintsShown, step.hints.length); h++) {
     lines.push({ segs: [] });
@@ -66,12 +103,13 @@ export function lessonContent(view: LabView, index: number, hintsShown: number, 
     for (const s of step.solutions) lines.push(...codeLines(s.commands, width, `type on ${s.node}:`));
     lines.push(...wrapSegs([{ text: "Press a to apply it now, or x to open a shell and type it.", dim: true }], width));
   }
-  return { lines, hintAt, solutionAt };
+  return { lines, hintAt, solutionAt, predictAt };
 }
 
 function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
-  const mark: Seg = r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
-  if (r.ok) {
+  // Observations show what the learner should see at this stage; they are no verdict.
+  const mark: Seg = r.observation ? { text: "·", dim: true } : r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
+  if (r.ok || r.observation) {
     const desc = truncate(r.description, width - 2);
     const room = width - 2 - desc.length - 3;
     const msg: Seg[] = room > 12 ? [{ text: ` — ${truncate(r.message, room)}`, dim: true }] : [];

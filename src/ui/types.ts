@@ -3,6 +3,7 @@
  * ProbeResult, Progress) and callbacks (UiActions); only controller.ts talks to the lab.
  */
 import type { ProbeResult } from "../probes/run.js";
+import type { Prediction } from "../lesson/parse.js";
 import type { Progress } from "../state/progress.js";
 import type { InterfaceMap, ResolvedTopology } from "../topology/resolve.js";
 
@@ -13,6 +14,8 @@ export interface StepView {
   prose: string;
   hints: string[];
   solutions: Array<{ node: string; commands: string }>;
+  /** A question asked before the measurement, template variables filled in. */
+  predict?: Prediction;
 }
 
 export interface LabView {
