@@ -175,18 +175,25 @@ describe("probe verdicts name the node and the cause", () => {
     expect(judge(probe, [2, "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n"]).message).toMatch(/has no IPVS \(ip_vs module\)/);
   });
 
+  /** An http probe's outputs in the nat lab: the requests, then each node's capture, `replies` reply frames leaving the director. */
+  const httpOutputs = (requests: string, replies = 0, directorListens = true) => {
+    const frame = "1795803231.555424 eth0  Out ifindex 26 02:42:c6:12:00:32 ethertype IPv4 (0x0800), length 66: 198.51.100.50.80 > 198.51.100.100.34312: Flags [.], ack 1, win 64, length 0\n";
+    return [requests, ...Object.keys(topology.nodes).flatMap((n) => [n !== "director" || directorListens ? "--- capture\nstarted\n" : "--- capture\n", `--- packets\n${n === "director" ? frame.repeat(replies) : ""}`])];
+  };
+
   it("http: spread, client address and reply path are measured", () => {
     const probe = { kind: "http", to: "{{vip}}:80", count: 4, expect: { servers: ["rs1", "rs2"], clientAddress: "{{client.ext}}", replies: "direct" } };
     const ok = "ok rs1 saw 198.51.100.100:1\nok rs2 saw 198.51.100.100:2\nok rs1 saw 198.51.100.100:3\nok rs2 saw 198.51.100.100:4\n";
-    expect(judge(probe, ok, "started\n", "packets 0\n")).toMatchObject({ ok: true, spread: { counts: { rs1: 2, rs2: 2 }, repliesViaDirector: 0 } });
-    expect(judge(probe, ok, "started\n", "packets 12\n").message).toBe(
+    expect(judge(probe, ...httpOutputs(ok))).toMatchObject({ ok: true, spread: { counts: { rs1: 2, rs2: 2 }, repliesViaDirector: 0 } });
+    expect(judge(probe, ...httpOutputs(ok, 12)).message).toBe(
       "12 reply packets left director for the client: replies go back through the director, not straight to the client.",
     );
-    expect(judge(probe, ok.replace(/rs2/g, "rs1"), "started\n", "packets 0\n").message).toMatch(/^rs2 answered none of the 4 requests/);
-    expect(judge(probe, ok.replace(/198\.51\.100\.100/g, "10.0.1.50"), "started\n", "packets 0\n").message).toBe(
+    expect(judge(probe, ...httpOutputs(ok, 0, false)).message).toBe("Could not measure the reply path on director: tcpdump did not start there.");
+    expect(judge(probe, ...httpOutputs(ok.replace(/rs2/g, "rs1"))).message).toMatch(/^rs2 answered none of the 4 requests/);
+    expect(judge(probe, ...httpOutputs(ok.replace(/198\.51\.100\.100/g, "10.0.1.50"))).message).toBe(
       "The real servers saw the client as 10.0.1.50 (director), not as 198.51.100.100 (client): the client's address was rewritten on the way.",
     );
-    expect(judge(probe, "fail 28\nfail 28\nok rs1 saw 198.51.100.100:1\nfail 7\n", "started\n", "packets 0\n").message).toBe(
+    expect(judge(probe, ...httpOutputs("fail 28\nfail 28\nok rs1 saw 198.51.100.100:1\nfail 7\n")).message).toBe(
       "Only 1 of 4 requests from client to 198.51.100.50:80 were answered (rs1 1); the rest: timed out, connection refused.",
     );
   });

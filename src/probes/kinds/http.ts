@@ -1,6 +1,8 @@
 import { z } from "zod";
-import { parseHttpSamples } from "../parse.js";
-import type { Collect, ProbeKind, Spread } from "../types.js";
+import { captureFilter, captureId, parseCapture, startCaptureScript, stopCaptureScript, type NodeCapture } from "../capture.js";
+import { parseHttpSamples, type HttpSample } from "../parse.js";
+import { tracePath } from "../trace.js";
+import type { Collect, ProbeContext, ProbeKind, Spread, Verdict } from "../types.js";
 import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
 
 const schema = z
@@ -41,10 +43,6 @@ const schema = z
   .strict();
 export type HttpProbe = z.infer<typeof schema>;
 
-function captureId(p: HttpProbe): string {
-  return `lvs-lab-cap-${p.to.replace(/[^0-9]/g, "")}`;
-}
-
 function requestLoop(p: HttpProbe): string {
   const url = `http://${p.to}${p.path}`;
   const one = `out=$(curl -s -m ${p.timeout} ${url}); rc=$?; if [ $rc -eq 0 ]; then echo "ok $out"; else echo "fail $rc"; fi`;
@@ -55,7 +53,7 @@ function requestLoop(p: HttpProbe): string {
   return `for b in $(seq ${batches}); do for i in $(seq ${p.parallel}); do ( ${one} ) &${pause} done; wait; done`;
 }
 
-function clientAddressOf(p: HttpProbe, ctx: Parameters<ProbeKind<HttpProbe>["collect"]>[1]): string | undefined {
+function clientAddressOf(p: HttpProbe, ctx: ProbeContext): string | undefined {
   const node = ctx.topology.nodes[p.node];
   const target = splitEndpoint(p.to).host;
   // The sender's address on the network of the target; else its first address.
@@ -72,93 +70,99 @@ export const httpProbe: ProbeKind<HttpProbe> = {
     const what = p.expect.answers === "none" ? "get no answer" : "get answers";
     return `${p.count} requests from ${p.node} to ${p.to} ${what}${p.expect.replies ? `, replies ${p.expect.replies}` : ""}`;
   },
+  /** Requests on the sending node; a capture on every node around them (see capture.ts). */
   collect(p, ctx) {
+    const id = captureId(p);
+    const ports = [splitEndpoint(p.to).port, ...Object.values(ctx.topology.nodes).flatMap((n) => n.serve)];
+    const filter = captureFilter(ports);
     const steps: Collect[] = [{ round: 1, node: p.node, script: requestLoop(p) }];
-    if (p.expect.replies) {
-      const { host, port } = splitEndpoint(p.to);
-      const client = clientAddressOf(p, ctx) ?? "0.0.0.0";
-      const id = captureId(p);
-      // -p: no promiscuous mode; -Q out: only what the director itself sends; -Z root: stay
-      // root, so the probe may stop it later (without CAP_KILL, root cannot signal user tcpdump);
-      // --immediate-mode: without it packets wait in the kernel ring for up to a second.
-      const filter = `tcp and src host ${host} and src port ${port} and dst host ${client}`;
-      steps.push({
-        round: 0,
-        node: p.director,
-        script:
-          `rm -f /tmp/${id}.*; (tcpdump -Z root -p -Q out -i any -nn -U --immediate-mode -w /tmp/${id}.pcap '${filter}' >/tmp/${id}.log 2>&1 & echo $! >/tmp/${id}.pid); ` +
-          `for i in $(seq 50); do grep -q listening /tmp/${id}.log 2>/dev/null && break; sleep 0.1; done; grep -q listening /tmp/${id}.log && echo started`,
-      });
-      steps.push({
-        round: 2,
-        node: p.director,
-        // curl has its replies, so they have passed the director already; a moment for tcpdump to write them.
-        script: `sleep 0.05; pid=$(cat /tmp/${id}.pid); kill -INT $pid; for i in $(seq 40); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done; echo "packets $(tcpdump -r /tmp/${id}.pcap -nn 2>/dev/null | wc -l)"; rm -f /tmp/${id}.*`,
-      });
+    for (const node of Object.keys(ctx.topology.nodes)) {
+      steps.push({ round: 0, node, script: startCaptureScript(id, filter, captureLimit(p)) }, { round: 2, node, script: stopCaptureScript(id) });
     }
     return steps;
   },
   judge(p, outputs, ctx) {
     const samples = parseHttpSamples(outputs[0]!.output);
-    const answered = samples.filter((s) => s.ok);
-    const counts: Record<string, number> = {};
-    for (const s of answered) if (s.server) counts[s.server] = (counts[s.server] ?? 0) + 1;
-    const spread: Spread = {
-      counts,
-      failed: samples.length - answered.length,
-      total: samples.length,
-      clientSeenAs: [...new Set(answered.map((s) => s.clientSeen).filter((a): a is string => Boolean(a)))],
-    };
-    let viaDirector: number | undefined;
-    if (p.expect.replies) {
-      const started = outputs[1]?.output.includes("started");
-      const packets = /packets (\d+)/.exec(outputs[2]?.output ?? "");
-      if (!started || !packets) {
-        return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: tcpdump did not start there.` };
-      }
-      viaDirector = Number(packets[1]);
-      spread.repliesViaDirector = viaDirector;
-    }
-    const summary = Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(", ");
-    const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => s.error))].join(", ");
-    const fail = (m: string) => ({ ok: false, spread, message: withExplain(m, p) });
-
-    if (samples.length === 0) return fail(`${p.node} could not send requests to ${p.to} (${outputs[0]!.output.trim().slice(0, 120)}).`);
-    if (p.expect.answers === "none") {
-      if (answered.length === 0) return { ok: true, spread, message: `No answer from ${p.to}: all ${samples.length} requests from ${p.node} failed (${errors}).` };
-      return fail(`${p.to} answered ${answered.length} of ${samples.length} requests from ${p.node} (${summary}); here none should get through yet.`);
-    }
-    const needed = p.expect.answers === "all" ? samples.length : p.expect.answers;
-    if (answered.length < needed) {
-      return fail(`Only ${answered.length} of ${samples.length} requests from ${p.node} to ${p.to} were answered${summary ? ` (${summary})` : ""}; the rest: ${errors}.`);
-    }
-    for (const server of p.expect.servers ?? []) {
-      if (!counts[server]) return fail(`${server} answered none of the ${samples.length} requests to ${p.to} (${summary}).`);
-    }
-    if (p.expect.spread) {
-      const totalShare = Object.values(p.expect.spread).reduce((a, b) => a + b, 0);
-      for (const [server, share] of Object.entries(p.expect.spread)) {
-        const expected = share / totalShare;
-        const actual = (counts[server] ?? 0) / Math.max(answered.length, 1);
-        if (Math.abs(actual - expected) > p.expect.tolerance) {
-          return fail(`${server} answered ${counts[server] ?? 0} of ${answered.length} requests (${Math.round(actual * 100)} %), expected about ${Math.round(expected * 100)} % (${summary}).`);
-        }
-      }
-    }
-    if (p.expect.clientAddress) {
-      const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
-      if (wrong.length) {
-        return fail(`The real servers saw the client as ${wrong.map((a) => who(ctx, a)).join(", ")}, not as ${who(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
-      }
-    }
-    if (p.expect.replies === "direct" && viaDirector! > 0) {
-      return fail(`${viaDirector} reply packets left ${p.director} for the client: replies go back through the director, not straight to the client.`);
-    }
-    if (p.expect.replies === "via-director" && viaDirector === 0) {
-      return fail(`No reply packet left ${p.director} for the client: replies bypass the director.`);
-    }
-    const path = viaDirector === undefined ? "" : viaDirector > 0 ? `; ${viaDirector} reply packets went through ${p.director}` : `; replies went straight to the client (0 through ${p.director})`;
-    const seen = spread.clientSeenAs!.length ? `; the servers saw ${spread.clientSeenAs!.join(", ")}` : "";
-    return { ok: true, spread, message: `${answered.length}/${samples.length} answered (${summary})${seen}${path}.` };
+    const captures = Object.keys(ctx.topology.nodes).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
+    const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx);
+    // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
+    if ((verdict.ok && !p.observe) || samples.length === 0) return verdict;
+    const { host, port } = splitEndpoint(p.to);
+    return { ...verdict, path: tracePath(captures, { from: p.node, host, port }, ctx) };
   },
 };
+
+/** How long a capture may run at most: all the requests, and then some. */
+function captureLimit(p: HttpProbe): number {
+  const batches = Math.ceil(p.count / p.parallel);
+  return Math.ceil(batches * (p.timeout + p.stagger * p.parallel)) + 60;
+}
+
+/** Reply packets that left the director for the client (not wrapped in a tunnel). */
+function repliesLeaving(director: NodeCapture, p: HttpProbe, ctx: ProbeContext): number {
+  const { host, port } = splitEndpoint(p.to);
+  const client = clientAddressOf(p, ctx);
+  return director.packets.filter((k) => k.direction === "Out" && k.protocol === "tcp" && !k.outer && k.src === host && k.sport === port && k.dst === client).length;
+}
+
+function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCapture[], requestOutput: string, ctx: ProbeContext): Verdict {
+  const answered = samples.filter((s) => s.ok);
+  const counts: Record<string, number> = {};
+  for (const s of answered) if (s.server) counts[s.server] = (counts[s.server] ?? 0) + 1;
+  const spread: Spread = {
+    counts,
+    failed: samples.length - answered.length,
+    total: samples.length,
+    clientSeenAs: [...new Set(answered.map((s) => s.clientSeen).filter((a): a is string => Boolean(a)))],
+  };
+  let viaDirector: number | undefined;
+  if (p.expect.replies) {
+    const director = captures.find((c) => c.node === p.director);
+    if (!director?.started) {
+      return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: tcpdump did not start there.` };
+    }
+    viaDirector = repliesLeaving(director, p, ctx);
+    spread.repliesViaDirector = viaDirector;
+  }
+  const summary = Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(", ");
+  const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => s.error))].join(", ");
+  const fail = (m: string) => ({ ok: false, spread, message: withExplain(m, p) });
+
+  if (samples.length === 0) return fail(`${p.node} could not send requests to ${p.to} (${requestOutput.trim().slice(0, 120)}).`);
+  if (p.expect.answers === "none") {
+    if (answered.length === 0) return { ok: true, spread, message: `No answer from ${p.to}: all ${samples.length} requests from ${p.node} failed (${errors}).` };
+    return fail(`${p.to} answered ${answered.length} of ${samples.length} requests from ${p.node} (${summary}); here none should get through yet.`);
+  }
+  const needed = p.expect.answers === "all" ? samples.length : p.expect.answers;
+  if (answered.length < needed) {
+    return fail(`Only ${answered.length} of ${samples.length} requests from ${p.node} to ${p.to} were answered${summary ? ` (${summary})` : ""}; the rest: ${errors}.`);
+  }
+  for (const server of p.expect.servers ?? []) {
+    if (!counts[server]) return fail(`${server} answered none of the ${samples.length} requests to ${p.to} (${summary}).`);
+  }
+  if (p.expect.spread) {
+    const totalShare = Object.values(p.expect.spread).reduce((a, b) => a + b, 0);
+    for (const [server, share] of Object.entries(p.expect.spread)) {
+      const expected = share / totalShare;
+      const actual = (counts[server] ?? 0) / Math.max(answered.length, 1);
+      if (Math.abs(actual - expected) > p.expect.tolerance) {
+        return fail(`${server} answered ${counts[server] ?? 0} of ${answered.length} requests (${Math.round(actual * 100)} %), expected about ${Math.round(expected * 100)} % (${summary}).`);
+      }
+    }
+  }
+  if (p.expect.clientAddress) {
+    const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
+    if (wrong.length) {
+      return fail(`The real servers saw the client as ${wrong.map((a) => who(ctx, a)).join(", ")}, not as ${who(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
+    }
+  }
+  if (p.expect.replies === "direct" && viaDirector! > 0) {
+    return fail(`${viaDirector} reply packets left ${p.director} for the client: replies go back through the director, not straight to the client.`);
+  }
+  if (p.expect.replies === "via-director" && viaDirector === 0) {
+    return fail(`No reply packet left ${p.director} for the client: replies bypass the director.`);
+  }
+  const path = viaDirector === undefined ? "" : viaDirector > 0 ? `; ${viaDirector} reply packets went through ${p.director}` : `; replies went straight to the client (0 through ${p.director})`;
+  const seen = spread.clientSeenAs!.length ? `; the servers saw ${spread.clientSeenAs!.join(", ")}` : "";
+  return { ok: true, spread, message: `${answered.length}/${samples.length} answered (${summary})${seen}${path}.` };
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { parseCapture, parsePackets } from "../src/probes/capture.js";
+import { pathSummary } from "../src/probes/trace.js";
+import { judgeProbeRecording, readProbeRecording } from "./helpers/recorded-probe.js";
+
+/** A recorded probe's path, one "node: what" line per hop. */
+const hops = (fixture: string, override: object = {}) => (judgeProbeRecording(`trace/${fixture}.txt`, override).path ?? []).map((h) => `${h.node}: ${h.what}`);
+
+describe("capture: tcpdump's text of a -i any capture", () => {
+  it("parses frames with interface, direction, MAC, addresses, flags and absolute sequence numbers", () => {
+    const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
+    const stop = [...outputs].find(([key]) => key.startsWith("rs1 $ sleep"))![1].output;
+    const packets = parsePackets(stop);
+    expect(packets.find((p) => p.protocol === "tcp" && p.flags === "S.")).toEqual({
+      time: expect.any(Number), iface: "eth0", direction: "Out", mac: "02:42:0a:00:02:d2", protocol: "tcp",
+      src: "10.0.2.210", sport: 8000, dst: "198.18.0.100", dport: expect.any(Number), flags: "S.", seq: expect.any(Number), ack: expect.any(Number), length: 0,
+    });
+    expect(packets.find((p) => p.protocol === "arp" && p.direction === "Out")).toMatchObject({ src: "10.0.2.210", dst: "10.0.2.1", text: "Request who-has 10.0.2.1 tell 10.0.2.210" });
+  });
+
+  it("reads the node's interfaces, addresses and routes from the start of the capture", () => {
+    const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
+    const out = (prefix: string) => [...outputs].find(([key]) => key.startsWith(prefix))![1].output;
+    const rs1 = parseCapture("rs1", out("rs1 $ rm"), out("rs1 $ sleep"));
+    expect(rs1).toMatchObject({ started: true, links: { eth0: "02:42:0a:00:02:d2" }, addresses: [{ iface: "lo" }, { iface: "eth0", address: "10.0.2.210" }] });
+    expect(rs1.routes[0]).toEqual({ to: "default", via: "10.0.2.1", dev: "eth0" });
+    expect(parseCapture("rs1", "--- capture\n", "").started).toBe(false);
+  });
+});
+
+describe("trace: where the packets of a request went, on real captures", () => {
+  it("dnat, rs1's gateway is Docker's: the SYN-ACK leaves the lab, the director never undoes the DNAT", () => {
+    expect(hops("dnat-gateway-docker")).toEqual([
+      "client: SYN to 198.18.0.50:8001 left on eth0 to director",
+      "director: SYN arrived on eth0, destination rewritten to 10.0.2.210:8000, left on eth1 to rs1",
+      "rs1: SYN arrived on eth0; SYN-ACK from 10.0.2.210:8000 to 198.18.0.100 (client) left on eth0 via 10.0.2.1 (Docker's gateway on int), and no lab node received it",
+      "director: the SYN-ACK never came back through here, so nothing rewrote its source back to 198.18.0.50:8001",
+      "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("dnat without the rule: the director itself answers with RST", () => {
+    expect(hops("dnat-no-rule")).toEqual([
+      "client: SYN to 198.18.0.50:8001 left on eth0 to director",
+      "director: SYN arrived on eth0; nothing listens on 198.18.0.50:8001, so a RST to 198.18.0.100 (client) left on eth0 to client",
+      "client: RST arrived from 198.18.0.50:8001: connection refused",
+    ]);
+  });
+
+  it("dnat with ip_forward 0: the SYN stops at the director", () => {
+    expect(hops("dnat-forward-off")).toEqual([
+      "client: SYN to 198.18.0.50:8001 left on eth0 to director",
+      "director: SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there",
+      "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("dnat working: no path on a pass, the whole round trip for an observation", () => {
+    expect(judgeProbeRecording("trace/dnat-passing.txt").path).toBeUndefined();
+    expect(hops("dnat-passing", { observe: true })).toEqual([
+      "client: SYN to 198.18.0.50:8001 left on eth0 to director",
+      "director: SYN arrived on eth0, destination rewritten to 10.0.2.210:8000, left on eth1 to rs1",
+      "rs1: SYN arrived on eth0; SYN-ACK from 10.0.2.210:8000 to 198.18.0.100 (client) left on eth0 to director",
+      "director: SYN-ACK arrived on eth1, source rewritten to 198.18.0.50:8001, left on eth0 to client",
+      "client: SYN-ACK arrived from 198.18.0.50:8001: connected and answered",
+    ]);
+  });
+
+  it("the summary joins the hops", () => {
+    expect(pathSummary([{ node: "client", what: "a" }, { node: "director", what: "b" }])).toBe("client: a → director: b");
+  });
+});
