@@ -114,6 +114,43 @@ describe("the reference text's DNAT exercise, typed through exec", () => {
   });
 });
 
+describe("a learner who configures the whole lab before the first check", () => {
+  const AHEAD = "t-dnat-ahead";
+  afterAll(async () => {
+    await cli(["stop", "--name", AHEAD]);
+  });
+
+  it("reaches \"all done\" in one check, with other correct commands than the lesson's", async () => {
+    await cli(["stop", "--name", AHEAD]);
+    const started = await cli(["start", "dnat", "--name", AHEAD, "--no-ui", "--restart"]);
+    expect(started.code, started.stderr).toBe(0);
+    const run = (node: string, script: string) => cli(["exec", node, "--name", AHEAD, "--", "sh", "-c", script]);
+    const addr = async (node: string, re: RegExp) => re.exec((await run(node, "ip -o -4 addr show")).stdout)![1]!;
+    const directorExt = await addr("director", /inet (198\.(?:51\.100|1[89]\.\d+)\.\d+)\//);
+    const directorInt = await addr("director", /inet (10\.\d+\.\d+\.\d+)\//);
+    const rs1 = await addr("rs1", /inet (10\.\d+\.\d+\.\d+)\//);
+    expect((await run("director", "sysctl -w net.ipv4.ip_forward=1")).code).toBe(0);
+    const nft = [
+      "nft add table ip lab",
+      "nft add chain ip lab prerouting '{ type nat hook prerouting priority dstnat; }'",
+      `nft add rule ip lab prerouting ip daddr ${directorExt} tcp dport 8001 dnat to ${rs1}:8000`,
+    ].join(" && ");
+    expect((await run("director", nft)).code).toBe(0);
+    expect((await run("rs1", `route add default gw ${directorInt}`)).code).toBe(0);
+
+    const report = await json<{ passed: boolean; finished: boolean; current: number; steps: Array<{ id: string; passed: boolean }> }>(["check", "--name", AHEAD]);
+    expect(report.steps.map((s) => [s.id, s.passed])).toEqual([
+      ["forward", true],
+      ["dnat-rule", true],
+      ["gateway", true],
+    ]);
+    expect(report).toMatchObject({ passed: true, finished: true, current: 3 });
+    const text = await cli(["check", "--name", AHEAD]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("All steps done.");
+  }, 300_000);
+});
+
 describe("commands and errors", () => {
   it("reattaches to a running instance, refuses a name taken by another lab and unknown labs", async () => {
     const again = await cli(["start", "dnat", "--name", NAME, "--no-ui"]);
