@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { formatProbe } from "../src/cli/output.js";
 import { parseCapture, parsePackets } from "../src/probes/capture.js";
+import type { ProbeResult } from "../src/probes/run.js";
 import { pathSummary } from "../src/probes/trace.js";
+import { plainText } from "../src/ui/markdown.js";
+import { probeLines } from "../src/ui/panes.js";
 import { judgeProbeRecording, readProbeRecording } from "./helpers/recorded-probe.js";
 
 /** A recorded probe's path, one "node: what" line per hop. */
@@ -68,5 +72,27 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("the summary joins the hops", () => {
     expect(pathSummary([{ node: "client", what: "a" }, { node: "director", what: "b" }])).toBe("client: a → director: b");
+  });
+});
+
+describe("the path in check's output and in the UI's checks pane", () => {
+  const failed: ProbeResult = {
+    kind: "http", node: "client", description: "2 requests from client to 198.18.0.50:8001 get answers", ok: false,
+    message: "Only 0 of 2 requests from client to 198.18.0.50:8001 were answered; the rest: timed out.",
+    path: [{ node: "client", what: "SYN to 198.18.0.50:8001 left on eth0 to director" }, { node: "director", what: "SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there" }],
+  };
+
+  it("check prints one indented line per hop, node names aligned", () => {
+    expect(formatProbe(failed).split("\n").slice(2)).toEqual([
+      "      where the packets went:",
+      "        client    SYN to 198.18.0.50:8001 left on eth0 to director",
+      "        director  SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there",
+    ]);
+  });
+
+  it("the checks pane shows the hops under the message, cut to the width, and drops them before the probes when rows run out", () => {
+    const lines = plainText(probeLines({ step: 0, results: [failed], at: 0, ms: 1 }, 50, false)).split("\n");
+    expect(lines.slice(-2)).toEqual(["    client SYN to 198.18.0.50:8001 left on eth0 t…", "    director SYN arrived on eth0, then went no fu…"]);
+    expect(plainText(probeLines({ step: 0, results: [failed], at: 0, ms: 1 }, 50, false, 2))).not.toContain("director SYN");
   });
 });

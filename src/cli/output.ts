@@ -20,7 +20,14 @@ export function formatProbe(r: ProbeResult): string {
   // An observation is what the learner should see at this stage, right or wrong: never a verdict.
   const mark = r.observation ? dim("·") : r.ok ? green("✔") : red("✘");
   const hint = !r.ok && !r.observation && r.hint ? dim(` (hint ${r.hint})`) : "";
-  return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}`;
+  return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}${formatPath(r)}`;
+}
+
+/** A traffic probe's hops, one line each, node names aligned. */
+function formatPath(r: ProbeResult): string {
+  if (!r.path?.length) return "";
+  const width = Math.max(...r.path.map((h) => h.node.length));
+  return `\n      ${dim("where the packets went:")}` + r.path.map((h) => `\n        ${bold(h.node.padEnd(width))}  ${h.what}`).join("");
 }
 
 /** Progress lines on stderr, so stdout stays clean for --json. */

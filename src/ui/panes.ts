@@ -127,15 +127,21 @@ function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
   return [head, ...body.slice(0, messageRows)];
 }
 
+/** A traffic probe's hops (failing or observed), one indented line each, cut to the width. */
+function pathLines(r: ProbeResult, width: number): Line[] {
+  return (r.path ?? []).map((h) => ({ segs: [{ text: "    " }, { text: truncate(h.node, width - 4), bold: true }, { text: truncate(` ${h.what}`, width - 4 - h.node.length) }] }));
+}
+
 /**
  * One line per passing probe; failing ones get their message (and hint number) below,
- * shortened so that all probes fit in `rows` when possible.
+ * then where their packets went; shortened so that all probes fit in `rows` when possible
+ * (the hops go last).
  */
 export function probeLines(run: CheckRun | undefined, width: number, checking: boolean, rows = Infinity): Line[] {
   if (!run) return [{ segs: [{ text: checking ? "· checking…" : "· not checked yet (c checks now)", dim: true }] }];
   let lines: Line[] = [];
-  for (const messageRows of [4, 3, 2, 1]) {
-    lines = run.results.flatMap((r) => probeLine(r, width, messageRows));
+  for (const [messageRows, withPath] of [[4, true], [3, true], [2, true], [1, true], [1, false]] as const) {
+    lines = run.results.flatMap((r) => [...probeLine(r, width, messageRows), ...(withPath ? pathLines(r, width) : [])]);
     if (lines.length <= rows) break;
   }
   return lines;
