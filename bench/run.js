@@ -18,7 +18,8 @@ import { stringify as toYaml } from "yaml";
 
 import { Engine, resolveDockerHost } from "../dist/docker/engine.js";
 import { ensureLabImage } from "../dist/docker/image.js";
-import { createInstance, discoverInterfaces, listInstances, prepareServices, removeInstance } from "../dist/docker/instance.js";
+import { createInstance, instanceContainers, listInstances, removeInstance } from "../dist/docker/instance.js";
+import { discoverInterfaces, prepareServices } from "../dist/lab/services.js";
 import { LABEL } from "../dist/docker/labels.js";
 import { hostRoutes } from "../dist/lab/host.js";
 import { checkStep, openLab, probeContext, solveStep, startLab, stopLab } from "../dist/lab/session.js";
@@ -27,7 +28,7 @@ import { runProbes } from "../dist/probes/run.js";
 import { deleteProgress } from "../dist/state/progress.js";
 import { allocateSubnets } from "../dist/topology/allocate.js";
 import { loadTopology } from "../dist/topology/load.js";
-import { planInstance } from "../dist/topology/plan.js";
+import { planInstance } from "../dist/lab/plan.js";
 import { resolveTopology } from "../dist/topology/resolve.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -415,14 +416,14 @@ async function sectionCheck(results) {
   try {
     const s0 = await startLab("dnat", engine, { name });
     for (let i = 0; i < s0.lab.lesson.steps.length; i++) await solveStep(s0, i);
-    const s = await openLab(name, engine);
+    const s = await openLab({ name, engine, containers: await instanceContainers(engine, name) });
     const probes = await dnatCheckProbes();
     const exec = (node, script) => s.engine.exec(s.containers[node], ["sh", "-c", script], { timeoutMs: 30_000, what: `the probes on ${node}` });
     const step3 = s.lab.lesson.steps[2];
     const series = {
       five: { label: "5 probes on 3 nodes (in-memory list, runProbes)", samples: [], failed: 0, fn: () => runProbes(probes, probeContext(s), exec) },
       step3: { label: `dnat step 3 as written (${step3.checks.length} probes; http with reply-path capture)`, samples: [], failed: 0, fn: () => checkStep(s, 2) },
-      openFive: { label: "openLab + 5 probes (a fresh session per check, as one CLI run does)", samples: [], failed: 0, fn: async () => { const s2 = await openLab(name, engine); return runProbes(probes, probeContext(s2), exec); } },
+      openFive: { label: "openLab + 5 probes (a fresh session per check, as one CLI run does)", samples: [], failed: 0, fn: async () => { const s2 = await openLab({ name, engine, containers: await instanceContainers(engine, name) }); return runProbes(probes, probeContext(s2), exec); } },
     };
     for (const k of Object.keys(series)) for (let i = 0; i < 2; i++) await series[k].fn(); // warm-up
     for (let i = 0; i < flags.samples; i++) {

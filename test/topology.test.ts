@@ -2,9 +2,10 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { allocateSubnets } from "../src/topology/allocate.js";
 import { loadTopology, parseTopology } from "../src/topology/load.js";
-import { planInstance } from "../src/topology/plan.js";
+import { planInstance } from "../src/lab/plan.js";
 import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
 import { labelFilter, labelsFor } from "../src/docker/labels.js";
+import { VERSION } from "../src/version.js";
 import { FileError } from "../src/errors.js";
 
 const valid = `id: t
@@ -102,6 +103,6 @@ describe("resolved topology and plan", () => {
 
   it("selects resources by label", () => {
     expect(labelFilter("alice")).toEqual({ label: ["io.lvs-lab=1", "io.lvs-lab.instance=alice"] });
-    expect(labelsFor({ instance: "a", lab: "dnat" }, "1")).toEqual({ "io.lvs-lab": "1", "io.lvs-lab.version": "1", "io.lvs-lab.instance": "a", "io.lvs-lab.lab": "dnat" });
+    expect(labelsFor({ instance: "a", lab: "dnat" })).toEqual({ "io.lvs-lab": "1", "io.lvs-lab.version": VERSION, "io.lvs-lab.instance": "a", "io.lvs-lab.lab": "dnat" });
   });
 });

@@ -47,7 +47,7 @@ export interface CheckReport {
 
 export async function openTarget(name: string | undefined, opts: { allowBroken?: boolean } = {}): Promise<{ session: LabSession; progress: Progress }> {
   const target = await targetInstance(name);
-  const session = await openLab(target.name, target.engine, opts);
+  const session = await openLab(target, opts);
   const { progress, backedUpTo } = await loadProgress(target.name, session.lab.lesson.meta.id);
   if (backedUpTo) process.stderr.write(`lvs-lab: the saved progress was unreadable; it was moved to ${backedUpTo} and you start at step 1.\n`);
   return { session, progress };

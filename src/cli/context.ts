@@ -5,7 +5,8 @@
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { UserError } from "../errors.js";
-import { readInstanceRecord, type InstanceRecord } from "../state/instances.js";
+import type { FoundInstance } from "../lab/session.js";
+import { readInstanceRecord } from "../state/instances.js";
 
 export interface GlobalOptions {
   vm?: boolean;
@@ -33,18 +34,11 @@ export async function knownEngines(): Promise<Engine[]> {
   return engines;
 }
 
-export interface TargetInstance {
-  name: string;
-  engine: Engine;
-  record?: InstanceRecord;
-  containers: Record<string, string>;
-}
-
 /**
  * The instance a command is about: --name, else the lab's default instance, else the
  * only one running. Several running and none named is a question for the learner.
  */
-export async function targetInstance(name: string | undefined): Promise<TargetInstance> {
+export async function targetInstance(name: string | undefined): Promise<FoundInstance & { engine: Engine }> {
   let chosen = name;
   let engine: Engine | undefined;
   if (!chosen) {
@@ -56,10 +50,9 @@ export async function targetInstance(name: string | undefined): Promise<TargetIn
   }
   const record = await readInstanceRecord(chosen);
   engine ??= record ? new Engine(record.dockerHost) : new Engine(resolveDockerHost());
-  const found = await instanceContainers(engine, chosen);
-  if (!Object.keys(found).length) {
+  const containers = await instanceContainers(engine, chosen);
+  if (!Object.keys(containers).length) {
     throw new UserError(`There is no running lab instance "${chosen}".`, "See `lvs-lab status`, or start it with `lvs-lab start <lab>`.");
   }
-  const containers = Object.fromEntries(Object.entries(found).map(([node, c]) => [node, c.id]));
-  return { name: chosen, engine, record, containers };
+  return { name: chosen, engine, containers };
 }

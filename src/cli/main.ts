@@ -1,7 +1,7 @@
 /** The lvs-lab command line: the only place that decides exit codes and calls process.exit. */
 import { Command, CommanderError } from "commander";
 import { ExitCode, UserError } from "../errors.js";
-import { VERSION } from "../topology/plan.js";
+import { VERSION } from "../version.js";
 import { registerCheck } from "./check.js";
 import { registerDoctor } from "./doctor.js";
 import { registerImage } from "./image.js";

@@ -5,7 +5,7 @@ import { targetInstance } from "./context.js";
 
 async function containerOf(node: string, name?: string) {
   const target = await targetInstance(name);
-  const id = target.containers[node];
+  const id = target.containers[node]?.id;
   if (!id) throw new UserError(`Instance "${target.name}" has no node "${node}" (nodes: ${Object.keys(target.containers).sort().join(", ")}).`);
   return { target, id };
 }

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { LABEL } from "../docker/labels.js";
-import { UserError } from "../errors.js";
-import { findLeftovers, openLab, replaySteps, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
+import { instanceContainers } from "../docker/instance.js";
+import { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
 import { loadLab } from "../lesson/load.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
 import { engineFor } from "./context.js";
@@ -46,14 +45,8 @@ export function registerStart(program: Command): void {
       let reattached = false;
 
       // An instance of the same lab that already runs is picked up where it was left.
-      // A crashed start's leftovers are not an instance to resume: startLab clears them.
-      const existing = (await findLeftovers(engine)).includes(name) ? [] : await engine.listContainers(name);
-      if (existing.length) {
-        const other = existing[0]!.labels[LABEL.lab];
-        if (other !== labId) {
-          throw new UserError(`An instance named "${name}" already runs lab ${other}.`, `Pick another --name, or stop that one first (\`lvs-lab stop --name ${name}\`).`);
-        }
-        s = await openLab(name, engine, { lang: opts.lang });
+      if (await runningInstanceOf(engine, name, labId)) {
+        s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { lang: opts.lang });
         reattached = true;
         if (opts.restart) {
           progressLine(`resetting instance ${name} to the start`);

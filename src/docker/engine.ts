@@ -6,7 +6,7 @@
 import Docker from "dockerode";
 import { PassThrough, type Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
-import { LABEL, labelFilter } from "./labels.js";
+import { LABEL, labelFilter, ONE_SHOT_INSTANCE, productLabels } from "./labels.js";
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 const CALL_TIMEOUT_MS = 30_000;
@@ -118,7 +118,40 @@ export async function collectDemuxed(stream: Readable, modem: { demuxStream: Doc
   return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
 }
 
-export class Engine {
+export interface ExecOptions {
+  timeoutMs?: number;
+  /** Named in the timeout message: what the call was waiting for. */
+  what?: string;
+}
+
+/**
+ * What lab sessions need from an engine: containers, networks and commands in them.
+ * Engine is the real one; tests use a small in-memory fake (test/helpers/fake-engine.ts).
+ */
+export interface EngineClient {
+  readonly host: string;
+  isLocal(): boolean;
+  info(): Promise<EngineInfo>;
+  imageExists(ref: string): Promise<boolean>;
+  listContainers(instance?: string): Promise<LabContainer[]>;
+  listNetworks(instance?: string): Promise<LabNetwork[]>;
+  usedSubnets(): Promise<string[]>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  removeNetwork(id: string): Promise<void>;
+  exec(id: string, cmd: string[], opts?: ExecOptions & { env?: Record<string, string> }): Promise<ExecResult>;
+  /** A shell script, passed in the environment so that its text is not in any command line. */
+  execScript(id: string, script: string, opts?: ExecOptions & { errexit?: boolean }): Promise<ExecResult>;
+  /** A short-lived container without network that runs one command and is removed. */
+  runOnce(image: string, cmd: string[], what: string, capAdd?: string[]): Promise<ExecResult>;
+  buildImage(context: string, files: string[], tag: string, buildArgs: Record<string, string>, labels: Record<string, string>, onLine: (line: string) => void): Promise<void>;
+  importImage(tarball: Readable, repo: string, tag: string): Promise<void>;
+  pullImage(ref: string): Promise<void>;
+}
+
+export class Engine implements EngineClient {
   private readonly docker: Docker;
 
   constructor(readonly host: string = resolveDockerHost()) {
@@ -276,7 +309,7 @@ export class Engine {
    * Runs a shell script in a container. The script travels in the environment, not on the
    * command line, so `pkill -f NAME` in it cannot match (and kill) its own shell.
    */
-  async execScript(id: string, script: string, opts: { timeoutMs?: number; what?: string; errexit?: boolean } = {}): Promise<ExecResult> {
+  async execScript(id: string, script: string, opts: ExecOptions & { errexit?: boolean } = {}): Promise<ExecResult> {
     return this.exec(id, ["sh", opts.errexit ? "-ec" : "-c", 'eval "$LVS_LAB_SCRIPT"'], { ...opts, env: { LVS_LAB_SCRIPT: script } });
   }
 
@@ -285,7 +318,7 @@ export class Engine {
    * The command also runs under coreutils `timeout` inside the container, so a hung
    * probe never outlives its caller.
    */
-  async exec(id: string, cmd: string[], opts: { timeoutMs?: number; what?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], opts: ExecOptions & { env?: Record<string, string> } = {}): Promise<ExecResult> {
     const timeoutMs = this.patience(opts.timeoutMs ?? 15_000);
     const what = opts.what ?? `"${cmd.join(" ")}" in ${id.slice(0, 12)}`;
     const run = async (): Promise<ExecResult> => {
@@ -384,7 +417,7 @@ export class Engine {
         Image: image,
         Entrypoint: [],
         Cmd: cmd,
-        Labels: { [LABEL.product]: "1", [LABEL.instance]: "__probe__" },
+        Labels: { ...productLabels(), [LABEL.instance]: ONE_SHOT_INSTANCE },
         HostConfig: { CapDrop: ["ALL"], CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } as Docker.HostConfig,
       }),
       what,

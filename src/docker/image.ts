@@ -11,8 +11,8 @@ import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import { UserError } from "../errors.js";
 import { packageRoot } from "../paths.js";
-import type { Engine } from "./engine.js";
-import { LABEL } from "./labels.js";
+import type { Engine, EngineClient } from "./engine.js";
+import { productLabels } from "./labels.js";
 
 export const IMAGE_REPO = "lvs-lab/lab";
 export const REGISTRY_BASE = "debian:bookworm-slim";
@@ -39,17 +39,17 @@ export function labImageRef(): string {
 export type BuildEvent = { phase: "base" | "build"; line: string };
 
 /** Builds the lab image unless it is already there; returns its reference. */
-export async function ensureLabImage(engine: Engine, onEvent: (e: BuildEvent) => void, opts: { base?: string; force?: boolean } = {}): Promise<string> {
+export async function ensureLabImage(engine: EngineClient, onEvent: (e: BuildEvent) => void, opts: { base?: string; force?: boolean } = {}): Promise<string> {
   const ref = labImageRef();
   if (!opts.force && (await engine.imageExists(ref))) return ref;
   const base = opts.base ?? (await ensureBaseImage(engine, onEvent));
   onEvent({ phase: "build", line: `building ${ref} from ${base}` });
-  await engine.buildImage(imageDir, IMAGE_FILES, ref, { BASE: base }, { [LABEL.product]: "1" }, (line) => onEvent({ phase: "build", line }));
+  await engine.buildImage(imageDir, IMAGE_FILES, ref, { BASE: base }, productLabels(), (line) => onEvent({ phase: "build", line }));
   return ref;
 }
 
 /** debian:bookworm-slim where it can be had; otherwise a debootstrap of bookworm. */
-async function ensureBaseImage(engine: Engine, onEvent: (e: BuildEvent) => void): Promise<string> {
+async function ensureBaseImage(engine: EngineClient, onEvent: (e: BuildEvent) => void): Promise<string> {
   if (await engine.imageExists(REGISTRY_BASE)) return REGISTRY_BASE;
   if (await engine.imageExists(LOCAL_BASE)) return LOCAL_BASE;
   onEvent({ phase: "base", line: `pulling ${REGISTRY_BASE}` });
@@ -69,7 +69,7 @@ export function debootstrapInstructions(): string {
   ].join("\n");
 }
 
-async function debootstrapBase(engine: Engine, onEvent: (e: BuildEvent) => void): Promise<void> {
+async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) => void): Promise<void> {
   const isRoot = process.getuid?.() === 0;
   const hasDebootstrap = existsSync("/usr/sbin/debootstrap");
   const isDebian = existsSync("/etc/debian_version");

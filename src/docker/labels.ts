@@ -1,4 +1,6 @@
 /** Every resource lvs-lab creates carries these labels; lookups and cleanup go by them. */
+import { VERSION } from "../version.js";
+
 export const LABEL = {
   product: "io.lvs-lab",
   instance: "io.lvs-lab.instance",
@@ -9,6 +11,9 @@ export const LABEL = {
   version: "io.lvs-lab.version",
 } as const;
 
+/** The instance label of short-lived helper containers (the kernel check): no lab instance. */
+export const ONE_SHOT_INSTANCE = "__probe__";
+
 export interface ResourceLabels {
   instance: string;
   lab: string;
@@ -17,13 +22,13 @@ export interface ResourceLabels {
   network?: string;
 }
 
-export function labelsFor(r: ResourceLabels, version: string): Record<string, string> {
-  const out: Record<string, string> = {
-    [LABEL.product]: "1",
-    [LABEL.version]: version,
-    [LABEL.instance]: r.instance,
-    [LABEL.lab]: r.lab,
-  };
+/** What marks anything as lvs-lab's own (images and one-shot containers too). */
+export function productLabels(): Record<string, string> {
+  return { [LABEL.product]: "1", [LABEL.version]: VERSION };
+}
+
+export function labelsFor(r: ResourceLabels): Record<string, string> {
+  const out: Record<string, string> = { ...productLabels(), [LABEL.instance]: r.instance, [LABEL.lab]: r.lab };
   if (r.node) out[LABEL.node] = r.node;
   if (r.role) out[LABEL.role] = r.role;
   if (r.network) out[LABEL.network] = r.network;

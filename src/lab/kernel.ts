@@ -2,7 +2,7 @@
  * What the kernel running the containers can do, asked from a short-lived container:
  * a container cannot load modules, so the answer is what the engine's host has loaded.
  */
-import type { Engine } from "../docker/engine.js";
+import type { EngineClient } from "../docker/engine.js";
 
 export const SCHEDULERS = ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh"] as const;
 
@@ -21,7 +21,7 @@ const PROBE_SCRIPT = [
   "ipvsadm -Ln 2>&1 | head -1",
 ].join("; ");
 
-export async function probeKernel(engine: Engine, image: string): Promise<KernelReport> {
+export async function probeKernel(engine: EngineClient, image: string): Promise<KernelReport> {
   const res = await engine.runOnce(image, ["sh", "-c", PROBE_SCRIPT], "the kernel check container", ["NET_ADMIN"]);
   return parseKernelReport(res.stdout + res.stderr);
 }

@@ -1,10 +1,8 @@
 /** The Docker resources an instance consists of: a pure function of the resolved topology. */
-import type { ContainerSpec, NetworkSpec } from "../docker/engine.js";
+import type { InstanceSpec } from "../docker/instance.js";
 import { labelsFor } from "../docker/labels.js";
-import type { ResolvedTopology } from "./resolve.js";
-import type { Role } from "./schema.js";
-
-export const VERSION = "0.1.0";
+import type { ResolvedTopology } from "../topology/resolve.js";
+import type { Role } from "../topology/schema.js";
 
 /**
  * Everything else is dropped. NET_ADMIN/NET_RAW are the lab's tools; NET_BROADCAST is
@@ -20,16 +18,11 @@ const CAPABILITIES: Record<Role, string[]> = {
   router: BASE_CAPABILITIES,
 };
 
-export interface InstancePlan {
-  networks: Array<NetworkSpec & { key: string }>;
-  containers: Array<ContainerSpec & { node: string }>;
-}
-
 export function resourceName(instance: string, part: string): string {
   return `lvs-lab-${instance}-${part}`;
 }
 
-export function planInstance(t: ResolvedTopology, instance: string, image: string): InstancePlan {
+export function planInstance(t: ResolvedTopology, instance: string, image: string): InstanceSpec {
   const base = { instance, lab: t.id };
   const networks = Object.values(t.networks).map((net) => {
     const reserved = Object.fromEntries(
@@ -44,7 +37,7 @@ export function planInstance(t: ResolvedTopology, instance: string, image: strin
       gateway: net.gateway,
       mtu: net.mtu,
       reserved,
-      labels: labelsFor({ ...base, network: net.name }, VERSION),
+      labels: labelsFor({ ...base, network: net.name }),
     };
   });
   const containers = Object.values(t.nodes).map((node) => ({
@@ -52,7 +45,7 @@ export function planInstance(t: ResolvedTopology, instance: string, image: strin
     name: resourceName(instance, node.name),
     hostname: node.name,
     image,
-    labels: labelsFor({ ...base, node: node.name, role: node.role }, VERSION),
+    labels: labelsFor({ ...base, node: node.name, role: node.role }),
     env: { LVS_LAB_NODE: node.name, LVS_LAB_SERVE_PORTS: node.serve.join(" ") },
     capAdd: CAPABILITIES[node.role],
     sysctls: node.sysctls,

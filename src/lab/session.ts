@@ -2,15 +2,13 @@
  * A running lab: lesson + topology + the containers of one instance. Start, check,
  * solve and reset are written once here and shared by the CLI, the UI and selftest.
  */
-import { Engine } from "../docker/engine.js";
+import type { EngineClient, LabContainer } from "../docker/engine.js";
 import { ensureLabImage, labImageRef, type BuildEvent } from "../docker/image.js";
 import {
   checkAborted,
+  createContainers,
   createInstance,
-  discoverInterfaces,
-  instanceContainers,
   listInstances,
-  prepareServices,
   removeInstance,
   type PhaseListener,
 } from "../docker/instance.js";
@@ -21,19 +19,27 @@ import { runProbes, stepPasses, type ProbeResult } from "../probes/run.js";
 import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
 import { allocateSubnets } from "../topology/allocate.js";
-import { hostRoutes } from "./host.js";
-import { planInstance } from "../topology/plan.js";
 import { renderTemplate, resolveTopology, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
-import { probeKernel, missingRequirements } from "./kernel.js";
+import { hostRoutes } from "./host.js";
+import { missingRequirements, probeKernel } from "./kernel.js";
+import { planInstance } from "./plan.js";
+import { discoverInterfaces, prepareServices } from "./services.js";
 
 export interface LabSession {
   name: string;
   lab: LoadedLab;
-  engine: Engine;
+  engine: EngineClient;
   topology: ResolvedTopology;
   containers: Record<string, string>;
   ifaces: InterfaceMap;
   vars: Record<string, string>;
+}
+
+/** What a lookup found of a running instance: its engine and its containers by node. */
+export interface FoundInstance {
+  name: string;
+  engine: EngineClient;
+  containers: Record<string, LabContainer>;
 }
 
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
@@ -44,7 +50,14 @@ export function validateInstanceName(name: string): void {
   }
 }
 
-function session(name: string, lab: LoadedLab, engine: Engine, topology: ResolvedTopology, containers: Record<string, string>, ifaces: InterfaceMap): LabSession {
+function assembleSession(
+  name: string,
+  lab: LoadedLab,
+  engine: EngineClient,
+  topology: ResolvedTopology,
+  containers: Record<string, string>,
+  ifaces: InterfaceMap,
+): LabSession {
   return { name, lab, engine, topology, containers, ifaces, vars: templateVariables(topology, ifaces, name) };
 }
 
@@ -62,7 +75,7 @@ export interface StartOptions {
  * Instances that cannot be used: some node missing or not running, or networks without
  * containers — what a kill -9 or a power cut in the middle of `start` leaves behind.
  */
-export async function findLeftovers(engine: Engine): Promise<string[]> {
+export async function findLeftovers(engine: EngineClient): Promise<string[]> {
   const broken: string[] = [];
   // One lesson load per lab, not per instance (each is a markdown parse and validation).
   const nodesOf = new Map<string, Promise<string[]>>();
@@ -75,11 +88,29 @@ export async function findLeftovers(engine: Engine): Promise<string[]> {
   return broken;
 }
 
+/**
+ * Whether an instance of this lab already runs under `name` (a crash's leftovers do not
+ * count: starting afresh clears them). The name taken by another lab is an error.
+ */
+export async function runningInstanceOf(engine: EngineClient, name: string, labId: string): Promise<boolean> {
+  if ((await findLeftovers(engine)).includes(name)) return false;
+  const existing = await engine.listContainers(name);
+  if (!existing.length) return false;
+  const other = existing[0]!.labels[LABEL.lab];
+  if (other !== labId) {
+    throw new UserError(`An instance named "${name}" already runs lab ${other}.`, `Pick another --name, or stop that one first (\`lvs-lab stop --name ${name}\`).`);
+  }
+  return true;
+}
+
 /** Creates a fresh instance of a lab; refuses to overwrite one that already runs. */
-export async function startLab(labId: string, engine: Engine, opts: StartOptions = {}): Promise<LabSession> {
+export async function startLab(labId: string, engine: EngineClient, opts: StartOptions = {}): Promise<LabSession> {
   const lab = await loadLab(labId, { lang: opts.lang });
   const name = opts.name ?? labId;
   validateInstanceName(name);
+  if (await runningInstanceOf(engine, name, labId)) {
+    throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, "Carry on with it (`lvs-lab check`), or `lvs-lab stop` it first.");
+  }
   const leftovers = await findLeftovers(engine);
   if (leftovers.includes(name)) {
     // A crashed or interrupted start of this very instance: clear it and build afresh.
@@ -87,14 +118,6 @@ export async function startLab(labId: string, engine: Engine, opts: StartOptions
     opts.onNote?.(`removed the leftovers of an interrupted start of "${name}"`);
   } else if (leftovers.length) {
     opts.onNote?.(`leftovers of crashed runs: ${leftovers.join(", ")} (\`lvs-lab stop --all\` removes them)`);
-  }
-  const existing = await engine.listContainers(name);
-  if (existing.length) {
-    const other = existing[0]!.labels[LABEL.lab];
-    throw new UserError(
-      `An instance named "${name}" already runs (lab ${other}).`,
-      other === labId ? "Carry on with it (`lvs-lab check`), or `lvs-lab stop` it first." : "Pick another --name, or stop that one first.",
-    );
   }
   const image = await ensureLabImage(engine, opts.onImage ?? (() => undefined));
   if (lab.lesson.meta.requirements.length) {
@@ -114,7 +137,7 @@ export async function startLab(labId: string, engine: Engine, opts: StartOptions
     const plan = planInstance(topology, name, image);
     try {
       const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase });
-      return await finishStart(name, lab, engine, topology, containers, opts);
+      return await readyForLearner(name, lab, engine, topology, containers, opts);
     } catch (e) {
       const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
       if (!overlap || attempt >= 10 || e instanceof UserError) throw e;
@@ -124,13 +147,18 @@ export async function startLab(labId: string, engine: Engine, opts: StartOptions
   }
 }
 
-async function finishStart(
+/**
+ * Fresh containers become a lab: interfaces known, setup run, responders listening, the
+ * instance recorded. On failure or abort the whole instance goes, as a half-built one
+ * would only confuse the next command.
+ */
+async function readyForLearner(
   name: string,
   lab: LoadedLab,
-  engine: Engine,
+  engine: EngineClient,
   topology: ResolvedTopology,
   containers: Record<string, string>,
-  opts: StartOptions,
+  opts: { signal?: AbortSignal; onPhase?: PhaseListener },
 ): Promise<LabSession> {
   try {
     opts.onPhase?.("services", "start", "addresses and responders");
@@ -147,31 +175,31 @@ async function finishStart(
       createdAt: new Date().toISOString(),
     });
     opts.onPhase?.("services", "done");
-    return session(name, lab, engine, topology, containers, ifaces);
+    return assembleSession(name, lab, engine, topology, containers, ifaces);
   } catch (e) {
     await removeInstance(engine, name).catch(() => undefined);
     throw e;
   }
 }
 
-/** Reattaches to a running instance, reading its subnets from the engine's networks. */
-export async function openLab(name: string, engine: Engine, opts: { lang?: string; allowBroken?: boolean } = {}): Promise<LabSession> {
-  const found = await instanceContainers(engine, name);
-  const first = Object.values(found)[0];
+/** Reattaches to a running instance that a lookup found, its subnets read from the engine's networks. */
+export async function openLab(found: FoundInstance, opts: { lang?: string; allowBroken?: boolean } = {}): Promise<LabSession> {
+  const { name, engine } = found;
+  const first = Object.values(found.containers)[0];
   if (!first) throw new UserError(`There is no running lab instance "${name}".`, "See `lvs-lab status`.");
   const lab = await loadLab(first.labels[LABEL.lab] ?? "", { lang: opts.lang });
   const networks = await engine.listNetworks(name);
   const subnets = Object.fromEntries(networks.map((n) => [n.labels[LABEL.network] ?? n.name, n.subnets[0] ?? ""]));
   const topology = resolveTopology(lab.topology, subnets);
-  const containers = Object.fromEntries(Object.entries(found).map(([node, c]) => [node, c.id]));
+  const containers = Object.fromEntries(Object.entries(found.containers).map(([node, c]) => [node, c.id]));
   const missing = Object.keys(topology.nodes).filter((n) => !containers[n]);
-  if (opts.allowBroken) return session(name, lab, engine, topology, containers, {});
+  if (opts.allowBroken) return assembleSession(name, lab, engine, topology, containers, {});
   if (missing.length) throw new UserError(`Instance "${name}" is missing ${missing.join(", ")}.`, "`lvs-lab reset` recreates it.");
-  const stopped = Object.entries(found).filter(([, c]) => c.state !== "running").map(([n]) => n);
+  const stopped = Object.entries(found.containers).filter(([, c]) => c.state !== "running").map(([n]) => n);
   if (stopped.length) throw new UserError(`In instance "${name}", ${stopped.join(", ")} ${stopped.length > 1 ? "are" : "is"} not running.`, "`lvs-lab reset` restarts the lab.");
   const record = await readInstanceRecord(name);
   const ifaces = record && record.lab === lab.lesson.meta.id ? record.ifaces : await discoverInterfaces(engine, topology, containers);
-  return session(name, lab, engine, topology, containers, ifaces);
+  return assembleSession(name, lab, engine, topology, containers, ifaces);
 }
 
 export function probeContext(s: LabSession): ProbeContext {
@@ -264,30 +292,25 @@ export async function replaySteps(s: LabSession, count: number, onStep?: (index:
 
 /**
  * Puts the lab back to the start of step `index`: fresh containers on the same networks
- * (so nothing a learner broke survives), then the reference solutions of earlier steps.
+ * (so nothing a learner broke survives), made ready the way `start` does it, then the
+ * reference solutions of earlier steps.
  */
 export async function resetLab(s: LabSession, index: number, opts: { signal?: AbortSignal; onPhase?: PhaseListener } = {}): Promise<LabSession> {
   const plan = planInstance(s.topology, s.name, labImageRef());
   await Promise.all(Object.values(s.containers).map((id) => s.engine.removeContainer(id)));
-  const ids = await Promise.all(
-    plan.containers.map(async (c) => {
-      const id = await s.engine.createContainer(c);
-      await s.engine.startContainer(id);
-      return [c.node, id] as const;
-    }),
-  );
-  const containers = Object.fromEntries(ids);
-  const ifaces = await discoverInterfaces(s.engine, s.topology, containers);
-  await prepareServices(s.engine, s.topology, containers, ifaces, s.name);
-  opts.onPhase?.("services", "done");
-  const fresh = session(s.name, s.lab, s.engine, s.topology, containers, ifaces);
-  const record = await readInstanceRecord(s.name);
-  if (record) await saveInstanceRecord({ ...record, ifaces });
+  let containers: Record<string, string>;
+  try {
+    containers = await createContainers(s.engine, plan.containers, opts);
+  } catch (e) {
+    await removeInstance(s.engine, s.name).catch(() => undefined);
+    throw e;
+  }
+  const fresh = await readyForLearner(s.name, s.lab, s.engine, s.topology, containers, opts);
   await replaySteps(fresh, index);
   return fresh;
 }
 
-export async function stopLab(engine: Engine, name: string): Promise<{ containers: number; networks: number }> {
+export async function stopLab(engine: EngineClient, name: string): Promise<{ containers: number; networks: number }> {
   const removed = await removeInstance(engine, name);
   await deleteInstanceRecord(name);
   return removed;
