@@ -69,57 +69,6 @@ export function parseAddresses(output: string): InterfaceAddress[] {
   return out;
 }
 
-export interface IptablesRule {
-  table: string;
-  chain: string;
-  /** The rule as iptables-save prints it, without the leading "-A CHAIN". */
-  spec: string;
-  args: Record<string, string>;
-  negated: Set<string>;
-}
-
-/** Docker's embedded DNS rules inside every container: not the learner's. */
-const DOCKER_CHAINS = /^DOCKER_(OUTPUT|POSTROUTING)$/;
-
-const OPTION_NAMES: Record<string, string> = {
-  "-p": "protocol", "--protocol": "protocol", "-i": "in", "--in-interface": "in", "-o": "out", "--out-interface": "out",
-  "-s": "source", "--source": "source", "-d": "destination", "--destination": "destination", "-j": "target", "--jump": "target",
-  "--dport": "dport", "--destination-port": "dport", "--sport": "sport", "--to-destination": "to", "--to-source": "toSource", "--to-ports": "toPorts",
-};
-
-/** `iptables-save` (legacy or nft, concatenated): every rule with its options by name. */
-export function parseIptablesSave(output: string): IptablesRule[] {
-  const rules: IptablesRule[] = [];
-  let table = "";
-  for (const raw of output.split("\n")) {
-    const line = raw.trim();
-    if (line.startsWith("*")) table = line.slice(1);
-    if (!line.startsWith("-A ")) continue;
-    const words = line.split(/\s+/);
-    const chain = words[1]!;
-    if (DOCKER_CHAINS.test(chain)) continue;
-    const args: Record<string, string> = {};
-    const negated = new Set<string>();
-    let negateNext = false;
-    for (let i = 2; i < words.length; i++) {
-      const w = words[i]!;
-      if (w === "!") {
-        negateNext = true;
-        continue;
-      }
-      const name = OPTION_NAMES[w];
-      if (name && i + 1 < words.length) {
-        args[name] = words[++i]!;
-        if (negateNext) negated.add(name);
-      }
-      negateNext = false;
-    }
-    if (args.target && DOCKER_CHAINS.test(args.target)) continue;
-    rules.push({ table, chain, spec: words.slice(2).join(" "), args, negated });
-  }
-  return rules;
-}
-
 export type ForwardMethod = "masq" | "route" | "tunnel";
 const METHOD_FLAGS: Record<string, ForwardMethod> = { "-m": "masq", "-g": "route", "-i": "tunnel" };
 export const METHOD_FLAG: Record<ForwardMethod, string> = { masq: "-m", route: "-g", tunnel: "-i" };

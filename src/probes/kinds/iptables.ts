@@ -1,92 +1,211 @@
 import { z } from "zod";
-import { parseIptablesSave, type IptablesRule } from "../parse.js";
-import type { ProbeKind } from "../types.js";
-import { probeBase, withExplain } from "./common.js";
+import { parseIptablesSave } from "../netfilter/iptables-save.js";
+import { TERMINAL_TARGETS, ruleApplies, type Action, type Hook, type Packet, type Rule, type Table } from "../netfilter/model.js";
+import { parseNftRuleset } from "../netfilter/nft.js";
+import { walkHook, type Hit, type Walk } from "../netfilter/walk.js";
+import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
+import { failingReasons } from "../netfilter/reasons.js";
+import { probeBase, who, withExplain } from "./common.js";
 
-const ruleFields = z
-  .object({
-    protocol: z.string().optional(),
-    in: z.string().optional(),
-    out: z.string().optional(),
-    source: z.string().optional(),
-    destination: z.string().optional(),
-    dport: z.union([z.string(), z.number()]).transform(String).optional(),
-    target: z.string().optional(),
-    to: z.string().optional(),
-  })
-  .strict();
+const CHAINS_OF_TABLE = {
+  nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+  filter: ["INPUT", "FORWARD", "OUTPUT"],
+  mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+  raw: ["PREROUTING", "OUTPUT"],
+} as const;
+type TableName = keyof typeof CHAINS_OF_TABLE;
+
+/** nftables chain types that do the work of each iptables table. */
+const NFT_TYPES: Record<TableName, string[]> = { nat: ["nat"], filter: ["filter"], mangle: ["filter", "route"], raw: ["filter"] };
+
+const text = z.union([z.string(), z.number()]).transform(String);
 
 const schema = z
   .object({
     kind: z.literal("iptables"),
     ...probeBase,
     table: z.enum(["filter", "nat", "mangle", "raw"]).default("filter"),
-    chain: z.string(),
-    rule: ruleFields,
+    /** The iptables chain; for native nftables, the base chains on the same hook. */
+    chain: z.enum(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]),
+    /** The lab's traffic: the first packet of its connection, as far as it matters here. */
+    packet: z
+      .object({ in: z.string().optional(), out: z.string().optional(), source: z.string().optional(), destination: z.string().optional(), protocol: z.string().optional(), dport: text.optional() })
+      .strict(),
+    /** What a rule must do to that packet: the target, and for DNAT/SNAT "addr:port" or "addr". */
+    action: z.object({ target: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an iptables target such as DNAT, SNAT, MASQUERADE, ACCEPT or DROP"), to: text.optional() }).strict(),
+    /** false: no rule may do this to the packet. */
     present: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .refine((p) => (CHAINS_OF_TABLE[p.table] as readonly string[]).includes(p.chain), (p) => ({
+    path: ["chain"],
+    message: `the ${p.table} table has no ${p.chain} chain (it has ${CHAINS_OF_TABLE[p.table].join(", ")})`,
+  }));
 export type IptablesProbe = z.infer<typeof schema>;
-type Field = keyof z.infer<typeof ruleFields>;
 
-const FIELD_WORDS: Record<Field, string> = {
-  protocol: "protocol",
-  in: "incoming interface (-i)",
-  out: "outgoing interface (-o)",
-  source: "source (-s)",
-  destination: "destination (-d)",
-  dport: "destination port (--dport)",
-  target: "target (-j)",
-  to: "--to-destination",
+const SCRIPTS = ["iptables-legacy-save 2>/dev/null", "iptables-nft-save 2>/dev/null", "nft -a list ruleset", "nft -j list ruleset"];
+
+/** The packet the lesson describes, as the first packet of its connection: NEW, and a SYN for TCP. */
+function packetOf(p: IptablesProbe): Packet {
+  const { dport, protocol, ...rest } = p.packet;
+  const tcp = protocol?.toLowerCase() === "tcp";
+  return {
+    ...rest,
+    ...(protocol ? { protocol: protocol.toLowerCase() } : {}),
+    ...(dport !== undefined && /^\d+$/.test(dport) ? { dport: Number(dport) } : {}),
+    state: "NEW",
+    ...(tcp ? { tcpflags: "SYN" } : {}),
+  };
+}
+
+/** "the client's packets", or "the packets for 198.51.100.50:8001" when the sender is not a node. */
+function packetsPhrase(packet: Packet, ctx: ProbeContext): string {
+  const sender = packet.source ? Object.values(ctx.topology.nodes).find((n) => Object.values(n.addresses).includes(packet.source!))?.name : undefined;
+  if (sender) return sender === "client" ? "the client's packets" : `${sender}'s packets`;
+  const port = packet.dport !== undefined ? `${packet.destination ? ":" : "port "}${packet.dport}` : "";
+  return packet.destination || port ? `the packets for ${packet.destination ?? ""}${port}` : "the packets";
+}
+
+function endpoint(to: string, ctx: ProbeContext): string {
+  const [host, port] = to.split(":");
+  if (!host) return `port ${port}`;
+  const owner = who(ctx, host).slice(host.length);
+  return `${to}${owner}`;
+}
+
+/** Where a DNAT really sends the packet: a missing port keeps the packet's own. */
+function effectiveTo(action: Action, packet: Packet): string | undefined {
+  if (action.target !== "DNAT" || action.to === undefined) return action.to;
+  if (action.to.startsWith(":")) return packet.destination ? `${packet.destination}${action.to}` : action.to;
+  return action.to.includes(":") || packet.dport === undefined ? action.to : `${action.to}:${packet.dport}`;
+}
+
+function sameTo(actual: string | undefined, wanted: string | undefined): boolean {
+  if (wanted === undefined) return true;
+  if (actual === undefined) return false;
+  return wanted.includes(":") ? actual === wanted : actual.split(":")[0] === wanted;
+}
+
+const VERBS: Record<string, string> = {
+  DNAT: "DNATs", SNAT: "SNATs", MASQUERADE: "masquerades", ACCEPT: "accepts", DROP: "drops", REJECT: "rejects",
+  REDIRECT: "redirects", TCPMSS: "sets the MSS of", LOG: "logs",
 };
 
-function normalise(field: Field, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return field === "source" || field === "destination" ? value.replace(/\/32$/, "") : value;
+/** "10.0.1.210:8000 (rs1)", "port 8080", "fit the path MTU". */
+function destinationOf(action: Action & { to: string }, ctx: ProbeContext): string {
+  if (action.target === "DNAT" || action.target === "SNAT") return endpoint(action.to, ctx);
+  if (action.target === "TCPMSS") return action.to === "pmtu" ? "fit the path MTU" : action.to;
+  return action.target === "REDIRECT" || action.target === "MASQUERADE" ? `port ${action.to}` : action.to;
 }
 
-function mismatches(rule: IptablesRule, wanted: z.infer<typeof ruleFields>): Field[] {
-  return (Object.keys(wanted) as Field[]).filter((f) => normalise(f, rule.args[f]) !== normalise(f, wanted[f]) || rule.negated.has(f));
+function does(action: Action, packets: string, ctx: ProbeContext): string {
+  const verb = VERBS[action.target] ?? `applies ${action.target} to`;
+  return action.to === undefined ? `${verb} ${packets}` : `${verb} ${packets} to ${destinationOf({ ...action, to: action.to }, ctx)}`;
 }
 
-function show(p: IptablesProbe): string {
-  const r = p.rule;
-  return [
-    `-t ${p.table} -A ${p.chain}`,
-    r.in && `-i ${r.in}`,
-    r.out && `-o ${r.out}`,
-    r.source && `-s ${r.source}`,
-    r.destination && `-d ${r.destination}`,
-    r.protocol && `-p ${r.protocol}`,
-    r.dport && `--dport ${r.dport}`,
-    r.target && `-j ${r.target}`,
-    r.to && `--to-destination ${r.to}`,
-  ]
-    .filter(Boolean)
-    .join(" ");
+/** `rule "…" (iptables-nft)`; the label is left out of failures for plain iptables, the lab's default. */
+function source(table: Table, rule: Rule | undefined, chain: string, always: boolean): string {
+  const label = always || table.backend !== "iptables-nft" ? ` (${table.backend})` : "";
+  return rule ? `rule "${rule.text}"${label}` : `${chain} chain's policy${label}`;
+}
+const hitSource = (hit: Hit, always: boolean) => source(hit.table, hit.rule, hit.chain.name, always);
+
+const HOOK_ROLES: Record<Hook, (node: string) => string> = {
+  prerouting: () => "every packet as it arrives, before routing",
+  input: (node) => `only packets addressed to ${node} itself`,
+  forward: (node) => `only packets ${node} routes from one interface to another`,
+  output: (node) => `only packets ${node} sends itself`,
+  postrouting: () => "every packet as it leaves, after routing",
+};
+
+interface Reading {
+  tables: Table[];
+  walk: Walk;
+}
+
+function read(p: IptablesProbe, outputs: CommandOutput[], packet: Packet): Reading {
+  const [legacy, nft, listing, json] = outputs.map((o) => o.output);
+  const iptablesNft = parseIptablesSave(nft!, "iptables-nft");
+  const native = parseNftRuleset(json!, listing!, new Set(iptablesNft.map((t) => t.name)));
+  const tables = [...parseIptablesSave(legacy!, "iptables-legacy"), ...iptablesNft].filter((t) => t.name === p.table).concat(native);
+  return { tables, walk: walkHook(tables, p.chain.toLowerCase() as Hook, [p.table, ...NFT_TYPES[p.table]], packet) };
+}
+
+/** Why the wanted action did not happen, from the rules that have its target. */
+function explainMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet, ctx: ProbeContext): string {
+  const packets = packetsPhrase(packet, ctx);
+  const wanted: Action = p.action;
+  const ruleRef = (table: Table, rule: Rule) => source(table, rule, "", false);
+  const sameTarget = walk.hits.find((h) => h.action.target === wanted.target);
+  if (sameTarget && wanted.to !== undefined) {
+    const actual = { ...sameTarget.action, to: effectiveTo(sameTarget.action, packet) };
+    return `${p.node}'s ${hitSource(sameTarget, false)} ${does(actual, packets, ctx)}, not to ${destinationOf({ ...wanted, to: wanted.to }, ctx)}.`;
+  }
+  const candidates = tables.flatMap((table) =>
+    table.chains.flatMap((chain) => chain.rules.filter((r) => r.action?.target === wanted.target).map((rule) => ({ table, chain, rule, check: ruleApplies(rule, packet) }))),
+  );
+  const rightTo = (c: (typeof candidates)[number]) => sameTo(effectiveTo(c.rule.action!, packet), wanted.to);
+  // The rule the learner most likely meant: on the packet's path, closest to catching it, sending it the right way.
+  const rank = (c: (typeof candidates)[number]) => {
+    const onPath = walk.visited.has(c.chain);
+    const holding = c.rule.matches.length - c.check.failing.length;
+    const base = !onPath ? (c.chain.hook ? 3000 : 4000) : c.check.applies ? 0 : c.check.applies === false ? 1000 + 100 * c.check.failing.length - holding : 2000;
+    return base + (rightTo(c) ? 0 : 50);
+  };
+  const best = candidates.sort((a, b) => rank(a) - rank(b))[0];
+  if (best) {
+    const { table, chain, rule, check } = best;
+    if (!walk.visited.has(chain)) {
+      if (!chain.hook) return `${p.node}'s ${ruleRef(table, rule)} is in chain ${chain.name}, and no rule ${packets} meet jumps to it.`;
+      const where = table.backend.startsWith("nftables") ? `chain ${chain.name} on the ${chain.hook} hook` : chain.name;
+      return `${p.node}'s ${ruleRef(table, rule)} is in ${where}, which sees ${HOOK_ROLES[chain.hook](p.node)}; ${packets} go through ${p.chain}.`;
+    }
+    if (check.applies === false) return `${p.node}'s ${ruleRef(table, rule)} does not catch ${packets}: ${failingReasons(check.failing, packet, ctx)}.`;
+    if (check.applies === undefined) return `${p.node}'s ${ruleRef(table, rule)} may or may not catch ${packets}: lvs-lab cannot evaluate ${check.unknown.join(" and ")}.`;
+    const drop = walk.hits.find((h) => h.action.target === "DROP" || h.action.target === "REJECT");
+    if (drop && walk.hits.some((h) => h.rule === rule)) {
+      return `${p.node}'s ${hitSource(drop, true)} ${does(drop.action, packets, ctx)} after its ${source(table, rule, "", true)} ${does(rule.action!, "them", ctx)} in an earlier table.`;
+    }
+    const first = walk.hits.find((h) => h.rule && h.rule !== rule && h.table === table && TERMINAL_TARGETS.has(h.action.target));
+    if (first) return `${p.node}'s ${hitSource(first, false)} catches ${packets} first (${first.action.target}), so "${rule.text}" never sees them.`;
+  }
+  // An ACCEPT lets the packet on to the next table: only a verdict that ends its way explains a miss.
+  const decider = walk.hits.find((h) => TERMINAL_TARGETS.has(h.action.target) && h.action.target !== "ACCEPT");
+  const ambiguous = walk.ambiguous[0];
+  const unsure = ambiguous
+    ? ` lvs-lab skipped "${ambiguous.rule.text}": it cannot evaluate ${ruleApplies(ambiguous.rule, packet).unknown.join(" and ")}.`
+    : "";
+  if (decider) return `${p.node}'s ${hitSource(decider, false)} ${does(decider.action, packets, ctx)}; no rule ${does(wanted, "them", ctx)}.${unsure}`;
+  return `${p.node} has no rule in the ${p.table} table's ${p.chain} chain that ${does(wanted, packets, ctx)}.${unsure}`;
+}
+
+function judge(p: IptablesProbe, outputs: CommandOutput[], ctx: ProbeContext): Verdict {
+  const packet = packetOf(p);
+  const reading = read(p, outputs, packet);
+  const packets = packetsPhrase(packet, ctx);
+  const { hits } = reading.walk;
+  const matching = hits.filter((h) => h.action.target === p.action.target && sameTo(effectiveTo(h.action, packet), p.action.to));
+  // An ACCEPT in one table does not save the packet from a DROP in the next one on the hook.
+  const droppedLater = p.action.target === "ACCEPT" && hits.some((h) => h.action.target === "DROP" || h.action.target === "REJECT");
+  const done = droppedLater ? undefined : (matching.find((h) => h.rule) ?? matching[0]);
+  if (!p.present) {
+    if (!done) return { ok: true, message: `No rule on ${p.node} ${does(p.action, packets, ctx)}.` };
+    return { ok: false, message: withExplain(`${p.node}'s ${hitSource(done, true)} still ${does(done.action, packets, ctx)}.`, p) };
+  }
+  if (done) return { ok: true, message: `${p.node}'s ${hitSource(done, true)} ${does(p.action, packets, ctx)}.` };
+  return { ok: false, message: withExplain(explainMiss(p, reading, packet, ctx), p) };
 }
 
 export const iptablesProbe: ProbeKind<IptablesProbe> = {
   kind: "iptables",
   schema,
-  describe: (p) => p.title ?? `${p.node}: iptables ${show(p)}`,
-  // Both back-ends: a rule added with iptables-legacy is invisible to iptables-nft and vice versa.
-  collect: (p) => [{ round: 0, node: p.node, script: `iptables-legacy-save -t ${p.table} 2>/dev/null; iptables-nft-save -t ${p.table} 2>/dev/null; true` }],
-  judge(p, [out]) {
-    const rules = parseIptablesSave(out!.output).filter((r) => r.table === p.table && r.chain === p.chain);
-    const exact = rules.find((r) => mismatches(r, p.rule).length === 0);
-    if (!p.present) {
-      if (!exact) return { ok: true, message: `${p.node} has no rule like ${show(p)}.` };
-      return { ok: false, message: withExplain(`${p.node} still has the rule "-A ${p.chain} ${exact.spec}".`, p) };
-    }
-    if (exact) return { ok: true, message: `${p.node} has "-A ${p.chain} ${exact.spec}" in the ${p.table} table.` };
-    if (!rules.length) {
-      return { ok: false, message: withExplain(`${p.node} has no rule in the ${p.table} table's ${p.chain} chain; expected ${show(p)}.`, p) };
-    }
-    const closest = [...rules].sort((a, b) => mismatches(a, p.rule).length - mismatches(b, p.rule).length)[0]!;
-    const diffs = mismatches(closest, p.rule).map(
-      (f) => `${FIELD_WORDS[f]} is ${closest.negated.has(f) ? "negated " : ""}${closest.args[f] ?? "not set"}, expected ${p.rule[f]}`,
-    );
-    return { ok: false, message: withExplain(`${p.node}'s rule "-A ${p.chain} ${closest.spec}" is close but its ${diffs.join("; ")}.`, p) };
+  describe: (p) => {
+    const { packet: k, action } = p;
+    const what = [k.protocol, k.destination ? `${k.destination}${k.dport ? `:${k.dport}` : ""}` : k.dport ? `port ${k.dport}` : "", k.in && `in ${k.in}`, k.out && `out ${k.out}`, k.source && `from ${k.source}`];
+    const verdict = p.present ? action.target : `no ${action.target}`;
+    return p.title ?? `${p.node}: ${p.table} ${p.chain} ${verdict}${action.to ? ` to ${action.to}` : ""} for ${what.filter(Boolean).join(" ")}`;
   },
+  // Every back-end: a rule added with iptables-legacy is invisible to iptables-nft and to nft, and vice versa.
+  collect: (p) => SCRIPTS.map((script) => ({ round: 0 as const, node: p.node, script })),
+  judge,
 };
