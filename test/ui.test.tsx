@@ -3,7 +3,8 @@ import { render } from "ink-testing-library";
 import type { ProbeResult } from "../src/probes/run.js";
 import { freshProgress, type Progress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
-import { App, layout } from "../src/ui/app.js";
+import { App } from "../src/ui/app.js";
+import { layout } from "../src/ui/screen.js";
 import { markdownLines, plainText } from "../src/ui/markdown.js";
 import { lessonContent, probeLines, stepListLines, topologyLines, trafficLines } from "../src/ui/panes.js";
 import { initialPhases, StartupView } from "../src/ui/startup.js";
@@ -374,6 +375,23 @@ describe("App", () => {
     ui.stdin.write("c");
     await see(frame, "hangs: the reply takes Docker's gateway.");
     expect(frame()).toMatch(/✔ 2\. it hangs/);
+    ui.unmount();
+  });
+
+  it("draws at a new size and leaves, keeping the lab, when the signal aborts", async () => {
+    const abort = new AbortController();
+    const exits: UiExit[] = [];
+    const props = { initial: snapshot(), actions: fakeActions(), onExit: (e: UiExit) => exits.push(e), autoCheck: false, signal: abort.signal };
+    const ui = render(<App {...props} width={80} height={23} />);
+    await tick();
+    ui.rerender(<App {...props} width={100} height={30} />);
+    await until(() => ui.lastFrame()!.split("\n").length === 30);
+    expect(ui.lastFrame()!.split("\n")[0]).toHaveLength(100);
+    ui.stdin.write("h");
+    abort.abort();
+    await until(() => exits.length > 0);
+    expect(exits).toEqual([expect.objectContaining({ kind: "quit", stop: false })]);
+    expect(exits[0]!.snapshot.progress.hintsShown).toEqual({ forward: 1 });
     ui.unmount();
   });
 

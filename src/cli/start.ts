@@ -85,8 +85,14 @@ export function registerStart(program: Command): void {
       const nameFlag = s.name !== labId ? ` --name ${s.name}` : "";
 
       if (ui) {
-        const { runLesson } = await import("../ui/run.js");
-        const outcome = await runLesson(s, progress, { signal });
+        const [{ runLesson }, { createController }, { interactiveShell }] = await Promise.all([
+          import("../ui/run.js"),
+          import("../ui/controller.js"),
+          import("../docker/shell.js"),
+        ]);
+        // The UI reaches the engine only through these: the kernel for its header, `docker exec -it` for shells.
+        const kernel = await s.engine.info().then((i) => i.kernel, () => undefined);
+        const outcome = await runLesson(createController(s, { kernel, interactiveShell }), progress, { signal });
         if (outcome.stop) {
           progressLine(`stopping instance ${s.name}…`);
           const removed = await stopLab(outcome.session.engine, s.name);

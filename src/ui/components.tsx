@@ -1,9 +1,31 @@
 /** Drawing only: panes get their lines and sizes as props and are memoized. */
 import { memo } from "react";
 import { Box, Text } from "ink";
-import { LineView, type Line } from "./markdown.js";
+import type { Line, Seg } from "./markdown.js";
 import { truncate } from "./panes.js";
-import { useTheme } from "./theme.js";
+import { useTheme, type Theme } from "./theme.js";
+
+function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
+  const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;
+  return (
+    <Text bold={seg.bold} italic={seg.italic} dimColor={seg.dim} color={color}>
+      {seg.text}
+    </Text>
+  );
+}
+
+/** One wrapped line; never wraps again (the line fits by construction). */
+export const LineView = memo(function LineView({ line }: { line: Line }) {
+  const theme = useTheme();
+  if (!line.segs.length) return <Text> </Text>;
+  return (
+    <Text wrap="truncate-end">
+      {line.segs.map((s, i) => (
+        <SegText key={i} seg={s} theme={theme} />
+      ))}
+    </Text>
+  );
+});
 
 export interface PanelProps {
   title: string;

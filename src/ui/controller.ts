@@ -1,15 +1,16 @@
 /**
  * The only part of the UI that touches the lab: builds the view from a session and
  * implements the actions (check, solve, reset, save progress, shell) with session.ts.
+ * What needs the engine itself (its kernel, a terminal handed to a container) comes in
+ * from the caller through LabHooks.
  */
 import { UserError } from "../errors.js";
 import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
-import { interactiveShell } from "../docker/shell.js";
 import type { LabView, UiActions } from "./types.js";
 
-export function labView(s: LabSession, kernel?: string): LabView {
+function labView(s: LabSession, kernel?: string): LabView {
   const r = (text: string) => renderTemplate(text, s.vars);
   return {
     labId: s.lab.lesson.meta.id,
@@ -34,8 +35,17 @@ export function labView(s: LabSession, kernel?: string): LabView {
   };
 }
 
+export interface LabHooks {
+  /** The kernel running the containers, shown in the header. */
+  kernel?: string;
+  /** Runs an interactive shell in a container with the terminal handed over; resolves with its exit code. */
+  interactiveShell(dockerHost: string, containerId: string, node: string): Promise<number>;
+}
+
 export interface Controller {
   actions: UiActions;
+  /** The lesson as the UI shows it, for the session as it is now. */
+  view(): LabView;
   session(): LabSession;
   /** Runs an interactive shell on a node with the terminal handed over; resolves on exit. */
   shell(node: string): Promise<number>;
@@ -45,7 +55,7 @@ export interface Controller {
   checkTimes: number[];
 }
 
-export function createController(start: LabSession, kernel?: string): Controller {
+export function createController(start: LabSession, hooks: LabHooks): Controller {
   let s = start;
   let saving: Promise<void> = Promise.resolve();
   const checkTimes: number[] = [];
@@ -63,7 +73,7 @@ export function createController(start: LabSession, kernel?: string): Controller
     },
     async reset(step) {
       s = await resetLab(s, step);
-      return labView(s, kernel);
+      return labView(s, hooks.kernel);
     },
     saveProgress(p: Progress) {
       const copy = structuredClone(p);
@@ -73,13 +83,14 @@ export function createController(start: LabSession, kernel?: string): Controller
   };
   return {
     actions,
+    view: () => labView(s, hooks.kernel),
     session: () => s,
     checkTimes,
     flush: () => saving,
     async shell(node) {
       const id = s.containers[node];
       if (!id) throw new UserError(`Instance "${s.name}" has no node "${node}".`);
-      return interactiveShell(s.engine.host, id, node);
+      return hooks.interactiveShell(s.engine.host, id, node);
     },
   };
 }

@@ -6,9 +6,6 @@
  */
 import MarkdownIt from "markdown-it";
 import type Token from "markdown-it/lib/token.mjs";
-import { memo } from "react";
-import { Box, Text } from "ink";
-import { useTheme, type Theme } from "./theme.js";
 
 export interface Seg {
   text: string;
@@ -267,46 +264,6 @@ export function markdownLines(text: string, width: number, colour = false): Line
   }
   while (lines.length && !lines[lines.length - 1]!.segs.length) lines.pop();
   return lines;
-}
-
-function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
-  const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;
-  return (
-    <Text bold={seg.bold} italic={seg.italic} dimColor={seg.dim} color={color}>
-      {seg.text}
-    </Text>
-  );
-}
-
-/** One wrapped line; never wraps again (the line fits by construction). */
-export const LineView = memo(function LineView({ line }: { line: Line }) {
-  const theme = useTheme();
-  if (!line.segs.length) return <Text> </Text>;
-  return (
-    <Text wrap="truncate-end">
-      {line.segs.map((s, i) => (
-        <SegText key={i} seg={s} theme={theme} />
-      ))}
-    </Text>
-  );
-});
-
-/** A window of lines: `offset` first, `height` at most. */
-export function LinesView({ lines, offset = 0, height }: { lines: Line[]; offset?: number; height?: number }) {
-  const shown = height === undefined ? lines.slice(offset) : lines.slice(offset, offset + height);
-  return (
-    <Box flexDirection="column">
-      {shown.map((l, i) => (
-        <LineView key={offset + i} line={l} />
-      ))}
-    </Box>
-  );
-}
-
-/** Whole markdown text at a width (for short texts such as hints). */
-export function Markdown({ text, width }: { text: string; width: number }) {
-  const theme = useTheme();
-  return <LinesView lines={markdownLines(text, width, theme.colour)} />;
 }
 
 export function plainText(lines: Line[]): string {

@@ -5,12 +5,10 @@
  * Whatever happens (quit, exception, signal, process.exit), the terminal is restored.
  */
 import { render } from "ink";
-import type { BuildEvent } from "../docker/image.js";
-import type { PhaseListener } from "../docker/instance.js";
-import type { LabSession } from "../lab/session.js";
+import type { LabSession, StartOptions } from "../lab/session.js";
 import type { Progress } from "../state/progress.js";
 import { App } from "./app.js";
-import { createController, labView, type Controller } from "./controller.js";
+import type { Controller } from "./controller.js";
 import { initialPhases, StartupView, type PhaseName, type PhaseState } from "./startup.js";
 import { colourWanted, MARK, ThemeContext, type Theme } from "./theme.js";
 import type { UiExit, UiSnapshot } from "./types.js";
@@ -19,11 +17,6 @@ const ALT_ON = "\x1b[?1049h";
 const ALT_OFF = "\x1b[?1049l";
 const CLEAR = "\x1b[2J\x1b[H";
 const SHOW_CURSOR = "\x1b[?25h";
-
-/** The UI needs a terminal on both ends. */
-export function uiPossible(): boolean {
-  return Boolean(process.stdout.isTTY && process.stdin.isTTY);
-}
 
 function releaseStdin(): void {
   const stdin = process.stdin;
@@ -68,10 +61,7 @@ export interface StartupInfo {
   engineHost: string;
 }
 
-export interface StartupHooks {
-  onImage: (e: BuildEvent) => void;
-  onPhase: PhaseListener;
-}
+export type StartupHooks = Required<Pick<StartOptions, "onImage" | "onPhase">>;
 
 /** Shows the start-up phases while `work` builds the lab; the view stays on screen after. */
 export async function withStartupView<T>(info: StartupInfo, work: (hooks: StartupHooks) => Promise<T>): Promise<T> {
@@ -136,7 +126,7 @@ function mountOnce(snapshot: UiSnapshot, ctrl: Controller, t: Theme, signal?: Ab
       const { width, height } = size();
       return (
         <ThemeContext.Provider value={t}>
-          <App initial={snapshot} actions={ctrl.actions} width={width} height={height} onExit={onExit} />
+          <App initial={snapshot} actions={ctrl.actions} width={width} height={height} onExit={onExit} signal={signal} />
         </ThemeContext.Provider>
       );
     };
@@ -144,7 +134,6 @@ function mountOnce(snapshot: UiSnapshot, ctrl: Controller, t: Theme, signal?: Ab
       if (done) return;
       done = true;
       process.stdout.off("resize", onResize);
-      signal?.removeEventListener("abort", onAbort);
       inst.unmount();
       inst.waitUntilExit().then(
         () => resolve(e),
@@ -158,16 +147,11 @@ function mountOnce(snapshot: UiSnapshot, ctrl: Controller, t: Theme, signal?: Ab
       process.stdout.write(CLEAR);
       inst.rerender(element(finish));
     };
-    // SIGTERM (or a Ctrl-C that reached us as a signal): leave as "keep"; progress is saved.
-    const onAbort = () => finish({ kind: "quit", stop: false, snapshot });
     process.stdout.on("resize", onResize);
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener("abort", onAbort);
     inst.waitUntilExit().catch((e: unknown) => {
       if (done) return;
       done = true;
       process.stdout.off("resize", onResize);
-      signal?.removeEventListener("abort", onAbort);
       reject(e);
     });
   });
@@ -188,14 +172,10 @@ function shellBanner(snapshot: UiSnapshot, node: string): string {
   return lines.join("\n") + "\n";
 }
 
-export async function runLesson(s: LabSession, progress: Progress, opts: { signal?: AbortSignal } = {}): Promise<LessonOutcome> {
-  const kernel = await s.engine
-    .info()
-    .then((i) => i.kernel)
-    .catch(() => undefined);
-  const ctrl = createController(s, kernel);
+/** Runs the lesson screen on the lab behind `ctrl` until the learner quits (or `signal` aborts). */
+export async function runLesson(ctrl: Controller, progress: Progress, opts: { signal?: AbortSignal } = {}): Promise<LessonOutcome> {
   const t = theme();
-  let snapshot: UiSnapshot = { view: labView(s, kernel), progress, scroll: 0, solutionShown: [], outcome: {} };
+  let snapshot: UiSnapshot = { view: ctrl.view(), progress, scroll: 0, solutionShown: [], outcome: {} };
   const screen = new Screen();
   screen.enter();
   try {

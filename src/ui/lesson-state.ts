@@ -1,0 +1,327 @@
+/**
+ * The lesson screen as one reducer. Every source of change (keys, check results and
+ * errors, timers, resize, finished solve/reset work, abort) is a LessonEvent; `reduce`
+ * returns the next state and the effects to run (check, timers, save, solve/reset, exit)
+ * as plain data. The App executes the effects and feeds their outcomes back as events.
+ * Progress changes only through the rules of state/progress.ts.
+ */
+import { stepPasses, type ProbeResult } from "../probes/run.js";
+import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, type Progress } from "../state/progress.js";
+import { helpLines, probeLines } from "./panes.js";
+import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";
+import { MARK } from "./theme.js";
+import type { CheckRun, LabView, UiExit, UiSnapshot } from "./types.js";
+
+export type Dialog = { kind: "solution" } | { kind: "reset" } | { kind: "quit" } | { kind: "shell"; sel: number };
+export type Timer = "recheck" | "advance";
+type Work = "solve" | "reset";
+
+/** The keys the screen reads (a subset of ink's Key). */
+export interface KeyPress {
+  ctrl?: boolean;
+  escape?: boolean;
+  return?: boolean;
+  tab?: boolean;
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+}
+
+export interface LessonState {
+  view: LabView;
+  progress: Progress;
+  last?: CheckRun;
+  /** Latest outcome per step id (for ✘ in the step list). */
+  outcome: Record<string, boolean>;
+  /** Steps whose solution is on screen. */
+  solutionShown: string[];
+  scroll: number;
+  notice?: string;
+  /** Help replaces the lesson pane while open, with its own scroll position. */
+  help?: { scroll: number };
+  dialog?: Dialog;
+  /** Work on the lab (solve, reset) under way; keys that would change the lab wait for it. */
+  busy?: { work: Work; label: string };
+  /** One check at a time: a check asked for while one runs (or while busy) runs after it. */
+  checking: boolean;
+  checkAgain: boolean;
+  /** A passed step kept on screen until the advance timer opens the next (progress has moved on already). */
+  holding?: number;
+  screen: { width: number; height: number; colour: boolean };
+  timing: { autoCheck: boolean; checkEveryMs: number; advanceAfterMs: number };
+  /** The screen asked to leave (shell or quit): later events change nothing. */
+  left: boolean;
+}
+
+export type LessonEvent =
+  | { type: "mount" }
+  | { type: "key"; input: string; key: KeyPress; at: number }
+  | { type: "checked"; step: number; results: ProbeResult[]; at: number; ms: number }
+  | { type: "checkFailed"; step: number; error: string }
+  | { type: "timer"; timer: Timer; at: number }
+  | { type: "resize"; width: number; height: number }
+  | { type: "solved"; summary: string }
+  | { type: "resetDone"; view: LabView }
+  | { type: "workFailed"; error: string }
+  | { type: "abort" };
+
+export type LessonEffect =
+  | { type: "check"; step: number }
+  /** Starts the timer, replacing a running one of the same name; it fires a "timer" event. */
+  | { type: "startTimer"; timer: Timer; ms: number }
+  | { type: "stopTimer"; timer: Timer }
+  | { type: "save"; progress: Progress }
+  | { type: "solve"; step: number }
+  | { type: "reset"; step: number }
+  /** Leaves the screen: timers stop and no further event is handled. */
+  | { type: "exit"; exit: UiExit };
+
+export interface Transition {
+  state: LessonState;
+  effects: LessonEffect[];
+}
+
+export function initialLessonState(snapshot: UiSnapshot, screen: LessonState["screen"], timing: LessonState["timing"]): LessonState {
+  const { view, progress, last, outcome, solutionShown, scroll, notice } = snapshot;
+  return { view, progress, last, outcome, solutionShown, scroll, notice, checking: false, checkAgain: false, screen, timing, left: false };
+}
+
+/** The step on screen: the current one, or a passed one held a moment before the next opens. */
+export function shownStep(s: LessonState): number {
+  return s.holding ?? Math.min(s.progress.step, s.view.steps.length - 1);
+}
+
+/** What the next mount starts from; a held step counts as left. */
+export function snapshotOf(s: LessonState): UiSnapshot {
+  const moved = s.holding !== undefined;
+  return { view: s.view, progress: s.progress, last: moved ? undefined : s.last, scroll: moved ? 0 : s.scroll, solutionShown: s.solutionShown, outcome: s.outcome, notice: s.notice };
+}
+
+export function reduce(state: LessonState, event: LessonEvent): Transition {
+  if (state.left) return stay(state);
+  const t = handle(state, event);
+  // Every change of progress is saved, whatever caused it.
+  if (t.state.progress !== state.progress) t.effects.unshift({ type: "save", progress: t.state.progress });
+  return t;
+}
+
+function stay(state: LessonState, ...effects: LessonEffect[]): Transition {
+  return { state, effects };
+}
+
+function then(t: Transition, next: (s: LessonState) => Transition): Transition {
+  const u = next(t.state);
+  return { state: u.state, effects: [...t.effects, ...u.effects] };
+}
+
+function withNotice(s: LessonState, notice: string | undefined): LessonState {
+  return { ...s, notice };
+}
+
+function handle(s: LessonState, e: LessonEvent): Transition {
+  switch (e.type) {
+    case "mount":
+      return s.timing.autoCheck ? requestCheck(s) : stay(s);
+    case "key":
+      return onKey(s, e.input, e.key, new Date(e.at));
+    case "checked":
+      return then(e.step === shownStep(s) ? applyResults(s, e) : stay(s), checkEnded);
+    case "checkFailed":
+      return checkEnded(withNotice(s, `Check failed: ${e.error}`));
+    case "timer":
+      if (e.timer === "recheck") return requestCheck(s);
+      return s.holding === undefined ? stay(s) : goTo(s, s.holding + 1, new Date(e.at));
+    case "resize":
+      return stay({ ...s, screen: { ...s.screen, width: e.width, height: e.height } });
+    case "solved":
+      return workEnded(withNotice(s, e.summary));
+    case "resetDone":
+      return workEnded({ ...s, view: e.view, last: undefined, notice: `The lab is back at the start of step ${shownStep(s) + 1}.` });
+    case "workFailed":
+      return workEnded(withNotice(s, `${s.busy?.label ?? "The work"} failed: ${e.error}`));
+    case "abort":
+      // SIGTERM (or a Ctrl-C that reached us as a signal): leave as "keep"; progress is saved.
+      return leave(s, { kind: "quit", stop: false });
+  }
+}
+
+// ---- checks
+
+function requestCheck(s: LessonState): Transition {
+  if (s.checking || s.busy) return stay({ ...s, checkAgain: true });
+  return stay({ ...s, checking: true }, { type: "stopTimer", timer: "recheck" }, { type: "check", step: shownStep(s) });
+}
+
+function checkEnded(s: LessonState): Transition {
+  const done = { ...s, checking: false };
+  if (s.checkAgain) return requestCheck({ ...done, checkAgain: false });
+  return s.timing.autoCheck ? stay(done, { type: "startTimer", timer: "recheck", ms: s.timing.checkEveryMs }) : stay(done);
+}
+
+function sameResults(a: ProbeResult[], b: ProbeResult[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function applyResults(s: LessonState, e: { step: number; results: ProbeResult[]; at: number; ms: number }): Transition {
+  const { steps } = s.view;
+  const id = steps[e.step]!.id;
+  // Unchanged results keep their identity, so the panes that show them are not redrawn.
+  const results = s.last?.step === e.step && sameResults(s.last.results, e.results) ? s.last.results : e.results;
+  const ok = stepPasses(e.results);
+  const next: LessonState = { ...s, last: { step: e.step, results, at: e.at, ms: e.ms }, outcome: s.outcome[id] === ok ? s.outcome : { ...s.outcome, [id]: ok } };
+  if (!ok || s.progress.passed.includes(id)) return stay(next);
+  const lastStep = e.step === steps.length - 1;
+  const allDone = steps.every((st) => st.id === id || s.progress.passed.includes(st.id));
+  const notice = `${MARK.passed} Step ${e.step + 1} passed` + (lastStep ? (allDone ? ": lab complete! q quits." : "; n/p to revisit the others.") : "! On to the next step…");
+  const passed = { ...next, progress: recordPass(s.progress, steps.map((st) => st.id), e.step, new Date(e.at)), notice };
+  if (lastStep) return stay(passed);
+  // The passed step stays on screen a moment before the next one opens.
+  return stay({ ...passed, holding: e.step }, { type: "startTimer", timer: "advance", ms: s.timing.advanceAfterMs });
+}
+
+function goTo(s: LessonState, index: number, now: Date): Transition {
+  const { steps } = s.view;
+  if (index < 0 || index >= steps.length || index === shownStep(s)) return stay(s);
+  const next = steps[index]!;
+  const notice = predictionPending(next, s.progress) ? `Predict first: the question is in the lesson pane, answer with 1–${next.predict!.choices.length}.` : undefined;
+  const progress = moveTo(s.progress, steps.map((st) => st.id), index, now);
+  const moved: LessonState = { ...s, progress, holding: undefined, last: undefined, scroll: 0, notice };
+  return then(stay(moved, { type: "stopTimer", timer: "advance" }), requestCheck);
+}
+
+// ---- busy work
+
+function startWork(s: LessonState, work: Work, label: string): Transition {
+  return stay({ ...s, busy: { work, label } }, { type: work, step: shownStep(s) });
+}
+
+function workEnded(s: LessonState): Transition {
+  return requestCheck({ ...s, busy: undefined, checkAgain: false });
+}
+
+// ---- leaving
+
+function leave(s: LessonState, exit: { kind: "quit"; stop: boolean } | { kind: "shell"; node: string }): Transition {
+  return stay({ ...s, left: true }, { type: "exit", exit: { ...exit, snapshot: snapshotOf(s) } });
+}
+
+// ---- the lesson pane: scrolling and jumping to what was just revealed
+
+function lessonRows(s: LessonState): number {
+  const { width, height } = s.screen;
+  const probes = probeLines(s.last, columns(width).right - 2, s.checking && !s.last, probeRows(height)).length;
+  // Only the right column's split matters here; the left column's panes do not change it.
+  return layout(width, height, { steps: s.view.steps.length, probes, traffic: 0, topology: 0 }).lessonH - 2;
+}
+
+function paneOf(s: LessonState) {
+  return lessonPane(s.view, s.progress, s.solutionShown, shownStep(s), columns(s.screen.width).right - 2, s.screen.colour);
+}
+
+function scrollBy(s: LessonState, page: number, lines: number): Transition {
+  const rows = lessonRows(s);
+  const length = s.help ? helpLines(columns(s.screen.width).right - 2).length : paneOf(s).lines.length;
+  const max = Math.max(0, length - rows);
+  const by = (top: number) => Math.max(0, Math.min(max, Math.min(top, max) + page * Math.max(1, rows - 1) + lines));
+  return stay(s.help ? { ...s, help: { scroll: by(s.help.scroll) } } : { ...s, scroll: by(s.scroll) });
+}
+
+/** Scrolls the lesson so that a revealed hint (1-based) or the solution is at the top. */
+function focus(s: LessonState, on: number | "solution"): LessonState {
+  const pane = paneOf(s);
+  const at = on === "solution" ? pane.solutionAt : pane.hintAt[on - 1];
+  return at === undefined ? s : { ...s, scroll: Math.max(0, at - 1) };
+}
+
+// ---- keys
+
+function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transition {
+  if (key.ctrl && input === "c") return leave(s, { kind: "quit", stop: false });
+  if (s.dialog) return onDialogKey(s, s.dialog, input, key);
+  if (s.help && (key.escape || input === "?" || input === "q")) return stay({ ...s, help: undefined });
+  if (key.pageDown || input === " ") return scrollBy(s, 1, 0);
+  if (key.pageUp || input === "b") return scrollBy(s, -1, 0);
+  if (input === "j" || key.downArrow) return scrollBy(s, 0, 1);
+  if (input === "k" || key.upArrow) return scrollBy(s, 0, -1);
+  if (input === "?") return stay({ ...s, help: { scroll: 0 } });
+  if (s.busy) {
+    if ("nphsaxrc".includes(input)) return stay(withNotice(s, `${s.busy.label}… wait a moment.`));
+    if (input === "q") return stay({ ...s, dialog: { kind: "quit" } });
+    return stay(s);
+  }
+  const index = shownStep(s);
+  const step = s.view.steps[index]!;
+  const choice = Number(input);
+  if (predictionPending(step, s.progress) && Number.isInteger(choice) && choice >= 1 && choice <= step.predict!.choices.length) {
+    const progress = recordPrediction(s.progress, step.id, choice);
+    return stay({ ...s, progress, notice: `Prediction kept: ${choice}. Now measure; the answer shows when the step passes.` });
+  }
+  switch (input) {
+    case "n":
+      return goTo(s, index + 1, now);
+    case "p":
+      return goTo(s, index - 1, now);
+    case "c":
+      return requestCheck(withNotice(s, undefined));
+    case "h":
+      return stay(nextHint(s, index));
+    case "s":
+      return stay(s.solutionShown.includes(step.id) ? focus(s, "solution") : { ...s, dialog: { kind: "solution" } });
+    case "a":
+      if (!s.solutionShown.includes(step.id)) return stay(withNotice(s, "Show the solution first (s)."));
+      return startWork(s, "solve", "Applying the solution");
+    case "x":
+      return stay({ ...s, dialog: { kind: "shell", sel: Math.max(0, s.view.nodes.indexOf(step.solutions[0]?.node ?? "")) } });
+    case "r":
+      return stay({ ...s, dialog: { kind: "reset" } });
+    case "q":
+      return stay({ ...s, dialog: { kind: "quit" } });
+    default:
+      return stay(s);
+  }
+}
+
+function nextHint(s: LessonState, index: number): LessonState {
+  const step = s.view.steps[index]!;
+  const available = step.hints.length;
+  const shown = s.progress.hintsShown[step.id] ?? 0;
+  if (!available) return withNotice(s, "This step has no hints.");
+  if (shown >= available) return withNotice(s, `All ${available} hint${available > 1 ? "s are" : " is"} shown. s shows the solution.`);
+  const revealed = { ...s, progress: revealHint(s.progress, step.id, available), notice: `Hint ${shown + 1} of ${available} is in the lesson pane.` };
+  return focus(revealed, shown + 1);
+}
+
+function onDialogKey(s: LessonState, dialog: Dialog, input: string, key: KeyPress): Transition {
+  const closed = { ...s, dialog: undefined };
+  const yes = input === "y" || input === "Y";
+  const no = input === "n" || input === "N" || Boolean(key.escape);
+  const step = s.view.steps[shownStep(s)]!;
+  switch (dialog.kind) {
+    case "solution": {
+      if (no) return stay(closed);
+      if (!yes) return stay(s);
+      const shown = s.solutionShown.includes(step.id) ? s.solutionShown : [...s.solutionShown, step.id];
+      const helped = { ...closed, solutionShown: shown, progress: markSolvedWithHelp(s.progress, step.id), notice: "Solution shown: a applies it, x opens a shell to type it." };
+      return stay(focus(helped, "solution"));
+    }
+    case "reset":
+      if (no) return stay(closed);
+      return yes ? startWork(closed, "reset", "Resetting the lab") : stay(s);
+    case "quit":
+      if (input === "s") return leave(s, { kind: "quit", stop: true });
+      if (input === "k") return leave(s, { kind: "quit", stop: false });
+      return input === "c" || input === "q" || key.escape ? stay(closed) : stay(s);
+    case "shell": {
+      const nodes = s.view.nodes;
+      const digit = Number(input);
+      if (Number.isInteger(digit) && digit >= 1 && digit <= nodes.length) return leave(s, { kind: "shell", node: nodes[digit - 1]! });
+      if (key.leftArrow || key.upArrow) return stay({ ...s, dialog: { kind: "shell", sel: (dialog.sel + nodes.length - 1) % nodes.length } });
+      if (key.rightArrow || key.downArrow || key.tab) return stay({ ...s, dialog: { kind: "shell", sel: (dialog.sel + 1) % nodes.length } });
+      if (key.return) return leave(s, { kind: "shell", node: nodes[dialog.sel]! });
+      return key.escape || input === "x" || input === "q" ? stay(closed) : stay(s);
+    }
+  }
+}
