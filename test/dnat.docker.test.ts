@@ -89,20 +89,26 @@ describe("the reference text's DNAT exercise, typed through exec", () => {
     expect(failures(await check(3))).toContain("director: net.ipv4.ip_forward is 0, it must be 1. Go back to the first step.");
     await sh("director", "echo 1 > /proc/sys/net/ipv4/ip_forward");
 
-    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.intIface} -p tcp --dport 8001 -j DNAT --to-destination ${vars.rs1}:8000`);
-    expect(failures(await check(2))[0]).toMatch(new RegExp(`incoming interface \\(-i\\) is ${vars.intIface}, expected ${vars.extIface}`));
+    const rule = (iface: string, port: number, to: string) => `-A PREROUTING -i ${iface} -p tcp --dport ${port} -j DNAT --to-destination ${to}`;
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat ${rule(vars.intIface, 8001, `${vars.rs1}:8000`)}`);
+    expect(failures(await check(2))[0]).toBe(
+      `director's rule "${rule(vars.intIface, 8001, `${vars.rs1}:8000`)}" does not catch the client's packets: they arrive on ${vars.extIface}, not ${vars.intIface}.`,
+    );
 
-    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8010 -j DNAT --to-destination ${vars.rs1}:8000`);
-    expect(failures(await check(2))[0]).toMatch(/destination port \(--dport\) is 8010, expected 8001/);
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat ${rule(vars.extIface, 8010, `${vars.rs1}:8000`)}`);
+    expect(failures(await check(2))[0]).toBe(`director's rule "${rule(vars.extIface, 8010, `${vars.rs1}:8000`)}" does not catch the client's packets: they are for port 8001, not 8010.`);
 
     const typo = vars.rs1.replace(/\d+$/, "201");
-    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8001 -j DNAT --to-destination ${typo}:8000`);
-    expect(failures(await check(2))[0]).toMatch(new RegExp(`--to-destination is ${typo}:8000, expected ${vars.rs1}:8000`));
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat ${rule(vars.extIface, 8001, `${typo}:8000`)}`);
+    expect(failures(await check(2))[0]).toBe(`director's rule "${rule(vars.extIface, 8001, `${typo}:8000`)}" DNATs the client's packets to ${typo}:8000, not to ${vars.rs1}:8000 (rs1).`);
 
-    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat -A PREROUTING -i ${vars.extIface} -p tcp --dport 8001 -j DNAT --to-destination ${vars.rs1}:8000`);
-    await sh("rs1", `ip route replace default via ${vars.directorInt.replace(/\d+$/, "1")}`);
+    await sh("director", `iptables -t nat -F PREROUTING; iptables -t nat ${rule(vars.extIface, 8001, `${vars.rs1}:8000`)}`);
+    const dockerGateway = vars.directorInt.replace(/\d+$/, "1");
+    await sh("rs1", `ip route replace default via ${dockerGateway}`);
     const gateway = failures(await check(3));
-    expect(gateway[0]).toMatch(/^rs1's default route is via \S+ \(Docker's gateway on int\), not via \S+ \(director\)\./);
+    expect(gateway[0]).toBe(
+      `rs1 sends packets for ${vars.clientExt} (client) via ${dockerGateway} (Docker's gateway on int), not via ${vars.directorInt} (director). Replies must pass the director so that it can undo the DNAT.`,
+    );
     expect(gateway[1]).toMatch(/^Only 0 of 4 requests from client to \S+ were answered; the rest: timed out\./);
   });
 
