@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `npm test`: the tests that need the LVS kernel (*.vm.test.ts, slow: an emulated CPU)
+// run in one vitest process while everything else runs in another, so the host engine's
+// tests use the core the VM leaves free. Each process prints its own report; the last
+// line is the sum that CI reads: "N passed, N failed[, N skipped]".
+import { spawn } from "node:child_process";
+
+const vitest = ["node_modules/vitest/vitest.mjs", "run"];
+const groups = [
+  { name: "kernel", args: ["test/lvs.vm.test.ts", "test/mistakes.vm.test.ts", "test/vm.vm.test.ts"] },
+  { name: "host", args: ["--exclude", "**/*.vm.test.ts"] },
+];
+
+function run({ name, args }) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...vitest, ...args, ...process.argv.slice(2)], { env: { ...process.env, FORCE_COLOR: "0" } });
+    let totals = { passed: 0, failed: 1, skipped: 0 };
+    const prefix = (chunk) =>
+      chunk
+        .toString()
+        .split("\n")
+        .filter((l, i, all) => l || i < all.length - 1)
+        .map((l) => {
+          const m = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(l.trim());
+          if (m) totals = { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3] ?? 0) };
+          return `[${name}] ${l}\n`;
+        })
+        .join("");
+    child.stdout.on("data", (c) => process.stdout.write(prefix(c)));
+    child.stderr.on("data", (c) => process.stderr.write(prefix(c)));
+    child.on("close", (code) => resolve({ name, code, totals }));
+  });
+}
+
+const results = await Promise.all(groups.map(run));
+const sum = (k) => results.reduce((a, r) => a + r.totals[k], 0);
+for (const r of results) console.log(`${r.name}: ${r.totals.passed} passed, ${r.totals.failed} failed${r.totals.skipped ? `, ${r.totals.skipped} skipped` : ""} (exit ${r.code})`);
+const skipped = sum("skipped");
+console.log(`\n${sum("passed")} passed, ${sum("failed")} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(results.some((r) => r.code !== 0) ? 1 : 0);
