@@ -12,9 +12,21 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 describe("lvs-lab on the real engine", () => {
   it("selftest proves the dnat lab step by step", async () => {
-    const r = await json<{ ok: boolean; proofs: Array<{ lab: string; ok: boolean; steps: Array<{ failedBefore: boolean; passedAfter: boolean }> }> }>(["selftest", "dnat"]);
+    type Case = { kind: string; name: string; ok: boolean; messages: string[] };
+    const r = await json<{ ok: boolean; proofs: Array<{ lab: string; ok: boolean; steps: Array<{ id: string; failedBefore: boolean; passedAfter: boolean; cases: Case[] }> }> }>([
+      "selftest",
+      "dnat",
+    ]);
     expect(r.proofs).toHaveLength(1);
-    expect(r.proofs[0]!.steps.map((s) => [s.failedBefore, s.passedAfter])).toEqual([[true, true], [true, true], [true, true]]);
+    const steps = r.proofs[0]!.steps;
+    expect(steps.map((s) => [s.failedBefore, s.passedAfter])).toEqual([[true, true], [true, true], [true, true]]);
+    // Every variant passed and every mistake failed with its words: the lesson's own proof of fairness.
+    expect(steps.flatMap((s) => s.cases.filter((c) => !c.ok).map((c) => `${s.id} ${c.kind} ${c.name}: ${c.messages.join(" | ")}`))).toEqual([]);
+    expect(steps.map((s) => s.cases.map((c) => `${c.kind} ${c.name}`))).toEqual([
+      ["variant sysctl-w", "variant conf-all-forwarding", "mistake on-the-real-server"],
+      ["variant by-destination-address", "variant nftables", "mistake inside-interface", "mistake output-chain", "mistake copied-en-dashes"],
+      ["variant reference-text", "variant route-to-the-client-network", "mistake backup-default-route", "mistake masquerade-instead"],
+    ]);
     expect(r.ok).toBe(true);
   });
 

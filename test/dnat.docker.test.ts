@@ -135,6 +135,12 @@ describe("a learner who configures the whole lab before the first check", () => 
     const directorExt = await addr("director", /inet (198\.(?:51\.100|1[89]\.\d+)\.\d+)\//);
     const directorInt = await addr("director", /inet (10\.\d+\.\d+\.\d+)\//);
     const rs1 = await addr("rs1", /inet (10\.\d+\.\d+\.\d+)\//);
+    const predict = (...args: string[]) => cli(["predict", "--name", AHEAD, ...args]);
+    expect((await predict()).stderr).toBe("lvs-lab: Step 1 (Let the director forward packets) asks for no prediction.");
+    expect((await predict("--step", "2", "7")).stderr).toBe("lvs-lab: Answer with a number from 1 to 3.");
+    expect((await predict("--step", "2", "2")).code).toBe(0);
+    const again = await predict("--step", "2", "1");
+    expect([again.code, again.stderr]).toEqual([2, "lvs-lab: You predicted 2 already; a prediction is made once."]);
     expect((await run("director", "sysctl -w net.ipv4.ip_forward=1")).code).toBe(0);
     const nft = [
       "nft add table ip lab",
@@ -151,6 +157,11 @@ describe("a learner who configures the whole lab before the first check", () => 
       ["gateway", true],
     ]);
     expect(report).toMatchObject({ passed: true, finished: true, current: 3 });
+    const revealed = (report.steps[1] as { prediction?: { yours?: number; answer: number; reveal?: string } }).prediction;
+    expect(revealed).toMatchObject({ yours: 2, answer: 2 });
+    expect(revealed!.reveal).toMatch(/^It hangs\. The director rewrote the request/);
+    const all = await cli(["check", "--name", AHEAD, "--all", "--step", "2"]);
+    expect([all.code, all.stderr]).toEqual([2, "lvs-lab: --all and --step cannot go together: --all checks every step."]);
     const text = await cli(["check", "--name", AHEAD]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("All steps done.");
