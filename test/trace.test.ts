@@ -13,7 +13,7 @@ const hops = (fixture: string, override: object = {}) => (judgeProbeRecording(`t
 describe("capture: tcpdump's text of a -i any capture", () => {
   it("parses frames with interface, direction, MAC, addresses, flags and absolute sequence numbers", () => {
     const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
-    const stop = [...outputs].find(([key]) => key.startsWith("rs1 $ sleep"))![1].output;
+    const stop = [...outputs].find(([key]) => key.startsWith("rs1 $ pid="))![1].output;
     const packets = parsePackets(stop);
     expect(packets.find((p) => p.protocol === "tcp" && p.flags === "S.")).toEqual({
       time: expect.any(Number), iface: "eth0", direction: "Out", mac: "02:42:0a:00:02:d2", protocol: "tcp",
@@ -25,7 +25,7 @@ describe("capture: tcpdump's text of a -i any capture", () => {
   it("reads the node's interfaces, addresses and routes from the start of the capture", () => {
     const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
     const out = (prefix: string) => [...outputs].find(([key]) => key.startsWith(prefix))![1].output;
-    const rs1 = parseCapture("rs1", out("rs1 $ rm"), out("rs1 $ sleep"));
+    const rs1 = parseCapture("rs1", out("rs1 $ rm"), out("rs1 $ pid="));
     expect(rs1).toMatchObject({ started: true, links: { eth0: "02:42:0a:00:02:d2" }, addresses: [{ iface: "lo" }, { iface: "eth0", address: "10.0.2.210" }] });
     expect(rs1.routes[0]).toEqual({ to: "default", via: "10.0.2.1", dev: "eth0" });
     expect(parseCapture("rs1", "--- capture\n", "").started).toBe(false);

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { parseAddresses, parseLinks, parseNeighbours, parseRoutes, type InterfaceAddress, type Route } from "./parse.js";
 
-/** One captured frame, as `tcpdump -r FILE -nn -e -tt -S` prints it for a `-i any` capture. */
+/** One captured frame, as `tcpdump -i any -nn -e -tt -S` prints it. */
 export interface Packet {
   time: number;
   iface: string;
@@ -59,23 +59,28 @@ const SECTION = { links: "--- links", addresses: "--- addresses", routes: "--- r
 
 /**
  * Round 0: start tcpdump, read the node's interfaces while it starts, then wait until it
- * listens. -p: no promiscuous mode (only frames for this node); -Z root: stay root, so
- * the probe may stop it later; --immediate-mode: without it packets wait in the kernel
- * ring for up to a second; `timeout`: a check that dies halfway leaves no tcpdump behind.
+ * listens. It prints text at once (-l), so stopping it needs no second tcpdump to read a
+ * file. -p: no promiscuous mode (only frames for this node); -S: absolute sequence
+ * numbers, the same on every node; -Z root: stay root, so the probe may stop it later;
+ * --immediate-mode: without it packets wait in the kernel ring for up to a second;
+ * `timeout`: a check that dies halfway leaves no tcpdump behind.
  */
 export function startCaptureScript(id: string, filter: string, limitSeconds: number): string {
   return (
-    `rm -f /tmp/${id}.*; (timeout ${limitSeconds} tcpdump -Z root -p -i any -nn -e -U --immediate-mode -w /tmp/${id}.pcap '${filter}' >/tmp/${id}.log 2>&1 & echo $! >/tmp/${id}.pid); ` +
+    `rm -f /tmp/${id}.*; (timeout ${limitSeconds} tcpdump -Z root -p -i any -nn -e -tt -S -l --immediate-mode '${filter}' >/tmp/${id}.txt 2>/tmp/${id}.log & echo $! >/tmp/${id}.pid); ` +
     `echo '${SECTION.links}'; ip -o link; echo '${SECTION.addresses}'; ip -o -4 addr; echo '${SECTION.routes}'; ip -4 route; ` +
     `echo '${SECTION.capture}'; for i in $(seq 100); do grep -q listening /tmp/${id}.log 2>/dev/null && break; sleep 0.02; done; grep -q listening /tmp/${id}.log && echo started`
   );
 }
 
-/** Round 2: stop tcpdump (a moment first, for the last frames in flight), print the frames. */
+/**
+ * Round 2: stop tcpdump and print what it saw. The exec that starts this round comes after
+ * the requests ended, which is time enough for the last frames in flight.
+ */
 export function stopCaptureScript(id: string): string {
   return (
-    `sleep 0.05; pid=$(cat /tmp/${id}.pid); kill -INT $pid; for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.02; done; ` +
-    `echo '${SECTION.packets}'; tcpdump -r /tmp/${id}.pcap -nn -e -tt -S 2>/dev/null | head -n 5000; echo '${SECTION.neighbours}'; ip neigh; rm -f /tmp/${id}.*`
+    `pid=$(cat /tmp/${id}.pid); kill -INT $pid; for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.01; done; ` +
+    `echo '${SECTION.packets}'; head -n 5000 /tmp/${id}.txt; echo '${SECTION.neighbours}'; ip neigh; rm -f /tmp/${id}.*`
   );
 }
 
@@ -137,7 +142,7 @@ function parseIp(body: string): Omit<Packet, "time" | "iface" | "direction" | "m
   return { protocol: "other", src: from.address, dst: to.address, text: rest };
 }
 
-/** `tcpdump -r FILE -nn -e -tt -S` of a `-i any` capture (tcpdump 4.99): one Packet per line it understands. */
+/** `tcpdump -i any -nn -e -tt -S` (tcpdump 4.99): one Packet per line it understands. */
 export function parsePackets(text: string): Packet[] {
   const packets: Packet[] = [];
   for (const line of text.split("\n")) {
