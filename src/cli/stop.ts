@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { listInstances } from "../docker/instance.js";
 import { UserError } from "../errors.js";
-import { stopLab } from "../lab/session.js";
+import { stopAllLabs, stopLab } from "../lab/session.js";
 import { knownEngines, targetInstance } from "./context.js";
 import { printJson, progressLine, seconds } from "./output.js";
 
@@ -17,9 +16,7 @@ export function registerStop(program: Command): void {
       const stopped: Array<{ name: string; containers: number; networks: number; engine: string }> = [];
       if (opts.all) {
         for (const engine of await knownEngines()) {
-          const instances = await listInstances(engine);
-          const results = await Promise.all(instances.map(async (i) => ({ name: i.name, engine: engine.host, ...(await stopLab(engine, i.name)) })));
-          stopped.push(...results);
+          stopped.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host })));
         }
       } else {
         if (lab && opts.name && lab !== opts.name) throw new UserError("Give either a lab or --name, not both.");

@@ -4,9 +4,12 @@
  * whether the engine is local or inside the lvs-lab VM.
  */
 import Docker from "dockerode";
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
-import { LABEL, labelFilter, ONE_SHOT_INSTANCE, productLabels } from "./labels.js";
+import { labelFilter } from "./labels.js";
+import { collectDemuxed, runThrowAway } from "./throw-away.js";
+
+export { collectDemuxed };
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 const CALL_TIMEOUT_MS = 30_000;
@@ -60,6 +63,8 @@ export interface LabNetwork {
   name: string;
   labels: Record<string, string>;
   subnets: string[];
+  /** The engine host's bridge interface of this network (bridge driver only). */
+  bridge?: string;
 }
 
 /**
@@ -101,23 +106,6 @@ export function engineOptions(dockerHost: string): Docker.DockerOptions {
   return { protocol, host, port: Number(port ?? (protocol === "https" ? 2376 : 2375)) };
 }
 
-/** Collects an attached exec stream (Docker's 8-byte framed multiplexing) into strings. */
-export async function collectDemuxed(stream: Readable, modem: { demuxStream: Docker["modem"]["demuxStream"] }) {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on("data", (b: Buffer) => out.push(b));
-  stderr.on("data", (b: Buffer) => err.push(b));
-  modem.demuxStream(stream, stdout, stderr);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
-}
-
 export interface ExecOptions {
   timeoutMs?: number;
   /** Named in the timeout message: what the call was waiting for. */
@@ -146,6 +134,12 @@ export interface EngineClient {
   execScript(id: string, script: string, opts?: ExecOptions & { errexit?: boolean }): Promise<ExecResult>;
   /** A short-lived container without network that runs one command and is removed. */
   runOnce(image: string, cmd: string[], what: string, capAdd?: string[]): Promise<ExecResult>;
+  /**
+   * A short-lived container in the engine host's own network namespace, with NET_ADMIN and
+   * NET_RAW, that runs a shell script (errexit) and is removed: the host's firewall, on a
+   * local engine and inside the VM alike.
+   */
+  runOnHost(image: string, script: string, what: string): Promise<ExecResult>;
   buildImage(context: string, files: string[], tag: string, buildArgs: Record<string, string>, labels: Record<string, string>, onLine: (line: string) => void): Promise<void>;
   importImage(tarball: Readable, repo: string, tag: string): Promise<void>;
   pullImage(ref: string): Promise<void>;
@@ -412,25 +406,14 @@ export class Engine implements EngineClient {
 
   /** Runs a throw-away container (no network) and returns what it printed. */
   async runOnce(image: string, cmd: string[], what: string, capAdd: string[] = []): Promise<ExecResult> {
-    const container = await this.call(
-      this.docker.createContainer({
-        Image: image,
-        Entrypoint: [],
-        Cmd: cmd,
-        Labels: { ...productLabels(), [LABEL.instance]: ONE_SHOT_INSTANCE },
-        HostConfig: { CapDrop: ["ALL"], CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } as Docker.HostConfig,
-      }),
-      what,
-    );
-    try {
-      await this.call(container.start(), what);
-      const waited = (await this.call(container.wait(), what)) as { StatusCode: number };
-      const logs = (await this.call(container.logs({ stdout: true, stderr: true, follow: false }), what)) as Buffer;
-      const { stdout, stderr } = await collectDemuxed(bufferStream(logs), this.docker.modem);
-      return { exitCode: waited.StatusCode, stdout, stderr };
-    } finally {
-      await container.remove({ force: true }).catch(() => undefined);
-    }
+    return runThrowAway(this.docker, (w, m) => this.call(w, m), { Image: image, Cmd: cmd, HostConfig: { CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } }, what);
+  }
+
+  async runOnHost(image: string, script: string, what: string): Promise<ExecResult> {
+    const HostConfig = { CapAdd: ["NET_ADMIN", "NET_RAW"], NetworkMode: "host", ReadonlyPaths: READONLY_PATHS, SecurityOpt: ["no-new-privileges"] };
+    // The script travels in the environment, as in execScript.
+    const config = { Image: image, Cmd: ["sh", "-ec", 'eval "$LVS_LAB_SCRIPT"'], Env: [`LVS_LAB_SCRIPT=${script}`], HostConfig };
+    return runThrowAway(this.docker, (w, m) => this.call(w, m), config, what);
   }
 
   /** The image's content id (sha256:…), or undefined if the engine has no such image. Used by src/vm to key its data disk. */
@@ -444,19 +427,19 @@ export class Engine implements EngineClient {
   }
 }
 
-function bufferStream(b: Buffer): Readable {
-  const s = new PassThrough();
-  s.end(b);
-  return s;
-}
-
 function toLabNetwork(n: Docker.NetworkInspectInfo): LabNetwork {
   return {
     id: n.Id,
     name: n.Name,
     labels: n.Labels ?? {},
     subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => Boolean(s)),
+    bridge: n.Driver === "bridge" ? bridgeInterface(n) : undefined,
   };
+}
+
+/** Docker's bridge driver names the host interface br-<first 12 of the id> unless the network names it. */
+function bridgeInterface(n: Docker.NetworkInspectInfo): string {
+  return n.Options?.["com.docker.network.bridge.name"] ?? `br-${n.Id.slice(0, 12)}`;
 }
 
 function statusCode(e: unknown): number | undefined {

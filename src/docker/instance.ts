@@ -49,12 +49,19 @@ export async function instanceContainers(engine: EngineClient, instance: string)
   return Object.fromEntries(list.map((c) => [c.labels[LABEL.node] ?? c.name, c]));
 }
 
-/** Removes every container, then every network, of the instance. Safe to call twice. */
-export async function removeInstance(engine: EngineClient, instance: string): Promise<{ containers: number; networks: number }> {
+/**
+ * Removes every container, then every network, of the instance. Safe to call twice.
+ * `withNetworks` runs alongside the network removal, once no container is left.
+ */
+export async function removeInstance(
+  engine: EngineClient,
+  instance: string,
+  withNetworks: () => Promise<unknown> = async () => undefined,
+): Promise<{ containers: number; networks: number }> {
   const containers = await engine.listContainers(instance);
   await Promise.all(containers.map((c) => engine.removeContainer(c.id)));
   const networks = await engine.listNetworks(instance);
-  await Promise.all(networks.map((n) => engine.removeNetwork(n.id)));
+  await Promise.all([...networks.map((n) => engine.removeNetwork(n.id)), withNetworks()]);
   return { containers: containers.length, networks: networks.length };
 }
 

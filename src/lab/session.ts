@@ -20,7 +20,8 @@ import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
 import { allocateSubnets } from "../topology/allocate.js";
 import { renderTemplate, resolveTopology, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
-import { hostRoutes } from "./host.js";
+import { usedIpv4Blocks } from "./host.js";
+import { fenceInstance, unfenceInstances } from "./isolation.js";
 import { missingRequirements, probeKernel } from "./kernel.js";
 import { planInstance } from "./plan.js";
 import { discoverInterfaces, prepareServices } from "./services.js";
@@ -132,18 +133,46 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   // Two starts at the same moment may pick the same free block; the engine refuses the
   // second network, and a fresh look at what is used then picks another.
   for (let attempt = 1; ; attempt++) {
-    const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])];
+    const used = await usedIpv4Blocks(engine);
     const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used));
     const plan = planInstance(topology, name, image);
     try {
       const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase });
-      return await readyForLearner(name, lab, engine, topology, containers, opts);
+      return await fencedWhileReadying(engine, name, image, opts, () => readyForLearner(name, lab, engine, topology, containers, opts));
     } catch (e) {
       const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
       if (!overlap || attempt >= 10 || e instanceof UserError) throw e;
       // Jitter, so that racing starts do not pick the same block again.
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
     }
+  }
+}
+
+/**
+ * Fences the instance off (src/lab/isolation.ts) while its containers are made ready:
+ * the learner gets no shell before both are done. A host where the rules cannot be set
+ * (rootless Docker) still gets its lab, with a warning; a failed start takes its rules along.
+ */
+async function fencedWhileReadying(
+  engine: EngineClient,
+  name: string,
+  image: string,
+  opts: { onNote?: (text: string) => void },
+  readying: () => Promise<LabSession>,
+): Promise<LabSession> {
+  const fencing = fenceInstance(engine, name, image).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  try {
+    const session = await readying();
+    const failed = await fencing;
+    if (failed) opts.onNote?.(`warning: instance ${name} is NOT isolated from the engine's host and other instances: ${failed.message}`);
+    return session;
+  } catch (e) {
+    await fencing;
+    await unfenceInstances(engine, image, name).catch(() => undefined);
+    throw e;
   }
 }
 
@@ -177,9 +206,14 @@ async function readyForLearner(
     opts.onPhase?.("services", "done");
     return assembleSession(name, lab, engine, topology, containers, ifaces);
   } catch (e) {
-    await removeInstance(engine, name).catch(() => undefined);
+    await removeFencedInstance(engine, name).catch(() => undefined);
     throw e;
   }
+}
+
+/** Removes the instance; its firewall rules go once its containers are gone. */
+function removeFencedInstance(engine: EngineClient, name: string): Promise<{ containers: number; networks: number }> {
+  return removeInstance(engine, name, () => unfenceInstances(engine, labImageRef(), name));
 }
 
 /** Reattaches to a running instance that a lookup found, its subnets read from the engine's networks. */
@@ -302,7 +336,7 @@ export async function resetLab(s: LabSession, index: number, opts: { signal?: Ab
   try {
     containers = await createContainers(s.engine, plan.containers, opts);
   } catch (e) {
-    await removeInstance(s.engine, s.name).catch(() => undefined);
+    await removeFencedInstance(s.engine, s.name).catch(() => undefined);
     throw e;
   }
   const fresh = await readyForLearner(s.name, s.lab, s.engine, s.topology, containers, opts);
@@ -311,7 +345,20 @@ export async function resetLab(s: LabSession, index: number, opts: { signal?: Ab
 }
 
 export async function stopLab(engine: EngineClient, name: string): Promise<{ containers: number; networks: number }> {
-  const removed = await removeInstance(engine, name);
+  const removed = await removeFencedInstance(engine, name);
   await deleteInstanceRecord(name);
   return removed;
+}
+
+/** Every instance on the engine, crashed ones included, then every lvs-lab firewall rule left on its host. */
+export async function stopAllLabs(engine: EngineClient): Promise<Array<{ name: string; containers: number; networks: number }>> {
+  const stopped = await Promise.all(
+    (await listInstances(engine)).map(async (i) => {
+      const removed = await removeInstance(engine, i.name);
+      await deleteInstanceRecord(i.name);
+      return { name: i.name, ...removed };
+    }),
+  );
+  await unfenceInstances(engine, labImageRef());
+  return stopped;
 }

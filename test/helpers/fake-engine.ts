@@ -15,6 +15,8 @@ export interface FakeEngineOptions {
   modules?: Array<"ip_vs" | "ipip">;
   /** Answers a script before the defaults do (return undefined to fall through). */
   answer?: (node: string, script: string) => ExecResult | undefined;
+  /** What the engine host's firewall helper answers (default: success). */
+  onHost?: (script: string) => ExecResult | undefined;
 }
 
 const ok = (stdout = ""): ExecResult => ({ exitCode: 0, stdout, stderr: "" });
@@ -26,6 +28,8 @@ export class FakeEngine implements EngineClient {
   readonly images = new Set<string>();
   /** Every script run, as "node: script". */
   readonly log: string[] = [];
+  /** Every script run on the engine's host (runOnHost), in order. */
+  readonly hostScripts: string[] = [];
   private next = 1;
 
   constructor(private readonly opts: FakeEngineOptions = {}) {}
@@ -65,7 +69,7 @@ export class FakeEngine implements EngineClient {
     if ([...this.networks.values()].some((n) => n.name === spec.name)) throw new Error(`network with name ${spec.name} already exists`);
     if ([...this.networks.values()].some((n) => n.subnets.includes(spec.subnet))) throw new Error(`Pool overlaps with other one on this address space`);
     const id = this.id("net");
-    this.networks.set(id, { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet] });
+    this.networks.set(id, { id, name: spec.name, labels: spec.labels, subnets: [spec.subnet], bridge: `br-${id.slice(-12)}` });
     return id;
   }
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -85,6 +89,10 @@ export class FakeEngine implements EngineClient {
   async runOnce(): Promise<ExecResult> {
     const modules = this.opts.modules ?? [];
     return ok(`ipvs=${modules.includes("ip_vs") ? "yes" : "no"}\nipip=${modules.includes("ipip") ? "yes" : "no"}\n${modules.includes("ip_vs") ? "sched=rr\n" : ""}`);
+  }
+  async runOnHost(_image: string, script: string): Promise<ExecResult> {
+    this.hostScripts.push(script);
+    return this.opts.onHost?.(script) ?? ok();
   }
   async exec(id: string, cmd: string[]): Promise<ExecResult> {
     return this.run(id, cmd.join(" "));
