@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ExitCode, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { registerCheck } from "./check.js";
+import { classCommand } from "./class.js";
 import { registerDoctor } from "./doctor.js";
 import { registerImage } from "./image.js";
 import { registerList } from "./list.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     register(program);
   }
   program.addCommand(vmCommand());
+  program.addCommand(classCommand());
   return program;
 }
 

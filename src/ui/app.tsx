@@ -83,6 +83,13 @@ function useLesson(init: () => LessonState, props: Pick<AppProps, "actions" | "o
             (e: unknown) => dispatch({ type: "workFailed", error: reason(e) }),
           );
           return;
+        case "catchUp":
+          if (!actions.catchUp) return dispatch({ type: "workFailed", error: "catching up is not available here" });
+          actions.catchUp(effect.step, effect.progress).then(
+            (r) => dispatch({ type: "caughtUp", progress: r.progress, summary: r.summary }),
+            (e: unknown) => dispatch({ type: "workFailed", error: reason(e) }),
+          );
+          return;
         case "reset":
           actions.reset(effect.step).then(
             (view) => dispatch({ type: "resetDone", view }),
@@ -125,6 +132,7 @@ export function App({ initial, actions, width, height, onExit, signal, checkEver
     return () => signal.removeEventListener("abort", onAbort);
   }, [signal, dispatch]);
   useEffect(() => dispatch({ type: "mount" }), [dispatch]);
+  useEffect(() => actions.subscribe?.((notice) => dispatch({ type: "classNotice", notice })), [actions, dispatch]);
   useInput(useCallback((input, key) => dispatch({ type: "key", input, key, at: Date.now() }), [dispatch]));
 
   const { view, progress, last, outcome, solutionShown, help, checking } = state;

@@ -5,6 +5,7 @@
  * from the caller through LabHooks.
  */
 import { UserError } from "../errors.js";
+import { catchUpTo } from "../lab/catch-up.js";
 import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
@@ -74,6 +75,11 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     async reset(step) {
       s = await resetLab(s, step);
       return labView(s, hooks.kernel);
+    },
+    async catchUp(step, progress) {
+      const r = await catchUpTo(s, progress, step);
+      const applied = r.solved.length ? `the solutions of step ${r.solved.map((i) => i + 1).join(", ")} applied` : "the earlier steps passed already";
+      return { progress: r.progress, summary: `Caught up to step ${step + 1}: ${applied}.` };
     },
     saveProgress(p: Progress) {
       const copy = structuredClone(p);

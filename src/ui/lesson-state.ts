@@ -10,11 +10,11 @@ import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, t
 import { helpLines, probeLines } from "./panes.js";
 import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";
 import { MARK } from "./theme.js";
-import type { CheckRun, LabView, UiExit, UiSnapshot } from "./types.js";
+import type { CheckRun, ClassNotice, LabView, UiExit, UiSnapshot } from "./types.js";
 
 export type Dialog = { kind: "solution" } | { kind: "reset" } | { kind: "quit" } | { kind: "shell"; sel: number };
 export type Timer = "recheck" | "advance";
-type Work = "solve" | "reset";
+type Work = "solve" | "reset" | "catchUp";
 
 /** The keys the screen reads (a subset of ink's Key). */
 export interface KeyPress {
@@ -54,6 +54,8 @@ export interface LessonState {
   timing: { autoCheck: boolean; checkEveryMs: number; advanceAfterMs: number };
   /** The screen asked to leave (shell or quit): later events change nothing. */
   left: boolean;
+  /** The instructor's open offer to bring the lab to a later step (g accepts). */
+  offer?: { id: string; step: number };
 }
 
 export type LessonEvent =
@@ -66,6 +68,8 @@ export type LessonEvent =
   | { type: "solved"; summary: string }
   | { type: "resetDone"; view: LabView }
   | { type: "workFailed"; error: string }
+  | { type: "classNotice"; notice: ClassNotice }
+  | { type: "caughtUp"; progress: Progress; summary: string }
   | { type: "abort" };
 
 export type LessonEffect =
@@ -76,6 +80,8 @@ export type LessonEffect =
   | { type: "save"; progress: Progress }
   | { type: "solve"; step: number }
   | { type: "reset"; step: number }
+  /** Brings the lab to the start of `step`, from the progress as it is. */
+  | { type: "catchUp"; step: number; progress: Progress }
   /** Leaves the screen: timers stop and no further event is handled. */
   | { type: "exit"; exit: UiExit };
 
@@ -142,6 +148,10 @@ function handle(s: LessonState, e: LessonEvent): Transition {
       return workEnded({ ...s, view: e.view, last: undefined, notice: `The lab is back at the start of step ${shownStep(s) + 1}.` });
     case "workFailed":
       return workEnded(withNotice(s, `${s.busy?.label ?? "The work"} failed: ${e.error}`));
+    case "classNotice":
+      return stay(onClassNotice(s, e.notice));
+    case "caughtUp":
+      return workEnded({ ...s, progress: e.progress, offer: undefined, holding: undefined, last: undefined, scroll: 0, notice: e.summary });
     case "abort":
       // SIGTERM (or a Ctrl-C that reached us as a signal): leave as "keep"; progress is saved.
       return leave(s, { kind: "quit", stop: false });
@@ -194,7 +204,7 @@ function goTo(s: LessonState, index: number, now: Date): Transition {
 
 // ---- busy work
 
-function startWork(s: LessonState, work: Work, label: string): Transition {
+function startWork(s: LessonState, work: "solve" | "reset", label: string): Transition {
   return stay({ ...s, busy: { work, label } }, { type: work, step: shownStep(s) });
 }
 
@@ -248,7 +258,7 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
   if (input === "k" || key.upArrow) return scrollBy(s, 0, -1);
   if (input === "?") return stay({ ...s, help: { scroll: 0 } });
   if (s.busy) {
-    if ("nphsaxrc".includes(input)) return stay(withNotice(s, `${s.busy.label}… wait a moment.`));
+    if ("nphsaxrcg".includes(input)) return stay(withNotice(s, `${s.busy.label}… wait a moment.`));
     if (input === "q") return stay({ ...s, dialog: { kind: "quit" } });
     return stay(s);
   }
@@ -277,11 +287,22 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
       return stay({ ...s, dialog: { kind: "shell", sel: Math.max(0, s.view.nodes.indexOf(step.solutions[0]?.node ?? "")) } });
     case "r":
       return stay({ ...s, dialog: { kind: "reset" } });
+    case "g":
+      if (!s.offer || s.offer.step <= s.progress.step) return stay(withNotice(s, "There is no catch-up offer from the instructor."));
+      return stay({ ...s, busy: { work: "catchUp", label: `Catching up to step ${s.offer.step + 1}` } }, { type: "catchUp", step: s.offer.step, progress: s.progress });
     case "q":
       return stay({ ...s, dialog: { kind: "quit" } });
     default:
       return stay(s);
   }
+}
+
+// ---- the class the learner joined
+
+function onClassNotice(s: LessonState, notice: ClassNotice): LessonState {
+  if (notice.kind === "message") return withNotice(s, `Instructor: ${notice.text}`);
+  if (notice.step <= s.progress.step || notice.step >= s.view.steps.length || s.offer?.id === notice.id) return s;
+  return { ...s, offer: { id: notice.id, step: notice.step }, notice: `Your instructor offers to bring your lab to step ${notice.step + 1}: g accepts (the earlier steps' solutions are applied where they do not pass).` };
 }
 
 function nextHint(s: LessonState, index: number): LessonState {

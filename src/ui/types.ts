@@ -48,7 +48,14 @@ export interface UiActions {
   /** Recreates the lab at the start of `step`; resolves to the new view. */
   reset(step: number): Promise<LabView>;
   saveProgress(p: Progress): void;
+  /** Brings the lab to the start of step `step`: earlier steps checked, the failing ones solved with help. */
+  catchUp?(step: number, progress: Progress): Promise<{ progress: Progress; summary: string }>;
+  /** Notices from a class the learner joined, as they arrive; returns the unsubscribe. */
+  subscribe?(listener: (notice: ClassNotice) => void): () => void;
 }
+
+/** From the instructor: an offer to bring the lab to a step (0-based), or a message. */
+export type ClassNotice = { kind: "offer"; id: string; step: number } | { kind: "message"; id: string; text: string };
 
 /** Everything that must survive unmounting the app for a shell. */
 export interface UiSnapshot {

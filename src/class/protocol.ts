@@ -1,0 +1,172 @@
+/**
+ * What learners and the instructor send to the class server, as zod schemas: one
+ * definition for both sides. Strings from a learner's machine end up on someone else's
+ * screen, so they are capped and lose control characters (an escape sequence in a
+ * verdict must not move the instructor's cursor); names with them are refused outright.
+ * Nothing here carries shell contents or commands: progress, verdicts and hops only.
+ */
+import { z } from "zod";
+
+export const LIMITS = {
+  /** Request bodies, in bytes. */
+  joinBody: 2 * 1024,
+  eventsBody: 256 * 1024,
+  instructorBody: 8 * 1024,
+  eventsPerBatch: 100,
+  nameLength: 32,
+} as const;
+
+/** C0/C1 controls (ESC, CR, …) and the bidirectional overrides that reorder what follows. */
+const UNSAFE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** Text safe for a terminal or a page: every control character becomes U+FFFD. */
+export function cleanText(text: string): string {
+  return text.replace(UNSAFE, "\uFFFD");
+}
+
+export function hasUnsafeCharacters(text: string): boolean {
+  return new RegExp(UNSAFE.source, "u").test(text);
+}
+
+const text = (max: number) => z.string().max(max * 4).transform((s) => cleanText(s).slice(0, max));
+
+export const LAB_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const labId = z.string().regex(LAB_ID);
+const stepId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
+const instance = z.string().regex(/^[a-z0-9][a-z0-9-]{0,23}$/);
+
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1, "a name needs at least one character")
+  .max(LIMITS.nameLength, `a name has at most ${LIMITS.nameLength} characters`)
+  .refine((s) => !hasUnsafeCharacters(s), "a name cannot hold control characters or escape sequences");
+
+export const probeVerdictSchema = z.object({
+  kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  node: text(40).optional(),
+  description: text(300).optional(),
+  ok: z.boolean(),
+  message: text(1000),
+  observation: z.boolean().optional(),
+  /** A traffic probe's hops: which node did what with the packets. */
+  path: z.array(z.object({ node: text(40), what: text(300) })).max(40).optional(),
+});
+export type ProbeVerdict = z.infer<typeof probeVerdictSchema>;
+
+export const stepVerdictSchema = z.object({
+  id: stepId,
+  passed: z.boolean(),
+  probes: z.array(probeVerdictSchema).max(60),
+});
+export type StepVerdict = z.infer<typeof stepVerdictSchema>;
+
+/** The learner's progress in one lab as state/progress.ts keeps it, steps by id. */
+export const progressSnapshotSchema = z.object({
+  /** The current step. */
+  step: stepId,
+  passed: z.array(stepId).max(100),
+  solvedWithHelp: z.array(stepId).max(100),
+  hintsShown: z.record(stepId, z.number().int().min(0).max(100)),
+  predictions: z.record(stepId, z.number().int().min(1).max(20)),
+  /** Seconds on the current step when the event happened. */
+  stepSeconds: z.number().int().min(0).max(100_000_000),
+});
+export type ProgressSnapshot = z.infer<typeof progressSnapshotSchema>;
+
+export const EVENT_TYPES = ["start", "check", "solve", "hint", "predict", "progress", "catch-up"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const learnerEventSchema = z
+  .object({
+    /** Chosen by the learner's machine: a second delivery of the same id counts once. */
+    id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+    /** The learner's clock (ms since epoch); the server corrects it by the body's `now`. */
+    at: z.number().int().positive(),
+    type: z.enum(EVENT_TYPES),
+    lab: labId,
+    instance,
+    progress: progressSnapshotSchema,
+    /** Verdicts of the steps this event checked, in order. */
+    checks: z.array(stepVerdictSchema).max(100).optional(),
+  })
+  .strict();
+export type LearnerEvent = z.infer<typeof learnerEventSchema>;
+export type LearnerEventInput = z.input<typeof learnerEventSchema>;
+
+export const eventsBodySchema = z
+  .object({
+    /** The learner's clock when sending: the server's clock minus this is the skew. */
+    now: z.number().int().positive(),
+    events: z.array(learnerEventSchema).min(1).max(LIMITS.eventsPerBatch),
+  })
+  .strict();
+
+export const joinBodySchema = z
+  .object({
+    code: z.string().max(40),
+    name: nameSchema,
+    /** A learner joining again under their name proves it is them with the token they got. */
+    token: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const catchUpBodySchema = z
+  .object({
+    step: z.number().int().min(1).max(100),
+    lab: labId.optional(),
+    /** A learner's name; without it, every learner of the lab who is behind. */
+    learner: z.string().max(LIMITS.nameLength * 4).optional(),
+  })
+  .strict();
+
+export const sayBodySchema = z
+  .object({
+    text: text(500).refine((s) => s.trim().length > 0, "say something"),
+    learner: z.string().max(LIMITS.nameLength * 4).optional(),
+  })
+  .strict();
+
+/** An instructor's offer to bring a learner's lab to the start of a step (1-based). */
+export interface Offer {
+  id: string;
+  at: number;
+  lab: string;
+  step: number;
+  /** A learner id; absent: everyone on the lab who is behind. */
+  learner?: string;
+}
+
+export interface Message {
+  id: string;
+  at: number;
+  text: string;
+  learner?: string;
+}
+
+/** What the server has for one learner: the open offer for their lab, the latest messages. */
+export interface Inbox {
+  offer?: Offer;
+  messages: Message[];
+}
+
+export interface JoinReply {
+  learner: string;
+  token: string;
+  title: string;
+  name: string;
+}
+
+export interface EventsReply {
+  accepted: number;
+  duplicates: number;
+  inbox: Inbox;
+}
+
+/** The first issue of a failed parse, as one sentence for a 400 answer. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "the body does not match the schema";
+  const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue.message}`;
+}

@@ -1,0 +1,44 @@
+/** The watch screen: props in, text out (the runner owns the state and the keys' effects). */
+import { useInput } from "ink";
+import { Rows } from "../../ui/components.js";
+import type { Line } from "../../ui/markdown.js";
+import { detailLines, fit, gridLines, rowOrder } from "./lines.js";
+import type { WatchKey, WatchState } from "./state.js";
+
+export interface WatchScreenProps {
+  state: WatchState;
+  width: number;
+  height: number;
+}
+
+/** The lines that fit `rows`, scrolled so that line `keep` is on screen. */
+function window(lines: Line[], rows: number, keep = 0): Line[] {
+  const top = Math.max(0, Math.min(keep - Math.floor(rows / 2), lines.length - rows));
+  return lines.slice(top, top + rows);
+}
+
+export function WatchScreen({ state, width, height }: WatchScreenProps) {
+  const v = state.view;
+  const status = state.connected ? "live" : state.problem ? `reconnecting: ${state.problem}` : "connecting…";
+  const header: Line = { segs: [{ text: fit(`lvs-lab class · ${v?.title ?? ""}`, Math.max(0, width - 32)), bold: true }, { text: fit(`${v?.learners ?? 0} learners · ${status}`, 32), dim: !state.connected }] };
+  const rows = Math.max(1, height - 3);
+  let body: Line[];
+  if (state.detailOpen && state.detail) body = window(detailLines(state.detail, width), rows);
+  else if (state.detailOpen) body = [{ segs: [{ text: "loading…", dim: true }] }];
+  else if (v) {
+    const grid = gridLines(v, state.selected, width);
+    body = window(grid.lines, rows, grid.selectedAt);
+  } else body = [{ segs: [{ text: "Waiting for the class server…", dim: true }] }];
+  while (body.length < rows) body.push({ segs: [] });
+  const selected = v ? rowOrder(v).find((o) => o.row.learner === state.selected) : undefined;
+  const classStep = v?.labs.find((g) => g.id === selected?.lab)?.classStep;
+  const keys = state.detailOpen ? "Esc back  ↑↓ learner  c catch up  q quit" : `↑↓ learner  ⏎ details  c catch up${classStep ? ` to ${classStep}` : ""}  C everyone behind  q quit`;
+  const footer: Line[] = [{ segs: [{ text: fit(state.notice ?? "", width), dim: true }] }, { segs: [{ text: fit(keys, width), dim: true }] }];
+  return <Rows width={width} lines={[header, ...body, ...footer]} />;
+}
+
+/** Forwards the keyboard to the runner. */
+export function KeyReader({ onKey }: { onKey: (input: string, key: WatchKey) => void }) {
+  useInput((input, key) => onKey(input, key));
+  return null;
+}

@@ -1,0 +1,197 @@
+/**
+ * `lvs-lab class …`: classroom workshops. The instructor runs `serve` (foreground),
+ * watches with `watch` or the web page, and sends `catch-up` offers and `say` messages;
+ * learners `join` once, and their lab commands report progress until they `leave`.
+ * The server and the TUI load only when a subcommand needs them.
+ */
+import { Command } from "commander";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { stateDir } from "../paths.js";
+import { bold, dim, printJson } from "./output.js";
+
+/** Where `class serve` keeps the class (server.json with the secrets, events.jsonl). */
+export function serverDir(): string {
+  return join(stateDir(), "class-server");
+}
+const listeningPath = () => join(serverDir(), "listening.json");
+
+interface InstructorTarget {
+  url: string;
+  token: string;
+}
+
+/** The class server an instructor command talks to: --url/--token, the URL's ?token=, or the one running here. */
+async function instructorTarget(opts: { url?: string; token?: string }): Promise<InstructorTarget> {
+  let url = opts.url;
+  let token = opts.token ?? process.env.LVS_LAB_CLASS_TOKEN;
+  if (url) {
+    const parsed = new URL(url);
+    token ??= parsed.searchParams.get("token") ?? undefined;
+    url = parsed.origin;
+  }
+  if (!url || !token) {
+    const local = await readFile(listeningPath(), "utf8").then((t) => JSON.parse(t) as { url: string }, () => undefined);
+    const secrets = await readFile(join(serverDir(), "server.json"), "utf8").then((t) => JSON.parse(t) as { instructorToken: string }, () => undefined);
+    url ??= local?.url;
+    if (!token && secrets && url === local?.url) token = secrets.instructorToken;
+  }
+  if (!url) throw new UserError("No class server runs here.", "Start one with `lvs-lab class serve`, or name it: `--url URL --token TOKEN`.");
+  if (!token) throw new UserError(`The instructor token for ${url} is missing.`, "Give it with --token, LVS_LAB_CLASS_TOKEN, or the URL's ?token=.");
+  return { url, token };
+}
+
+async function instructorRequest(target: InstructorTarget, method: string, path: string, body?: unknown) {
+  const { requestJson, errorOf } = await import("../class/learner.js");
+  const answer = await requestJson(`${target.url}${path}`, { method, token: target.token, body, timeoutMs: 10_000 }).catch((e: Error) => {
+    throw new UserError(`No class server answers at ${target.url}: ${e.message}`);
+  });
+  if (answer.status !== 200) throw new UserError(`The class server refused: ${errorOf(answer)}.`);
+  return answer.body;
+}
+
+function positive(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${what} must be a positive number.`);
+  return n;
+}
+
+export function classCommand(): Command {
+  const cls = new Command("class").description("classroom workshops: a class server the instructor watches, learners' labs reporting to it");
+
+  cls
+    .command("serve")
+    .description("run the class server in the foreground (the class is kept in an event log: a restart resumes it)")
+    .option("--port <port>", "TCP port", "7700")
+    .option("--bind <addr>", "address to listen on", "0.0.0.0")
+    .option("--title <text>", "the class's title")
+    .option("--stuck-minutes <n>", "flag a learner as stuck after this many minutes on the same failing probes", "5")
+    .option("--new", "start a new class (the previous one's log is kept aside)")
+    .option("--json", "print one JSON line {url, joinCode, instructorToken} and nothing else")
+    .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError("--port must be a port number (0 picks a free one).");
+      const stuckMinutes = positive(opts.stuckMinutes, "--stuck-minutes");
+      const [{ startClassServer }, { labInfos }] = await Promise.all([import("../class/server.js"), import("../class/labs.js")]);
+      if (opts.new) await rename(serverDir(), `${serverDir()}-${new Date().toISOString().replace(/[:.]/g, "-")}`).catch(() => undefined);
+      const server = await startClassServer({
+        dir: serverDir(),
+        labs: await labInfos(),
+        title: opts.title,
+        port,
+        bind: opts.bind,
+        stuckMinutes,
+        onActivity: opts.json ? undefined : (line) => process.stderr.write(`${dim("·")} ${line}\n`),
+      }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "EADDRINUSE") throw new UserError(`Port ${port} is in use.`, "Pick another with --port, or stop the other class server.");
+        if (e.code === "EADDRNOTAVAIL") throw new UserError(`This machine has no address ${opts.bind}.`);
+        throw e;
+      });
+      await mkdir(serverDir(), { recursive: true });
+      await writeFile(listeningPath(), JSON.stringify({ url: server.url, pid: process.pid }));
+      if (opts.json) process.stdout.write(JSON.stringify({ url: server.url, joinCode: server.joinCode, instructorToken: server.instructorToken }) + "\n");
+      else {
+        const title = server.ledger.state.title;
+        console.log(`${bold(`Class "${title}"`)} is open at ${server.url}`);
+        console.log(`\n  Learners join with:  ${bold(`lvs-lab class join ${server.url} --code ${server.joinCode} --as NAME`)}`);
+        console.log(`  Instructor page:     ${server.url}/?token=${server.instructorToken}`);
+        console.log(`  In a terminal:       lvs-lab class watch`);
+        console.log(dim(`\nEvent log ${server.logPath}: ${server.replayed.records} records replayed${server.replayed.skipped ? `, ${server.replayed.skipped} unreadable lines skipped` : ""}.`));
+        console.log(dim("Ctrl-C stops the server; `lvs-lab class serve` again resumes this class (--new starts another)."));
+      }
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await server.close();
+      await rm(listeningPath(), { force: true });
+    });
+
+  cls
+    .command("join <url>")
+    .description("join a class: your lab commands report progress to it (never your shell or commands)")
+    .requiredOption("--code <code>", "the join code the instructor shows")
+    .requiredOption("--as <name>", "your name in the class")
+    .action(async (url: string, opts: { code: string; as: string }) => {
+      const { joinClass } = await import("../class/join.js");
+      const m = await joinClass(url, opts.code, opts.as);
+      console.log(`Joined ${bold(`"${m.title}"`)} as ${bold(m.name)}.`);
+      console.log(dim("Your checks, hints, solutions and predictions go to the instructor; your shells and commands never do."));
+      console.log(dim("`lvs-lab class leave` stops it."));
+    });
+
+  cls
+    .command("leave")
+    .description("leave the class: lab commands stop reporting")
+    .action(async () => {
+      const { leaveClass } = await import("../class/join.js");
+      const left = await leaveClass();
+      console.log(left ? `Left "${left.title}".` : "You are in no class.");
+    });
+
+  cls
+    .command("status")
+    .description("the class you joined, and events not yet delivered")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { json?: boolean }) => {
+      const { readMembership, queuedCount } = await import("../class/learner.js");
+      const m = await readMembership();
+      const queued = await queuedCount();
+      if (opts.json) return printJson(m ? { joined: true, url: m.url, name: m.name, title: m.title, queued } : { joined: false, queued });
+      if (!m) return console.log("You are in no class. Join one with `lvs-lab class join URL --code CODE --as NAME`.");
+      console.log(`In ${bold(`"${m.title}"`)} at ${m.url} as ${bold(m.name)}${queued ? `; ${queued} events wait for the server` : ""}.`);
+    });
+
+  cls
+    .command("watch [url]")
+    .description("the instructor's live grid in the terminal (learners × steps, stuck and regressed flags)")
+    .option("--token <token>", "the instructor token (default: the class server running here)")
+    .action(async (url: string | undefined, opts: { token?: string }) => {
+      const target = await instructorTarget({ url, token: opts.token });
+      if (!process.stdout.isTTY) throw new UserError("`class watch` needs a terminal; `lvs-lab class export` or GET /api/class give the same data.");
+      const { runWatch } = await import("../class/watch/run.js");
+      await runWatch(target.url, target.token);
+    });
+
+  cls
+    .command("catch-up")
+    .description("offer learners behind to bring their lab to the start of a step (they accept; nothing runs without them)")
+    .requiredOption("--step <n>", "the step to bring them to")
+    .option("--learner <name>", "only this learner (default: everyone on the lab who is behind)")
+    .option("--lab <lab>", "the lab (default: the one most learners are on)")
+    .option("--url <url>", "the class server (default: the one running here)")
+    .option("--token <token>", "the instructor token")
+    .action(async (opts: { step: string; learner?: string; lab?: string; url?: string; token?: string }) => {
+      const step = positive(opts.step, "--step");
+      const target = await instructorTarget(opts);
+      const r = (await instructorRequest(target, "POST", "/api/catch-up", { step, ...(opts.lab ? { lab: opts.lab } : {}), ...(opts.learner ? { learner: opts.learner } : {}) })) as { reaches: string[] };
+      console.log(r.reaches.length ? `Offered step ${step} to ${r.reaches.join(", ")}.` : `Offered step ${step}; nobody is behind it right now.`);
+    });
+
+  cls
+    .command("say <text>")
+    .description("a message to the class (or one learner), shown at their next check and in their UI")
+    .option("--learner <name>", "only this learner")
+    .option("--url <url>", "the class server (default: the one running here)")
+    .option("--token <token>", "the instructor token")
+    .action(async (text: string, opts: { learner?: string; url?: string; token?: string }) => {
+      const target = await instructorTarget(opts);
+      await instructorRequest(target, "POST", "/api/say", { text, ...(opts.learner ? { learner: opts.learner } : {}) });
+      console.log(`Said to ${opts.learner ?? "the class"}.`);
+    });
+
+  cls
+    .command("export")
+    .description("the class as CSV (one row per learner and lab)")
+    .option("--out <file>", "write to a file instead of standard output")
+    .option("--url <url>", "the class server (default: the one running here)")
+    .option("--token <token>", "the instructor token")
+    .action(async (opts: { out?: string; url?: string; token?: string }) => {
+      const csv = String(await instructorRequest(await instructorTarget(opts), "GET", "/api/export.csv"));
+      if (opts.out) await writeFile(opts.out, csv);
+      else process.stdout.write(csv);
+    });
+
+  return cls;
+}

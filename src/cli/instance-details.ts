@@ -1,0 +1,27 @@
+/**
+ * What `status --json` tells graders' scripts about an instance beyond its containers:
+ * each network's subnet, each node's address per network, and the lab's template
+ * variables ({{vip}}, {{director.ext}}, {{director.ext.iface}} …) as the lesson fills them.
+ */
+import type { EngineClient } from "../docker/engine.js";
+
+export interface InstanceDetails {
+  subnets: Record<string, string>;
+  addresses: Record<string, Record<string, string>>;
+  vars: Record<string, string>;
+}
+
+export async function instanceDetails(engine: EngineClient, name: string, broken: boolean): Promise<InstanceDetails | undefined> {
+  const [{ instanceContainers }, { openLab }] = await Promise.all([import("../docker/instance.js"), import("../lab/session.js")]);
+  try {
+    const s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { allowBroken: broken });
+    return {
+      subnets: Object.fromEntries(Object.values(s.topology.networks).map((n) => [n.name, n.subnet])),
+      addresses: Object.fromEntries(Object.values(s.topology.nodes).map((n) => [n.name, { ...n.addresses }])),
+      vars: s.vars,
+    };
+  } catch {
+    // A half-built instance may not resolve; status still lists it.
+    return undefined;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * `lvs-lab solve --to N`: the lab brought to the start of step N, the way a class
+ * catch-up does it (see lab/catch-up.ts); the class, when joined, hears of it.
+ */
+import { UserError } from "../errors.js";
+import { saveProgress } from "../state/progress.js";
+import { openTarget } from "./check.js";
+import { dim, printJson, progressLine } from "./output.js";
+
+export async function solveTo(opts: { name?: string; to: string; step?: string; all?: boolean; json?: boolean }): Promise<void> {
+  if (opts.step || opts.all) throw new UserError("--to goes alone: it solves whatever the steps before step N still need.");
+  const [{ catchUpTo }, { tellClass }] = await Promise.all([import("../lab/catch-up.js"), import("../class/report.js")]);
+  const { session, progress } = await openTarget(opts.name);
+  const steps = session.lab.lesson.steps;
+  const n = Number(opts.to);
+  if (!Number.isInteger(n) || n < 1 || n > steps.length) throw new UserError(`--to must be a step number from 1 to ${steps.length}.`);
+  if (progress.step >= n - 1) {
+    if (opts.json) return printJson({ instance: session.name, to: n, solved: [], current: progress.step + 1 });
+    return console.log(`You are at step ${progress.step + 1} already: nothing to catch up.`);
+  }
+  const r = await catchUpTo(session, progress, n - 1, (i, action) => {
+    if (!opts.json) progressLine(`step ${i + 1}, ${steps[i]!.title}: ${action === "solved" ? "solution applied, passes now" : "passes already"}`);
+  });
+  await saveProgress(session.name, r.progress);
+  await tellClass("catch-up", session, r.progress, undefined, { json: opts.json });
+  if (opts.json) return printJson({ instance: session.name, to: n, solved: r.solved.map((i) => i + 1), current: r.progress.step + 1 });
+  console.log(`Your lab is at the start of step ${n}: ${steps[n - 1]!.title}.`);
+  console.log(dim(r.solved.length ? `Steps ${r.solved.map((i) => i + 1).join(", ")} count as solved with help.` : "Every earlier step passed already."));
+}
