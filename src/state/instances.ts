@@ -3,7 +3,7 @@
  * its address blocks and interface names. The containers themselves (found by label)
  * stay the truth about whether it exists.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { stateDir } from "../paths.js";
@@ -45,17 +45,6 @@ export async function readInstanceRecord(name: string): Promise<InstanceRecord |
   } catch {
     return undefined;
   }
-}
-
-export async function listInstanceRecords(): Promise<InstanceRecord[]> {
-  let files: string[];
-  try {
-    files = await readdir(instancesDir());
-  } catch {
-    return [];
-  }
-  const records = await Promise.all(files.filter((f) => f.endsWith(".json")).map((f) => readInstanceRecord(f.replace(/\.json$/, ""))));
-  return records.filter((r): r is InstanceRecord => r !== undefined);
 }
 
 export async function deleteInstanceRecord(name: string): Promise<void> {

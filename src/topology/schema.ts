@@ -88,4 +88,3 @@ export const topologySchema = z
   });
 
 export type Topology = z.infer<typeof topologySchema>;
-export type TopologyNode = Topology["nodes"][string];

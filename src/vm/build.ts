@@ -1,0 +1,101 @@
+/**
+ * Building the VM: vm/build.sh (debootstrap, kernel, initramfs) into a temporary
+ * directory, renamed into place once complete; stale and superseded builds are removed.
+ */
+import { execFile, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { UserError } from "../errors.js";
+import type { BootGuard } from "./boot.js";
+import { processAlive } from "./qemu.js";
+import { isRecipeDirName, VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
+import { onPath, readState, readText, runningPid, tail, type VmPhase } from "./run-state.js";
+
+/** Runs vm/build.sh into a temporary directory when this recipe is not built yet. True if it built. */
+export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: string) => void, guard: BootGuard): Promise<boolean> {
+  if (existsSync(p.kernel) && existsSync(p.initrd)) return false;
+  if (process.getuid?.() !== 0) {
+    throw new UserError(
+      "Building the lvs-lab VM needs root (debootstrap and chroot make its Debian root filesystem).",
+      "Run `lvs-lab vm up` once as root; later boots reuse the cached build.",
+    );
+  }
+  const missing = ["debootstrap", "cpio", "dpkg-deb"].filter((c) => !onPath(c));
+  if (missing.length) {
+    throw new UserError(
+      `Building the lvs-lab VM needs ${missing.join(", ")}, which ${missing.length > 1 ? "are" : "is"} not installed.`,
+      "Install them, e.g. `apt-get install debootstrap cpio dpkg` (Debian/Ubuntu).",
+    );
+  }
+  mkdirSync(p.root, { recursive: true });
+  await removeStaleBuilds(p.root);
+  const tmp = join(p.root, `${p.hash}.tmp-${process.pid}`);
+  const logFd = openSync(p.buildLog, "w");
+  const started = Date.now();
+  try {
+    const child = spawn("sh", [join(VM_SCRIPTS_DIR, "build.sh"), tmp], {
+      stdio: ["ignore", "pipe", logFd],
+      detached: true, // own process group: cleanup stops debootstrap too
+      env: { ...process.env, LC_ALL: "C", DEBIAN_FRONTEND: "noninteractive" },
+    });
+    const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (exitCode, signal) => resolve({ exitCode, signal }));
+    });
+    guard.trackBuild(child);
+    const lines = createInterface({ input: child.stdout! });
+    for await (const line of lines) {
+      writeFileSync(logFd, line + "\n");
+      const m = /^@@phase (\S+) ?(.*)$/.exec(line);
+      if (m && m[1] !== "done") phase(m[1]!, `${m[2]} (+${Math.round((Date.now() - started) / 1000)} s)`);
+    }
+    const result = await exited;
+    guard.trackBuild(undefined);
+    if (result.exitCode !== 0 || !existsSync(join(tmp, "vmlinuz")) || !existsSync(join(tmp, "initrd.cpio"))) {
+      throw new UserError(
+        `Building the lvs-lab VM failed (vm/build.sh exit ${result.exitCode ?? result.signal}).\n${tail(p.buildLog)}`,
+        `Full log: ${p.buildLog}. It needs a Debian mirror (LVS_LAB_DEBIAN_MIRROR, default deb.debian.org).`,
+      );
+    }
+    rmSync(p.recipeDir, { recursive: true, force: true });
+    renameSync(tmp, p.recipeDir);
+    removeOtherRecipes(p);
+    return true;
+  } finally {
+    closeSync(logFd);
+    await removeTree(tmp);
+  }
+}
+
+/** Unmounts anything debootstrap left mounted under dir (an interrupted build), then deletes it. */
+async function removeTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const mounts = (readText("/proc/self/mounts") ?? "")
+    .split("\n")
+    .map((l) => (l.split(" ")[1] ?? "").replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m.startsWith(dir + "/"))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await promisify(execFile)("umount", ["-l", m]).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function removeStaleBuilds(root: string): Promise<void> {
+  for (const name of readdirSync(root)) {
+    const m = /^[0-9a-f]{16}\.tmp-(\d+)$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) await removeTree(join(root, name));
+  }
+}
+
+/** Old recipes' kernels and disks (~0.5–2 GB each), except one a running VM still uses. */
+function removeOtherRecipes(p: VmPaths): void {
+  const inUse = runningPid(p) !== undefined ? readState(p)?.recipe : undefined;
+  for (const name of readdirSync(p.root)) {
+    if (isRecipeDirName(name) && name !== p.hash && name !== inUse) rmSync(join(p.root, name), { recursive: true, force: true });
+  }
+  for (const name of readdirSync(p.root)) {
+    const m = /^build-([0-9a-f]{16})\.log$/.exec(name);
+    if (m && m[1] !== p.hash) rmSync(join(p.root, name), { force: true });
+  }
+}

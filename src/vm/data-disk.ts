@@ -1,0 +1,93 @@
+/**
+ * The VM's Docker data disk: prepared once per lab image by a boot that loads the image,
+ * then the read-only base of every normal boot. Also copies the lab image into a running
+ * VM's engine when it lacks it.
+ */
+import { readdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { Engine } from "../docker/engine.js";
+import { UserError } from "../errors.js";
+import { bootVm, type BootGuard } from "./boot.js";
+import { processAlive } from "./qemu.js";
+import type { VmPaths } from "./recipe.js";
+import { readText, seconds, sleep, tail, type VmPhase } from "./run-state.js";
+
+const DATA_DISK_BYTES = 16 * 1024 ** 3; // sparse; only what Docker writes takes space
+const PREPARE_POWEROFF_TIMEOUT_MS = 180_000;
+
+export async function ensureImage(
+  local: Engine,
+  vmEngine: Engine,
+  ref: string,
+  imageId: string,
+  phase: (name: VmPhase, detail: string) => void,
+  timings: Record<string, number>,
+): Promise<void> {
+  if ((await vmEngine.imageId(ref)) === imageId) return;
+  const t = Date.now();
+  phase("image load", `copying ${ref} into the VM's engine (docker save | docker load)`);
+  await transferImage(local, vmEngine, ref);
+  timings.imageLoad = seconds(t);
+  const got = await vmEngine.imageId(ref);
+  if (got !== imageId) throw new Error(`after loading, the VM has ${ref} as ${got ?? "nothing"}, expected ${imageId}`);
+  phase("image load", `done in ${timings.imageLoad} s`);
+}
+
+async function transferImage(local: Engine, vmEngine: Engine, ref: string): Promise<void> {
+  const tar = await local.saveImage(ref);
+  try {
+    await vmEngine.loadImage(tar);
+  } finally {
+    tar.destroy();
+  }
+}
+
+/**
+ * One boot with a blank, writable disk: the guest formats it and starts dockerd on it, we
+ * load the lab image, the guest stops dockerd cleanly and powers off. The disk is then the
+ * read-only base of every normal boot.
+ */
+export async function prepareDataDisk(
+  p: VmPaths,
+  disk: string,
+  local: Engine,
+  ref: string,
+  imageId: string,
+  phase: (name: VmPhase, detail: string) => void,
+  timings: Record<string, number>,
+  guard: BootGuard,
+): Promise<void> {
+  const tmp = `${disk}.tmp-${process.pid}`;
+  for (const name of readdirSync(p.recipeDir)) {
+    const m = /^docker-[0-9a-f]{16}\.img\.tmp-(\d+)$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(p.recipeDir, name), { force: true });
+  }
+  const fh = await open(tmp, "w");
+  await fh.truncate(DATA_DISK_BYTES);
+  await fh.close();
+  try {
+    phase("disk", `preparation boot: Docker data disk with ${ref} (once per lab image)`);
+    const t = Date.now();
+    const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false);
+    await vm.waitForEngine();
+    timings.prepareBoot = seconds(t);
+    await ensureImage(local, new Engine(vm.dockerHost), ref, imageId, phase, timings);
+    phase("disk", "guest stops dockerd, unmounts the disk and powers off");
+    const deadline = Date.now() + PREPARE_POWEROFF_TIMEOUT_MS;
+    while (processAlive(vm.pid) && Date.now() < deadline) await sleep(250);
+    if (processAlive(vm.pid) || !/data disk ready/.test(readText(p.prepareLog) ?? "")) {
+      throw new UserError(`Preparing the VM's Docker data disk failed.\n${tail(p.prepareLog)}`, `Full log: ${p.prepareLog}.`);
+    }
+    await guard.stopTracked(); // QEMU has exited; this reaps run.sh
+    const synced = await open(tmp, "r+");
+    await synced.sync(); // QEMU ran with cache=unsafe: make the base disk durable before trusting it
+    await synced.close();
+    renameSync(tmp, disk);
+    for (const name of readdirSync(p.recipeDir)) {
+      if (/^docker-[0-9a-f]{16}\.img$/.test(name) && join(p.recipeDir, name) !== disk) rmSync(join(p.recipeDir, name), { force: true });
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
