@@ -7,6 +7,8 @@ export const ExitCode = {
   ok: 0,
   failed: 1,
   environment: 2,
+  /** Anything that escapes as a plain Error: a bug in lvs-lab (EX_SOFTWARE of sysexits.h). */
+  bug: 70,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

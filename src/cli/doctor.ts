@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { ensureLabImage, labImageRef } from "../docker/image.js";
 import { ExitCode, UserError } from "../errors.js";
-import { hostRoutes } from "../lab/host.js";
+import { usedIpv4Blocks } from "../lab/host.js";
 import { probeKernel } from "../lab/kernel.js";
 import { findLeftovers } from "../lab/session.js";
 import { loadAllLabs } from "../lesson/load.js";
@@ -89,7 +89,7 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
     checks.push({ name: "vm", state: "ok", message: vm?.running ? `running, engine at ${vm.dockerHost}` : vm?.built ? "built, not running (`lvs-lab vm up`)" : "not built (`lvs-lab vm up` builds it from Debian packages)" });
   }
 
-  const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])].map(parseCidr);
+  const used = (await usedIpv4Blocks(engine)).map(parseCidr);
   const labs = await loadAllLabs();
   const taken = new Set<string>();
   for (const { topology } of labs) {

@@ -1,5 +1,6 @@
 /** The lvs-lab command line: the only place that decides exit codes and calls process.exit. */
 import { Command, CommanderError } from "commander";
+import { enableDebug } from "../debug.js";
 import { ExitCode, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { registerCheck } from "./check.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   const debug = argv.includes("--debug");
+  if (debug) enableDebug();
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -58,5 +60,5 @@ function reportError(e: unknown, debug: boolean): number {
   const err = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`lvs-lab: internal error: ${err.message}\n`);
   process.stderr.write(debug ? `${err.stack}\n` : "  This is a bug in lvs-lab. Run again with --debug and report the output.\n");
-  return 70;
+  return ExitCode.bug;
 }

@@ -1,5 +1,23 @@
 import { readFile } from "node:fs/promises";
-import { formatCidr } from "../topology/ipv4.js";
+import type { EngineClient } from "../docker/engine.js";
+import { debugLog } from "../debug.js";
+import { formatCidr, isCidr } from "../topology/ipv4.js";
+
+/**
+ * Every IPv4 block a new lab network must avoid: the engine's networks (lvs-lab's or not)
+ * and, for a local engine, this machine's routes. What is not an IPv4 block (an IPv6
+ * network on the engine) cannot collide with a lab's IPv4 subnets: it is skipped.
+ */
+export async function usedIpv4Blocks(engine: EngineClient): Promise<string[]> {
+  const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])];
+  const { ipv4, skipped } = splitIpv4Blocks(used);
+  if (skipped.length) debugLog("subnets", `not IPv4, skipped: ${skipped.join(", ")}`);
+  return ipv4;
+}
+
+export function splitIpv4Blocks(blocks: string[]): { ipv4: string[]; skipped: string[] } {
+  return { ipv4: blocks.filter(isCidr), skipped: blocks.filter((b) => !isCidr(b)) };
+}
 
 /**
  * The blocks this machine routes to (from /proc/net/route), default routes excepted:

@@ -20,7 +20,7 @@ import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
 import { allocateSubnets } from "../topology/allocate.js";
 import { renderTemplate, resolveTopology, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
-import { hostRoutes } from "./host.js";
+import { usedIpv4Blocks } from "./host.js";
 import { fenceInstance, unfenceInstances } from "./isolation.js";
 import { missingRequirements, probeKernel } from "./kernel.js";
 import { planInstance } from "./plan.js";
@@ -133,7 +133,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   // Two starts at the same moment may pick the same free block; the engine refuses the
   // second network, and a fresh look at what is used then picks another.
   for (let attempt = 1; ; attempt++) {
-    const used = [...(await engine.usedSubnets()), ...(engine.isLocal() ? await hostRoutes() : [])];
+    const used = await usedIpv4Blocks(engine);
     const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used));
     const plan = planInstance(topology, name, image);
     try {
