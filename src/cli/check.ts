@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
-import { checkOnward, checkStep, openLab, stepAt, type LabSession, type StepCheck } from "../lab/session.js";
+import type { LabSession, StepCheck } from "../lab/session.js";
 import type { Prediction } from "../lesson/parse.js";
-import { stepPasses, type ProbeResult } from "../probes/run.js";
+import type { ProbeResult } from "../probes/run.js";
 import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
-import { targetInstance } from "./context.js";
 import { bold, dim, formatProbe, green, printJson, red } from "./output.js";
 
 type ProbeReport = Pick<ProbeResult, "kind" | "node" | "description" | "ok" | "message" | "hint" | "spread" | "observation" | "path">;
@@ -45,7 +44,10 @@ export interface CheckReport {
   seconds: number;
 }
 
+/** The instance a command is about, reopened as a lab session, with its saved progress. */
 export async function openTarget(name: string | undefined, opts: { allowBroken?: boolean } = {}): Promise<{ session: LabSession; progress: Progress }> {
+  const { targetInstance } = await import("./context.js");
+  const { openLab } = await import("../lab/session.js");
   const target = await targetInstance(name);
   const session = await openLab(target, opts);
   const { progress, backedUpTo } = await loadProgress(target.name, session.lab.lesson.meta.id);
@@ -78,7 +80,7 @@ function predictionReport(p: Prediction, vars: Record<string, string>, yours: nu
 }
 
 function stepReport(session: LabSession, progress: Progress, c: StepCheck): StepReport {
-  const step = stepAt(session, c.index);
+  const step = session.lab.lesson.steps[c.index]!;
   const passed = c.passed || progress.passed.includes(step.id);
   return {
     number: c.index + 1,
@@ -128,6 +130,8 @@ export function registerCheck(program: Command): void {
     .option("--watch", "re-check every 2 s until the step passes")
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
       if (opts.all && opts.step) throw new UserError("--all and --step cannot go together: --all checks every step.");
+      const { checkOnward, checkStep } = await import("../lab/session.js");
+      const { stepPasses } = await import("../probes/run.js");
       let { session, progress } = await openTarget(opts.name);
       const ids = stepIds(session);
       const from = opts.all ? 0 : stepIndex(opts.step, progress, session);

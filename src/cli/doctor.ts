@@ -1,15 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { execa } from "execa";
-import { Engine, resolveDockerHost } from "../docker/engine.js";
-import { ensureLabImage, labImageRef } from "../docker/image.js";
 import { ExitCode, UserError } from "../errors.js";
-import { usedIpv4Blocks } from "../lab/host.js";
-import { probeKernel } from "../lab/kernel.js";
-import { findLeftovers } from "../lab/session.js";
-import { loadAllLabs } from "../lesson/load.js";
 import { overlaps, parseCidr } from "../topology/ipv4.js";
-import { engineFor } from "./context.js";
 import { green, printJson, progressLine, red } from "./output.js";
 
 export type CheckState = "ok" | "warn" | "fail";
@@ -28,6 +20,8 @@ async function canInstallEngine(): Promise<boolean> {
 
 /** Installs Debian's docker.io and starts dockerd in the background, as root on Debian/Ubuntu. */
 async function installEngine(): Promise<void> {
+  const { execa } = await import("execa");
+  const { Engine, resolveDockerHost } = await import("../docker/engine.js");
   progressLine("installing docker.io (apt-get)…");
   if (!existsSync("/usr/sbin/dockerd")) {
     await execa("apt-get", ["update", "-qq"]);
@@ -46,6 +40,12 @@ async function installEngine(): Promise<void> {
 }
 
 export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<DoctorCheck[]> {
+  const { engineFor } = await import("./context.js");
+  const { ensureLabImage, labImageRef } = await import("../docker/image.js");
+  const { usedIpv4Blocks } = await import("../lab/host.js");
+  const { probeKernel } = await import("../lab/kernel.js");
+  const { findLeftovers } = await import("../lab/session.js");
+  const { loadAllLabs } = await import("../lesson/load.js");
   const checks: DoctorCheck[] = [];
   let engine = await engineFor(opts);
   let info = await engine.info().catch((e: unknown) => e as Error);

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { ensureLabImage, labImageRef, loadLabImage, saveLabImage } from "../docker/image.js";
-import { engineFor } from "./context.js";
 import { dim, progressLine, seconds } from "./output.js";
 
 export function registerImage(program: Command): void {
@@ -12,6 +10,8 @@ export function registerImage(program: Command): void {
     .option("--force", "rebuild even if the image exists")
     .option("--vm", "build in the lvs-lab VM's engine")
     .action(async (opts: { base?: string; force?: boolean; vm?: boolean }) => {
+      const { engineFor } = await import("./context.js");
+      const { ensureLabImage } = await import("../docker/image.js");
       const engine = await engineFor(opts);
       const began = Date.now();
       const ref = await ensureLabImage(engine, (e) => progressLine(`${e.phase}: ${e.line}`), opts);
@@ -22,6 +22,8 @@ export function registerImage(program: Command): void {
     .description("write the lab image to a tar file (for classrooms without network)")
     .action(async (file: string) => {
       const began = Date.now();
+      const { engineFor } = await import("./context.js");
+      const { saveLabImage } = await import("../docker/image.js");
       const ref = await saveLabImage(await engineFor({}), file);
       console.log(`${ref} saved to ${file} ${dim(`(${seconds(began)})`)}`);
     });
@@ -31,6 +33,8 @@ export function registerImage(program: Command): void {
     .option("--vm", "load into the lvs-lab VM's engine")
     .action(async (file: string, opts: { vm?: boolean }) => {
       const began = Date.now();
+      const { engineFor } = await import("./context.js");
+      const { labImageRef, loadLabImage } = await import("../docker/image.js");
       await loadLabImage(await engineFor(opts), file);
       console.log(`loaded ${file} ${dim(`(${seconds(began)}); lvs-lab uses ${labImageRef()}`)}`);
     });

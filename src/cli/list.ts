@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { loadAllLabs } from "../lesson/load.js";
 import { bold, dim, printJson } from "./output.js";
 
 export function registerList(program: Command): void {
@@ -8,6 +7,7 @@ export function registerList(program: Command): void {
     .description("list the labs")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
+      const { loadAllLabs } = await import("../lesson/load.js");
       const labs = await loadAllLabs();
       const rows = labs.map(({ lesson }) => ({
         id: lesson.meta.id,

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { stepAt } from "../lab/session.js";
 import { recordPrediction, saveProgress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { openTarget, stepIndex } from "./check.js";
@@ -14,6 +13,7 @@ export function registerPredict(program: Command): void {
     .option("--step <n>", "the prediction of step n")
     .option("--json", "machine-readable output")
     .action(async (choice: string | undefined, opts: { name?: string; step?: string; json?: boolean }) => {
+      const { stepAt } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);
       const index = stepIndex(opts.step, progress, session);
       const step = stepAt(session, index);

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { resetLab } from "../lab/session.js";
 import { openTarget, stepIndex } from "./check.js";
 import { progressLine, seconds } from "./output.js";
 
@@ -11,6 +10,7 @@ export function registerReset(program: Command): void {
     .option("--step <n>", "reset to the start of step n")
     .action(async (opts: { name?: string; step?: string }) => {
       const began = Date.now();
+      const { resetLab } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name, { allowBroken: true });
       const index = stepIndex(opts.step, progress, session);
       await resetLab(session, index);

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { ensureLabImage } from "../docker/image.js";
 import { ExitCode, UserError } from "../errors.js";
-import { probeKernel, missingRequirements } from "../lab/kernel.js";
-import { selftestLab, stepProved, type LabProof } from "../lab/selftest.js";
-import { listLabIds, loadLab } from "../lesson/load.js";
-import { engineFor } from "./context.js";
+import type { LabProof } from "../lab/selftest.js";
 import { bold, dim, green, printJson, progressLine, red } from "./output.js";
 import { interruptSignal } from "./signals.js";
 
@@ -16,6 +12,11 @@ export function registerSelftest(program: Command): void {
     .option("--lang <lang>", "prove the lesson in this language")
     .option("--json", "machine-readable output")
     .action(async (labs: string[], opts: { vm?: boolean; json?: boolean; lang?: string }) => {
+      const { engineFor } = await import("./context.js");
+      const { ensureLabImage } = await import("../docker/image.js");
+      const { probeKernel, missingRequirements } = await import("../lab/kernel.js");
+      const { selftestLab, stepProved } = await import("../lab/selftest.js");
+      const { listLabIds, loadLab } = await import("../lesson/load.js");
       const engine = await engineFor(opts);
       const ids = labs.length ? labs : await listLabIds();
       for (const id of ids) await loadLab(id);

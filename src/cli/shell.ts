@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { interactiveShell } from "../docker/shell.js";
 import { UserError } from "../errors.js";
-import { targetInstance } from "./context.js";
 
 async function containerOf(node: string, name?: string) {
+  const { targetInstance } = await import("./context.js");
   const target = await targetInstance(name);
   const id = target.containers[node]?.id;
   if (!id) throw new UserError(`Instance "${target.name}" has no node "${node}" (nodes: ${Object.keys(target.containers).sort().join(", ")}).`);
@@ -17,6 +16,7 @@ export function registerShell(program: Command): void {
     .option("--name <name>", "instance name")
     .action(async (node: string, opts: { name?: string }) => {
       const { target, id } = await containerOf(node, opts.name);
+      const { interactiveShell } = await import("../docker/shell.js");
       process.exitCode = await interactiveShell(target.engine.host, id, node);
     });
 

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { solveStep } from "../lab/session.js";
 import { markSolvedWithHelp, saveProgress } from "../state/progress.js";
 import { openTarget, stepIndex } from "./check.js";
 import { dim, printJson, progressLine } from "./output.js";
@@ -13,6 +12,7 @@ export function registerSolve(program: Command): void {
     .option("--all", "solve every step from the current one to the end")
     .option("--json", "machine-readable output")
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean }) => {
+      const { solveStep } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);
       const first = stepIndex(opts.step, progress, session);
       const last = opts.all ? session.lab.lesson.steps.length - 1 : first;

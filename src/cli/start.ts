@@ -1,9 +1,6 @@
 import type { Command } from "commander";
-import { instanceContainers } from "../docker/instance.js";
-import { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName, type LabSession } from "../lab/session.js";
-import { loadLab } from "../lesson/load.js";
+import type { LabSession } from "../lab/session.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
-import { engineFor } from "./context.js";
 import { bold, dim, progressLine, seconds } from "./output.js";
 import { interruptSignal } from "./signals.js";
 
@@ -34,6 +31,9 @@ export function registerStart(program: Command): void {
     .option("--restart", "forget saved progress and start at step 1 (a running instance is reset)")
     .option("--no-ui", "plain output instead of the terminal UI")
     .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean }) => {
+      const { engineFor } = await import("./context.js");
+      const { instanceContainers } = await import("../docker/instance.js");
+      const { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
       const engine = await engineFor(opts);
       const name = opts.name ?? labId;
       validateInstanceName(name);
@@ -54,6 +54,7 @@ export function registerStart(program: Command): void {
         }
       } else if (ui) {
         const { withStartupView } = await import("../ui/run.js");
+        const { loadLab } = await import("../lesson/load.js");
         const lab = await loadLab(labId, { lang: opts.lang });
         s = await withStartupView({ title: lab.lesson.meta.title, instance: name, engineHost: engine.host }, (hooks) =>
           startLab(labId, engine, { name, lang: opts.lang, signal, ...hooks }),

@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { listInstances } from "../docker/instance.js";
-import { findLeftovers } from "../lab/session.js";
 import { loadProgress } from "../state/progress.js";
-import { knownEngines } from "./context.js";
 import { bold, dim, printJson, red } from "./output.js";
 
 export function registerStatus(program: Command): void {
@@ -11,6 +8,9 @@ export function registerStatus(program: Command): void {
     .description("list running lab instances (on the local engine and the VM)")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
+      const { knownEngines } = await import("./context.js");
+      const { listInstances } = await import("../docker/instance.js");
+      const { findLeftovers } = await import("../lab/session.js");
       const rows = [];
       for (const engine of await knownEngines()) {
         const leftovers = new Set(await findLeftovers(engine));

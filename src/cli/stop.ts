@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { stopAllLabs, stopLab } from "../lab/session.js";
-import { knownEngines, targetInstance } from "./context.js";
 import { printJson, progressLine, seconds } from "./output.js";
 
 export function registerStop(program: Command): void {
@@ -13,6 +11,8 @@ export function registerStop(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (lab: string | undefined, opts: { name?: string; all?: boolean; json?: boolean }) => {
       const began = Date.now();
+      const { knownEngines, targetInstance } = await import("./context.js");
+      const { stopAllLabs, stopLab } = await import("../lab/session.js");
       const stopped: Array<{ name: string; containers: number; networks: number; engine: string }> = [];
       if (opts.all) {
         for (const engine of await knownEngines()) {

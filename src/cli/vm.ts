@@ -3,9 +3,6 @@
  * runs the LVS labs where the host kernel has no ip_vs / ipip.
  */
 import { Command } from "commander";
-import { resolveDockerHost } from "../docker/engine.js";
-import { labImageRef } from "../docker/image.js";
-import { vmDown, vmStatus, vmUp } from "../vm/index.js";
 
 export function vmCommand(): Command {
   const vm = new Command("vm").description(
@@ -17,6 +14,9 @@ export function vmCommand(): Command {
     .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
     .action(async (opts: { image?: string }) => {
       const started = Date.now();
+      const { resolveDockerHost } = await import("../docker/engine.js");
+      const { labImageRef } = await import("../docker/image.js");
+      const { vmUp } = await import("../vm/index.js");
       const { dockerHost, timings } = await vmUp({
         labImage: opts.image ?? labImageRef(),
         localDockerHost: resolveDockerHost(),
@@ -32,6 +32,7 @@ export function vmCommand(): Command {
   vm.command("down")
     .description("stop the VM (containers inside it are discarded)")
     .action(async () => {
+      const { vmDown } = await import("../vm/index.js");
       const stopped = await vmDown();
       process.stderr.write(stopped ? "vm: stopped.\n" : "vm: not running.\n");
     });
@@ -40,6 +41,7 @@ export function vmCommand(): Command {
     .description("is the VM running, where is its engine, is it built")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
+      const { vmStatus } = await import("../vm/index.js");
       const s = await vmStatus();
       if (opts.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + "\n");

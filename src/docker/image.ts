@@ -8,7 +8,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { execa } from "execa";
 import { UserError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import type { Engine, EngineClient } from "./engine.js";
@@ -70,6 +69,8 @@ export function debootstrapInstructions(): string {
 }
 
 async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) => void): Promise<void> {
+  // execa only for this rare path: every start imports this module.
+  const { execa } = await import("execa");
   const isRoot = process.getuid?.() === 0;
   const hasDebootstrap = existsSync("/usr/sbin/debootstrap");
   const isDebian = existsSync("/etc/debian_version");

@@ -1,0 +1,68 @@
+/**
+ * Each command loads what it needs when it runs: `--help`, `--version` and `list` must not
+ * pay for the engine client (dockerode and its ssh2/grpc) or the terminal UI (ink, React).
+ * Checked on the static import graph, as tsc emits it (imports used only as types vanish).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const src = fileURLToPath(new URL("../src/", import.meta.url));
+const HEAVY = ["dockerode", "ink", "react", "execa", "markdown-it", "yaml"];
+
+/** Module specifiers a file loads at once: its emitted static imports and re-exports, not `import()`. */
+function staticImports(file: string): string[] {
+  const js = ts.transpileModule(readFileSync(file, "utf8"), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, jsx: ts.JsxEmit.ReactJSX },
+  }).outputText;
+  return [...js.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm)].map((m) => (m[1] ?? m[2])!);
+}
+
+function sourceOf(from: string, specifier: string): string {
+  const base = resolve(dirname(from), specifier).replace(/\.js$/, "");
+  for (const ext of [".ts", ".tsx"]) {
+    try {
+      readFileSync(base + ext);
+      return base + ext;
+    } catch {
+      /* try the next */
+    }
+  }
+  throw new Error(`${from} imports ${specifier}, which has no source`);
+}
+
+/** Every package (and node: builtin) loaded with `entry`, and the project files on the way. */
+function closure(entry: string): { packages: Set<string>; files: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const spec of staticImports(file)) {
+      if (spec.startsWith(".")) visit(sourceOf(file, spec));
+      else packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  };
+  visit(join(src, entry));
+  return { packages, files };
+}
+
+describe("what a command loads before it runs", () => {
+  it("the command line itself (--help, --version, parsing) loads no engine client, UI, lesson parser or child-process library", () => {
+    const { packages, files } = closure("cli/main.ts");
+    expect(HEAVY.filter((p) => packages.has(p))).toEqual([]);
+    expect([...files].map((f) => f.slice(src.length)).filter((f) => /^(docker|lab|ui|vm|lesson)\//.test(f))).toEqual([]);
+  });
+
+  it("`list` loads the lessons, not the engine client or the UI", () => {
+    const { packages } = closure("lesson/load.ts");
+    expect(["dockerode", "ink", "react", "execa"].filter((p) => packages.has(p))).toEqual([]);
+  });
+
+  it("the import graph is what it claims: the engine module loads dockerode", () => {
+    expect(closure("docker/engine.ts").packages.has("dockerode")).toBe(true);
+  });
+});
