@@ -128,6 +128,17 @@ describe("offers", () => {
   });
 });
 
+describe("a catch-up", () => {
+  it("turns the steps it solved into solved-with-help, not failing nor regressed", () => {
+    const state = fold([
+      join("a", "alice"),
+      ev("a", 0, event({ checks: [failing("forward")] })),
+      ev("a", 1, event({ type: "catch-up", step: "gateway", passed: ["forward", "dnat-rule"], helped: ["forward", "dnat-rule"] })),
+    ]);
+    expect(view(state, 2).labs[0]!.rows[0]).toMatchObject({ current: 3, cells: ["helped", "helped", "todo"], regressed: [], stuck: false });
+  });
+});
+
 describe("the CSV export", () => {
   it("has one row per learner and lab, quoted, with the step columns", () => {
     const state = fold([join("a", "alice"), ev("a", 0, event({ step: "gateway", passed: ["forward", "dnat-rule"], helped: ["dnat-rule"], checks: [failing("gateway")], hints: { forward: 1 } }))]);

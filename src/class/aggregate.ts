@@ -81,6 +81,8 @@ export function applyEvent(previous: LabRecord | undefined, e: LearnerEvent, t: 
   const p = e.progress;
   const moved = !previous || previous.current !== p.step || !sameSet(previous.passed, p.passed);
   const verdicts = { ...previous?.verdicts };
+  // A step that passes now without a check here (a catch-up solved it) has no failing verdict left.
+  for (const id of p.passed) if (!previous?.passed.includes(id)) delete verdicts[id];
   for (const c of e.checks ?? []) verdicts[c.id] = { passed: c.passed, at: t, probes: c.probes };
   const passedNow = (e.checks ?? []).filter((c) => c.passed).map((c) => c.id);
   const ofCurrent = e.checks?.find((c) => c.id === p.step);
