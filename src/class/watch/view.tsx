@@ -2,6 +2,7 @@
 import { useInput } from "ink";
 import { Rows } from "../../ui/components.js";
 import type { Line } from "../../ui/markdown.js";
+import { cleanText } from "../protocol.js";
 import { detailLines, fit, gridLines, rowOrder } from "./lines.js";
 import type { WatchKey, WatchState } from "./state.js";
 
@@ -20,7 +21,8 @@ function window(lines: Line[], rows: number, keep = 0): Line[] {
 export function WatchScreen({ state, width, height }: WatchScreenProps) {
   const v = state.view;
   const status = state.connected ? "live" : state.problem ? `reconnecting: ${state.problem}` : "connecting…";
-  const header: Line = { segs: [{ text: fit(`lvs-lab class · ${v?.title ?? ""}`, Math.max(0, width - 32)), bold: true }, { text: fit(`${v?.learners ?? 0} learners · ${status}`, 32), dim: !state.connected }] };
+  const right = fit(`${v?.learners ?? 0} learners · ${status}`, Math.min([...`${v?.learners ?? 0} learners · ${status}`].length, Math.floor(width * 0.6)));
+  const header: Line = { segs: [{ text: fit(`lvs-lab class · ${cleanText(v?.title ?? "")}`, Math.max(0, width - [...right].length - 1)) + " ", bold: true }, { text: right, dim: !state.connected }] };
   const rows = Math.max(1, height - 3);
   let body: Line[];
   if (state.detailOpen && state.detail) body = window(detailLines(state.detail, width), rows);
