@@ -1,0 +1,93 @@
+/** What one bench run records (bench/results/latest.json), section by section. */
+import type { EngineInfo } from "../docker/engine.js";
+import type { EngineCall, Stats } from "./common.js";
+
+export const METHODS = {
+  cli: { label: "lvs-lab CLI", how: "`node bin/lvs-lab.js start <lab> --name X --no-ui` (process, node start-up included)" },
+  startLab: { label: "lvs-lab startLab()", how: "in-process `startLab` (src/lab/session.ts): leftovers scan, image and kernel checks, allocation, create, services" },
+  library: { label: "lvs-lab library", how: "in-process allocateSubnets+resolveTopology+planInstance → createInstance → discoverInterfaces → prepareServices" },
+  script: { label: "(a) shell script", how: "generated `sh` script, docker CLI, networks ∥ then containers ∥" },
+  compose: { label: "(b) docker-compose", how: "generated compose file (v2.4), `docker-compose up -d` (v1, Python)" },
+} as const;
+export type StartMethod = keyof typeof METHODS;
+
+export interface StartStats extends Stats {
+  samples: number[];
+  returnedMedian?: number;
+}
+
+export interface Series extends Stats {
+  label: string;
+  failed?: number;
+  samples?: number[];
+}
+
+export interface CheckResults {
+  five?: Series;
+  openFive?: Series;
+  step3?: Series;
+  cli?: Series & { checkInsideMedian?: number };
+  cliFloor?: Series;
+  nodeFloor?: Series;
+  fiveTrace?: { totalMs: number; calls: EngineCall[] };
+}
+
+export interface StopResults {
+  single: { cli: number[]; inProcess: number[] };
+  parallel: Array<{ totalMs: number; eachMs: number[] }>;
+  singleStats?: { cli: Stats; inProcess: Stats };
+  parallelStats?: Stats;
+  trace?: { totalMs: number; calls: EngineCall[] };
+}
+
+export interface ScaleRound {
+  round: number;
+  instances: number;
+  totalMs: number;
+  perInstanceMs: number;
+  failures: string[];
+  eachMs: number[];
+}
+
+export interface UiResults {
+  available: boolean;
+  seconds: number;
+  reason?: string;
+  screen?: string;
+  pid?: number;
+  rssMb?: Stats & { last?: number };
+  cpuPercent?: number;
+  cpuPercentMax1s?: number;
+  sampledSeconds?: number;
+  samples?: Array<{ t: number; rssKb: number; ticks: number }>;
+}
+
+export interface Target {
+  what: string;
+  value: string;
+  met: boolean | undefined;
+}
+
+export interface BenchResults {
+  date: string;
+  env: {
+    engine: EngineInfo;
+    cpus: number;
+    memGb: number;
+    loadAverage: number[];
+    node: string;
+    compose: string;
+    image: string;
+    otherContainers: number;
+    flags: string;
+  };
+  start?: Record<string, Partial<Record<StartMethod, StartStats>>>;
+  startTrace?: { totalMs: number; calls: EngineCall[]; byCall: Record<string, unknown> };
+  check?: CheckResults;
+  stop?: StopResults;
+  scale?: ScaleRound[];
+  ui?: UiResults;
+  errors: Record<string, string>;
+  targets?: Target[];
+  totalSeconds?: number;
+}

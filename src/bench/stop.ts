@@ -1,0 +1,69 @@
+/** Stop (one instance, four in parallel) and scale (N instances started at once). */
+import { startLab, stopLab } from "../lab/session.js";
+import { cleanup, CLI, engine, fmtMs, log, mustSucceed, now, run, sleep, stats, topologyNodes, tracedEngine, waitReady } from "./common.js";
+import type { Flags } from "./flags.js";
+import type { BenchResults, StopResults } from "./results.js";
+
+export async function sectionStop(results: BenchResults, flags: Flags): Promise<void> {
+  const out: StopResults = (results.stop = { single: { cli: [], inProcess: [] }, parallel: [] });
+  for (let r = 0; r < flags.stopRuns; r++) {
+    for (const mode of r % 2 ? (["inProcess", "cli"] as const) : (["cli", "inProcess"] as const)) {
+      const name = `bench-stop-${mode === "cli" ? "c" : "p"}${r}`;
+      await startLab("dnat", engine, { name });
+      await sleep(300);
+      const began = now();
+      if (mode === "cli") mustSucceed(await run("node", [CLI, "stop", "--name", name]), `lvs-lab stop ${name}`);
+      else await stopLab(engine, name);
+      out.single[mode].push(now() - began);
+      await cleanup(name);
+    }
+  }
+  for (let r = 0; r < flags.parallelStopRuns; r++) {
+    const names = [0, 1, 2, 3].map((i) => `bench-pstop-${r}-${i}`);
+    for (const n of names) await startLab("dnat", engine, { name: n });
+    await sleep(300);
+    const began = now();
+    const each = await Promise.all(names.map(async (n) => mustSucceed(await run("node", [CLI, "stop", "--name", n]), `lvs-lab stop ${n}`).ms));
+    out.parallel.push({ totalMs: now() - began, eachMs: each });
+    await Promise.all(names.map(cleanup));
+  }
+  // Where one removal's time goes.
+  const t = tracedEngine();
+  const name = "bench-stop-trace";
+  await startLab("dnat", engine, { name });
+  t.reset();
+  const began = now();
+  await stopLab(t.engine, name);
+  out.trace = { totalMs: Math.round(now() - began), calls: [...t.calls] };
+  await cleanup(name);
+  out.singleStats = { cli: stats(out.single.cli), inProcess: stats(out.single.inProcess) };
+  out.parallelStats = stats(out.parallel.map((p) => p.totalMs));
+  log(`stop: CLI median ${fmtMs(out.singleStats.cli.median)}, 4 in parallel median ${fmtMs(out.parallelStats.median)}`);
+}
+
+export async function sectionScale(results: BenchResults, flags: Flags): Promise<void> {
+  const nodes = await topologyNodes("dnat");
+  const out = (results.scale = [] as NonNullable<BenchResults["scale"]>);
+  for (let round = 0; round < flags.scaleRounds; round++) {
+    for (const k of flags.scale) {
+      const names = Array.from({ length: k }, (_, i) => `bench-sc${round}-${k}-${i}`);
+      const began = now();
+      try {
+        const each = await Promise.all(
+          names.map(async (n) => {
+            const r = await run("node", [CLI, "start", "dnat", "--name", n, "--no-ui"]);
+            if (r.code !== 0) return { ok: false, ms: r.ms, error: (r.stderr || r.stdout).trim().slice(-300) };
+            await waitReady(n, nodes);
+            return { ok: true, ms: now() - began, error: "" };
+          }),
+        );
+        const total = now() - began;
+        out.push({ round, instances: k, totalMs: Math.round(total), perInstanceMs: Math.round(total / k), failures: each.filter((e) => !e.ok).map((e) => e.error), eachMs: each.map((e) => Math.round(e.ms)) });
+        log(`scale ${k}: ${fmtMs(total)} (${fmtMs(total / k)} per instance)${each.some((e) => !e.ok) ? " WITH FAILURES" : ""}`);
+      } finally {
+        await Promise.all(names.map(cleanup));
+        await sleep(500);
+      }
+    }
+  }
+}
