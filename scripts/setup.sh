@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything lvs-lab and its tests need on a fresh Debian/Ubuntu machine (as root):
-# system packages, node modules, a running Docker engine and the lab image; with --vm
+# system packages (chromium for the class page's browser test), node modules, a running Docker engine and the lab image; with --vm
 # also the real-kernel VM (for the LVS labs when this kernel has no ip_vs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ want_vm=no
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
-  packages=(docker.io debootstrap tmux curl)
+  packages=(docker.io debootstrap tmux curl chromium)
   [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -62,7 +62,8 @@ tr.stuck { background: #fff1c2; }
 tr.offline td.name { color: var(--muted); font-style: italic; }
 tr.selected { box-shadow: inset 4px 0 0 #333; }
 tbody tr { cursor: pointer; }
-.flag { display: inline-block; font-size: 0.8rem; font-weight: 700; padding: 0 0.35rem; border-radius: 0.25rem; margin-right: 0.25rem; }
+th { white-space: nowrap; }
+.flag { white-space: nowrap; display: inline-block; font-size: 0.8rem; font-weight: 700; padding: 0 0.35rem; border-radius: 0.25rem; margin-right: 0.25rem; }
 .flag.stuck { background: #f0b400; color: #000; } .flag.regressed { background: var(--bad); color: #fff; } .flag.offer { background: var(--help); color: #fff; } .flag.left { background: #ccc; }
 .failing { color: var(--bad); font-size: 0.9rem; max-width: 28rem; }
 button { font: inherit; font-size: 0.85rem; cursor: pointer; }
@@ -70,6 +71,7 @@ button { font: inherit; font-size: 0.85rem; cursor: pointer; }
 .detail { border: 1px solid #bbb; padding: 0.5rem 1rem; margin-top: 1rem; }
 .detail .probe.bad { color: var(--bad); } .detail .probe.ok { color: var(--ok); }
 .detail .hops { margin: 0.2rem 0 0.4rem 1.5rem; font-family: ui-monospace, monospace; font-size: 0.85rem; color: #333; }
+.detail .hop .node { display: inline-block; min-width: 7em; font-weight: 700; }
 footer { margin-top: 1.2rem; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 footer input { font: inherit; width: 24rem; }
 .notice { color: var(--muted); }
@@ -171,7 +173,7 @@ export const PAGE_JS = String.raw`"use strict";
     grid.rows.forEach(function (row) { body.appendChild(rowOf(grid, row)); });
     table.appendChild(body);
     section.appendChild(table);
-    var behind = grid.rows.filter(function (r) { return !r.left && r.current < grid.classStep; }).length;
+    var behind = grid.rows.filter(function (r) { return !r.left && r.current < grid.classStep && r.offer !== grid.classStep; }).length;
     if (behind) {
       var all = el("button", "catch-up-all", "Catch up everyone behind (" + behind + ") to step " + grid.classStep);
       all.addEventListener("click", function () { catchUp(grid.id, grid.classStep); });
@@ -207,7 +209,12 @@ export const PAGE_JS = String.raw`"use strict";
         box.appendChild(el("div", "message", p.message));
         if (p.path && p.path.length) {
           var hops = el("div", "hops");
-          p.path.forEach(function (h) { hops.appendChild(el("div", null, h.node + "  " + h.what)); });
+          p.path.forEach(function (h) {
+            var hop = el("div", "hop");
+            hop.appendChild(el("span", "node", h.node));
+            hop.appendChild(el("span", "what", h.what));
+            hops.appendChild(hop);
+          });
           box.appendChild(hops);
         }
       });
