@@ -161,6 +161,8 @@ export function registerCheck(program: Command): void {
         };
         if (opts.json) printJson(report);
         else printReport(report, Boolean(opts.all));
+        const { tellClass } = await import("../class/report.js");
+        await tellClass("check", session, progress, checks, { json: opts.json });
         if (passed || !opts.watch) {
           process.exitCode = passed ? ExitCode.ok : ExitCode.failed;
           return;

@@ -26,7 +26,9 @@ export function registerPredict(program: Command): void {
         if (!Number.isInteger(n) || n < 1 || n > choices.length) throw new UserError(`Answer with a number from 1 to ${choices.length}.`);
         if (progress.passed.includes(step.id)) throw new UserError(`Step ${index + 1} has passed already: a prediction now would be hindsight.`);
         if (yours !== undefined && yours !== n) throw new UserError(`You predicted ${yours} already; a prediction is made once.`);
-        await saveProgress(session.name, recordPrediction(progress, step.id, n));
+        const predicted = recordPrediction(progress, step.id, n);
+        await saveProgress(session.name, predicted);
+        await (await import("../class/report.js")).tellClass("predict", session, predicted, undefined, { json: opts.json });
         yours = n;
       }
       if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });

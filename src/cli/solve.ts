@@ -10,8 +10,10 @@ export function registerSolve(program: Command): void {
     .option("--name <name>", "instance name")
     .option("--step <n>", "solve step n")
     .option("--all", "solve every step from the current one to the end")
+    .option("--to <n>", "bring the lab to the start of step n: each earlier step that does not pass gets its solution")
     .option("--json", "machine-readable output")
-    .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean }) => {
+    .action(async (opts: { name?: string; step?: string; all?: boolean; to?: string; json?: boolean }) => {
+      if (opts.to !== undefined) return (await import("./solve-to.js")).solveTo({ ...opts, to: opts.to });
       const { solveStep } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);
       const first = stepIndex(opts.step, progress, session);
@@ -29,6 +31,7 @@ export function registerSolve(program: Command): void {
         updated = markSolvedWithHelp(updated, step.id);
       }
       await saveProgress(session.name, updated);
+      await (await import("../class/report.js")).tellClass("solve", session, updated, undefined, { json: opts.json });
       if (opts.json) printJson({ instance: session.name, solved: runs });
       else console.log(dim("\nRun `lvs-lab check` to see the probes pass."));
     });

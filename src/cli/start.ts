@@ -93,7 +93,11 @@ export function registerStart(program: Command): void {
         ]);
         // The UI reaches the engine only through these: the kernel for its header, `docker exec -it` for shells.
         const kernel = await s.engine.info().then((i) => i.kernel, () => undefined);
-        const outcome = await runLesson(createController(s, { kernel, interactiveShell }), progress, { signal });
+        const controller = createController(s, { kernel, interactiveShell });
+        // Joined to a class: the screen's checks and progress are reported, offers come in.
+        const classLink = await (await import("../class/ui-link.js")).linkToClass(controller, progress);
+        const outcome = await runLesson(classLink?.controller ?? controller, progress, { signal });
+        await classLink?.close();
         if (outcome.stop) {
           progressLine(`stopping instance ${s.name}…`);
           const removed = await stopLab(outcome.session.engine, s.name);
@@ -110,5 +114,6 @@ export function registerStart(program: Command): void {
       const step = s.lab.lesson.steps[progress.step]!;
       const done = progress.passed.length ? `  (${progress.passed.length} passed so far)` : "";
       console.log(`\nStep ${progress.step + 1} of ${s.lab.lesson.steps.length}: ${bold(step.title)}${done}  (\`lvs-lab check\` when done)`);
+      await (await import("../class/report.js")).tellClass("start", s, progress);
     });
 }

@@ -16,7 +16,9 @@ export function registerStatus(program: Command): void {
         const leftovers = new Set(await findLeftovers(engine));
         for (const i of await listInstances(engine)) {
           const { progress } = await loadProgress(i.name, i.lab);
-          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, broken: leftovers.has(i.name) });
+          const broken = leftovers.has(i.name);
+          const details = opts.json ? await (await import("./instance-details.js")).instanceDetails(engine, i.name, broken) : undefined;
+          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, broken, ...details });
         }
       }
       if (opts.json) return printJson(rows);
