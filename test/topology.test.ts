@@ -72,6 +72,15 @@ describe("address allocation", () => {
   it("treats a host route covering a block as taken", () => {
     expect(allocateSubnets(topology, ["10.0.0.0/8"]).int).toMatch(/^198\.18\./);
   });
+
+  it("scattered (after a lost race), picks one of the first 32 free blocks, never a taken one", () => {
+    const taken = ["198.51.100.0/24", "10.0.1.0/24", "10.0.3.0/24"];
+    expect(allocateSubnets(topology, taken, { scatter: () => 0 })).toEqual(allocateSubnets(topology, taken));
+    expect(allocateSubnets(topology, taken, { scatter: () => 0.999 })).toEqual({ ext: "198.18.31.0/24", int: "10.0.34.0/24" });
+    const picks = Array.from({ length: 50 }, () => allocateSubnets(topology, taken, { scatter: Math.random }));
+    expect(picks.every((p) => !taken.includes(p.ext!) && !taken.includes(p.int!) && p.ext !== p.int)).toBe(true);
+    expect(new Set(picks.map((p) => p.int)).size).toBeGreaterThan(10);
+  });
 });
 
 describe("resolved topology and plan", () => {

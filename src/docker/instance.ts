@@ -78,13 +78,14 @@ export async function createInstance(
   engine: EngineClient,
   plan: InstanceSpec,
   instance: string,
-  opts: { signal?: AbortSignal; onPhase?: PhaseListener } = {},
+  opts: { signal?: AbortSignal; onPhase?: PhaseListener; onNetworksCreated?: () => void } = {},
 ): Promise<Record<string, string>> {
   const { signal, onPhase = () => undefined } = opts;
   try {
     checkAborted(signal);
     onPhase("networks", "start", `${plan.networks.length} networks`);
     await settleAll(plan.networks.map((n) => engine.createNetwork(n)));
+    opts.onNetworksCreated?.();
     onPhase("networks", "done");
     checkAborted(signal);
     onPhase("containers", "start", `${plan.containers.length} containers`);

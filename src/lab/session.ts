@@ -130,22 +130,39 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
       );
     }
   }
-  // Two starts at the same moment may pick the same free block; the engine refuses the
-  // second network, and a fresh look at what is used then picks another.
+  // Starts in this process take turns from choosing blocks until their networks exist.
+  // Another process may still pick the same free block at the same moment: the engine
+  // refuses the second network, and a fresh look at what is used, with a scattered
+  // choice, picks another.
   for (let attempt = 1; ; attempt++) {
-    const used = await usedIpv4Blocks(engine);
-    const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used));
-    const plan = planInstance(topology, name, image);
+    const release = await allocationTurn(engine.host);
     try {
-      const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase });
+      const used = await usedIpv4Blocks(engine);
+      const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used, attempt > 1 ? { scatter: Math.random } : {}));
+      const plan = planInstance(topology, name, image);
+      const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase, onNetworksCreated: release });
       return await fencedWhileReadying(engine, name, image, opts, () => readyForLearner(name, lab, engine, topology, containers, opts));
     } catch (e) {
+      release();
       const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
       if (!overlap || attempt >= 10 || e instanceof UserError) throw e;
-      // Jitter, so that racing starts do not pick the same block again.
+      // Jitter, so that racing starts do not meet again at once.
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
     }
   }
+}
+
+/** Per engine, the tail of the queue of starts waiting to choose their blocks. */
+const allocationQueue = new Map<string, Promise<void>>();
+
+/** Waits for this process's earlier starts on the engine to have their networks; returns the release. */
+async function allocationTurn(host: string): Promise<() => void> {
+  const before = allocationQueue.get(host) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  allocationQueue.set(host, before.then(() => mine));
+  await before;
+  return release;
 }
 
 /**

@@ -28,12 +28,21 @@ function candidates(preferred: Cidr): Cidr[] {
   return out;
 }
 
-export function allocateSubnets(topology: Topology, used: string[]): Record<string, string> {
+/** How many free blocks a scattered choice picks among. */
+const SCATTER_SPAN = 32;
+
+/**
+ * `scatter` (a random number in [0, 1)) picks one of the first free blocks instead of the
+ * first: starts in separate processes that lost a race for the same block then try
+ * different ones rather than all the same next one.
+ */
+export function allocateSubnets(topology: Topology, used: string[], opts: { scatter?: () => number } = {}): Record<string, string> {
   const taken = [...FORBIDDEN_BLOCKS, ...used.map(parseCidr)];
   const result: Record<string, string> = {};
   for (const [name, net] of Object.entries(topology.networks)) {
     const preferred = parseCidr(net.subnet);
-    const free = candidates(preferred).find((c) => !taken.some((t) => overlaps(t, c)));
+    const isFree = (c: Cidr) => !taken.some((t) => overlaps(t, c));
+    const free = opts.scatter ? scatteredChoice(candidates(preferred), isFree, opts.scatter) : candidates(preferred).find(isFree);
     if (!free) {
       throw new UserError(`No free address block of size /${preferred.prefix} is left for network "${name}".`, "Stop some lab instances (`lvs-lab stop --all`).");
     }
@@ -41,4 +50,13 @@ export function allocateSubnets(topology: Topology, used: string[]): Record<stri
     result[name] = formatCidr(free);
   }
   return result;
+}
+
+function scatteredChoice(blocks: Cidr[], isFree: (c: Cidr) => boolean, random: () => number): Cidr | undefined {
+  const free: Cidr[] = [];
+  for (const b of blocks) {
+    if (isFree(b)) free.push(b);
+    if (free.length === SCATTER_SPAN) break;
+  }
+  return free[Math.floor(random() * free.length)];
 }
