@@ -5,7 +5,7 @@
  */
 import type { LabSession, StepCheck } from "../lab/session.js";
 import { stepStartedAt, type Progress } from "../state/progress.js";
-import { enqueue, flushOutbox, readMembership, repeatsLastCheck, unseenMessages, type Membership } from "./learner.js";
+import { enqueue, fetchInbox, flushOutbox, readMembership, repeatsLastCheck, unseenMessages, type Membership } from "./learner.js";
 import type { EventType, Inbox, LearnerEventInput, ProgressSnapshot, StepVerdict } from "./protocol.js";
 
 /** The part of a lab session an event needs. */
@@ -75,8 +75,11 @@ export async function reportToClass(type: EventType, ref: LabRef, progress: Prog
     const event = learnerEvent(type, ref, progress, checks);
     // `check --watch` checks every 2 s: the same verdicts again are news only once a minute.
     if (!(type === "check" && (await repeatsLastCheck(JSON.stringify({ ...event, progress: { ...event.progress, stepSeconds: 0 } }), 60_000)))) await enqueue(event);
+    const began = Date.now();
     const flushed = await flushOutbox(membership, timeoutMs);
-    return { membership, inbox: flushed.inbox, problem: flushed.problem, unknown: flushed.unknown };
+    // Nothing was sent (a repeated check): the instructor's news still comes with this command.
+    const inbox = flushed.inbox ?? (flushed.problem ? undefined : await fetchInbox(membership, Math.max(100, timeoutMs - (Date.now() - began))));
+    return { membership, inbox, problem: flushed.problem, unknown: flushed.unknown };
   } catch {
     return undefined;
   }

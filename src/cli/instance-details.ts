@@ -2,6 +2,7 @@
  * What `status --json` tells graders' scripts about an instance beyond its containers:
  * each network's subnet, each node's address per network, and the lab's template
  * variables ({{vip}}, {{director.ext}}, {{director.ext.iface}} …) as the lesson fills them.
+ * They are computed only for --json.
  */
 import type { EngineClient } from "../docker/engine.js";
 
@@ -12,9 +13,12 @@ export interface InstanceDetails {
 }
 
 export async function instanceDetails(engine: EngineClient, name: string, broken: boolean): Promise<InstanceDetails | undefined> {
-  const [{ instanceContainers }, { openLab }] = await Promise.all([import("../docker/instance.js"), import("../lab/session.js")]);
+  const [{ instanceContainers }, { openLab }, { readInstanceRecord }] = await Promise.all([import("../docker/instance.js"), import("../lab/session.js"), import("../state/instances.js")]);
   try {
-    const s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { allowBroken: broken });
+    // Interface names come from the record `start` kept; without one (an instance another
+    // user started) they are left out rather than discovered with an exec on every node.
+    const known = (await readInstanceRecord(name)) !== undefined;
+    const s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { allowBroken: broken || !known });
     return {
       subnets: Object.fromEntries(Object.values(s.topology.networks).map((n) => [n.name, n.subnet])),
       addresses: Object.fromEntries(Object.values(s.topology.nodes).map((n) => [n.name, { ...n.addresses }])),

@@ -25,5 +25,6 @@ export async function solveTo(opts: { name?: string; to: string; step?: string; 
   await tellClass("catch-up", session, r.progress, undefined, { json: opts.json });
   if (opts.json) return printJson({ instance: session.name, to: n, solved: r.solved.map((i) => i + 1), current: r.progress.step + 1 });
   console.log(`Your lab is at the start of step ${n}: ${steps[n - 1]!.title}.`);
-  console.log(dim(r.solved.length ? `Steps ${r.solved.map((i) => i + 1).join(", ")} count as solved with help.` : "Every earlier step passed already."));
+  const solved = r.solved.map((i) => i + 1);
+  console.log(dim(solved.length > 1 ? `Steps ${solved.join(", ")} count as solved with help.` : solved.length ? `Step ${solved[0]} counts as solved with help.` : "Every earlier step passed already."));
 }

@@ -14,12 +14,16 @@ export function registerStatus(program: Command): void {
       const rows = [];
       for (const engine of await knownEngines()) {
         const leftovers = new Set(await findLeftovers(engine));
-        for (const i of await listInstances(engine)) {
-          const { progress } = await loadProgress(i.name, i.lab);
-          const broken = leftovers.has(i.name);
-          const details = opts.json ? await (await import("./instance-details.js")).instanceDetails(engine, i.name, broken) : undefined;
-          rows.push({ ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, broken, ...details });
-        }
+        const { instanceDetails } = await import("./instance-details.js");
+        const found = await Promise.all(
+          (await listInstances(engine)).map(async (i) => {
+            const { progress } = await loadProgress(i.name, i.lab);
+            const broken = leftovers.has(i.name);
+            const details = opts.json ? await instanceDetails(engine, i.name, broken) : undefined;
+            return { ...i, engine: engine.host, step: progress.step + 1, passed: progress.passed, broken, ...details };
+          }),
+        );
+        rows.push(...found);
       }
       if (opts.json) return printJson(rows);
       if (!rows.length) return console.log("No lab instances. Start one with `lvs-lab start <lab>`.");
