@@ -1,11 +1,20 @@
 /** The lesson screen and the class: an instructor's offer is shown, g accepts it, and the catch-up's progress takes over. */
 import { describe, expect, it } from "vitest";
+import { render } from "ink-testing-library";
+import { App } from "../src/ui/app.js";
 import { freshProgress, markSolvedWithHelp, moveTo, recordPass, type Progress } from "../src/state/progress.js";
 import { initialLessonState, reduce, type LessonEffect, type LessonEvent, type LessonState } from "../src/ui/lesson-state.js";
-import type { LabView, UiSnapshot } from "../src/ui/types.js";
+import type { ClassNotice, LabView, UiActions, UiSnapshot } from "../src/ui/types.js";
 
 const steps = ["forward", "dnat-rule", "gateway"].map((id) => ({ id, title: id, prose: "", hints: [], solutions: [] }));
-const view = { labId: "dnat", title: "DNAT", instance: "dnat", engineHost: "x", intro: "", steps, topology: {} as never, ifaces: {}, nodes: [] } as LabView;
+const topology = {
+  id: "dnat",
+  title: "DNAT",
+  networks: { ext: { name: "ext", subnet: "198.51.100.0/24", prefix: 24, gateway: "198.51.100.1" } },
+  nodes: { director: { name: "director", role: "director", addresses: { ext: "198.51.100.50" }, serve: [], sysctls: {}, setup: [] } },
+  vips: {},
+};
+const view = { labId: "dnat", title: "DNAT", instance: "dnat", engineHost: "x", intro: "", steps, topology, ifaces: {}, nodes: ["director"] } as unknown as LabView;
 const ids = steps.map((s) => s.id);
 
 function lesson(progress: Progress = freshProgress("dnat")): LessonState {
@@ -59,5 +68,43 @@ describe("a catch-up offer in the lesson screen", () => {
     const failed = play(busy, { type: "workFailed", error: "Step 1 still fails" });
     expect(failed.state.notice).toBe("Catching up to step 3 failed: Step 1 still fails");
     expect(failed.state.progress).toBe(busy.progress);
+  });
+});
+
+describe("the lesson screen with a class", () => {
+  it("shows the offer it hears of, and g runs the catch-up and takes its progress", async () => {
+    let tell: (n: ClassNotice) => void = () => undefined;
+    const asked: number[] = [];
+    const saved: Progress[] = [];
+    const caught = moveTo(markSolvedWithHelp(recordPass(freshProgress("dnat"), ids, 0), "forward"), ids, 1);
+    const actions: UiActions = {
+      check: async () => [{ kind: "sysctl", node: "director", description: "ip_forward", ok: false, message: "it is 0" }],
+      solve: async () => "",
+      reset: async () => view,
+      saveProgress: (p) => saved.push(p),
+      subscribe: (listener) => {
+        tell = listener;
+        return () => undefined;
+      },
+      catchUp: async (step) => {
+        asked.push(step);
+        return { progress: caught, summary: "Caught up to step 2: the solutions of step 1 applied." };
+      },
+    };
+    const snapshot: UiSnapshot = { view, progress: freshProgress("dnat"), scroll: 0, solutionShown: [], outcome: {} };
+    const ui = render(<App initial={snapshot} actions={actions} width={80} height={23} onExit={() => undefined} autoCheck={false} />);
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => ui.lastFrame()!.includes("step 1 of 3"));
+    tell({ kind: "offer", id: "o1", step: 1 });
+    await until(() => ui.lastFrame()!.includes("Your instructor offers"));
+    expect(ui.lastFrame()).toContain("Your instructor offers to bring your lab to step 2");
+    ui.stdin.write("g");
+    await until(() => ui.lastFrame()!.includes("Caught up to step 2"));
+    expect(asked).toEqual([1]);
+    expect(ui.lastFrame()).toContain("step 2 of 3");
+    expect(saved.at(-1)).toEqual(caught);
+    ui.unmount();
   });
 });
