@@ -1,6 +1,6 @@
 /**
  * Each command loads what it needs when it runs: `--help`, `--version` and `list` must not
- * pay for the engine client (dockerode and its ssh2/grpc) or the terminal UI (ink, React).
+ * pay for the engine client or the terminal UI (ink, React), nor for a child-process library.
  * Checked on the static import graph, as tsc emits it (imports used only as types vanish).
  */
 import { readFileSync } from "node:fs";
@@ -62,7 +62,11 @@ describe("what a command loads before it runs", () => {
     expect(["dockerode", "ink", "react", "execa"].filter((p) => packages.has(p))).toEqual([]);
   });
 
-  it("the import graph is what it claims: the engine module loads dockerode", () => {
-    expect(closure("docker/engine.ts").packages.has("dockerode")).toBe(true);
+  it("the engine client needs nothing but Node's own modules", () => {
+    expect([...closure("docker/engine.ts").packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+  });
+
+  it("the import graph is what it claims: the lesson loader loads its parsers", () => {
+    expect(["markdown-it", "yaml", "zod"].filter((p) => !closure("lesson/load.ts").packages.has(p))).toEqual([]);
   });
 });

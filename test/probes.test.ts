@@ -1,7 +1,4 @@
-import Docker from "dockerode";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { collectDemuxed, engineOptions } from "../src/docker/engine.js";
 import { probeKind, checkBlockSchema } from "../src/probes/registry.js";
 import { batchScript, renderProbe, runProbes, splitBatch } from "../src/probes/run.js";
 import type { ProbeContext } from "../src/probes/types.js";
@@ -247,28 +244,6 @@ describe("probe batching", () => {
       throw new Error("container is not running");
     });
     expect(r).toMatchObject({ ok: false, message: "could not run on director: container is not running." });
-  });
-});
-
-describe("engine plumbing", () => {
-  it("demultiplexes Docker's framed exec stream", async () => {
-    const frame = (stream: number, text: string) => {
-      const body = Buffer.from(text);
-      const head = Buffer.alloc(8);
-      head.writeUInt8(stream, 0);
-      head.writeUInt32BE(body.length, 4);
-      return Buffer.concat([head, body]);
-    };
-    const input = new PassThrough();
-    const collected = collectDemuxed(input, new Docker().modem);
-    input.end(Buffer.concat([frame(1, "out1 "), frame(2, "err"), frame(1, "out2")]));
-    expect(await collected).toEqual({ stdout: "out1 out2", stderr: "err" });
-  });
-
-  it("honours DOCKER_HOST forms", () => {
-    expect(engineOptions("unix:///run/docker.sock")).toEqual({ socketPath: "/run/docker.sock" });
-    expect(engineOptions("tcp://127.0.0.1:23750")).toEqual({ protocol: "http", host: "127.0.0.1", port: 23750 });
-    expect(() => engineOptions("ftp://x")).toThrow(/is not understood/);
   });
 });
 

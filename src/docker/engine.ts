@@ -1,17 +1,15 @@
 /**
- * The only module that talks to the Docker engine. Everything else gets plain data
- * back: no dockerode types leak past this file, so the rest of lvs-lab does not care
+ * The only module that talks to the Docker engine (through api.ts, the Engine API over
+ * HTTP). Everything else gets plain data back, so the rest of lvs-lab does not care
  * whether the engine is local or inside the lvs-lab VM.
  */
-import Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
+import { DEFAULT_SOCKET, demux, DockerApi, followProgress, readAll } from "./api.js";
 import { labelFilter } from "./labels.js";
-import { collectDemuxed, runThrowAway } from "./throw-away.js";
+import { runThrowAway } from "./throw-away.js";
 
-export { collectDemuxed };
-
-export const DEFAULT_SOCKET = "/var/run/docker.sock";
+export { DEFAULT_SOCKET };
 const CALL_TIMEOUT_MS = 30_000;
 
 export interface EngineInfo {
@@ -91,21 +89,6 @@ export function resolveDockerHost(explicit?: string): string {
   return explicit || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
 }
 
-export function engineOptions(dockerHost: string): Docker.DockerOptions {
-  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) || DEFAULT_SOCKET };
-  if (dockerHost.startsWith("/")) return { socketPath: dockerHost };
-  const match = /^(tcp|http|https):\/\/([^:/]+|\[[^\]]+\])(?::(\d+))?\/?$/.exec(dockerHost);
-  if (!match) {
-    throw new UserError(
-      `DOCKER_HOST "${dockerHost}" is not understood.`,
-      "Use unix:///var/run/docker.sock or tcp://HOST:PORT.",
-    );
-  }
-  const [, scheme, host, port] = match;
-  const protocol = scheme === "https" ? "https" : "http";
-  return { protocol, host, port: Number(port ?? (protocol === "https" ? 2376 : 2375)) };
-}
-
 export interface ExecOptions {
   timeoutMs?: number;
   /** Named in the timeout message: what the call was waiting for. */
@@ -145,11 +128,23 @@ export interface EngineClient {
   pullImage(ref: string): Promise<void>;
 }
 
+/** What the engine says about a network (GET /networks): the fields lvs-lab reads. */
+interface NetworkJson {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Labels: Record<string, string> | null;
+  Options: Record<string, string> | null;
+  IPAM: { Config: Array<{ Subnet?: string }> | null } | null;
+}
+
+const enc = encodeURIComponent;
+
 export class Engine implements EngineClient {
-  private readonly docker: Docker;
+  private readonly api: DockerApi;
 
   constructor(readonly host: string = resolveDockerHost()) {
-    this.docker = new Docker(engineOptions(host));
+    this.api = new DockerApi(host);
   }
 
   /** A unix socket means the engine shares this machine's routes (tcp may be a VM). */
@@ -173,45 +168,38 @@ export class Engine implements EngineClient {
 
   async info(): Promise<EngineInfo> {
     const [version, info] = await this.call(
-      Promise.all([this.docker.version(), this.docker.info() as Promise<{ KernelVersion: string; OperatingSystem: string }>]),
+      Promise.all([
+        this.api.json<{ Version: string; ApiVersion: string }>("GET", "/version"),
+        this.api.json<{ KernelVersion: string; OperatingSystem: string }>("GET", "/info"),
+      ]),
       "version",
       8_000,
     );
-    return {
-      host: this.host,
-      version: version.Version,
-      apiVersion: version.ApiVersion,
-      kernel: info.KernelVersion,
-      os: info.OperatingSystem,
-    };
+    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem };
   }
 
   async imageExists(ref: string): Promise<boolean> {
-    try {
-      await this.call(this.docker.getImage(ref).inspect(), `inspect image ${ref}`);
-      return true;
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw e;
-    }
+    return (await this.inspectImage(ref)) !== undefined;
   }
 
   async listContainers(instance?: string): Promise<LabContainer[]> {
     const list = await this.call(
-      this.docker.listContainers({ all: true, filters: labelFilter(instance) }),
+      this.api.json<Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> | null }>>("GET", "/containers/json", {
+        query: { all: true, filters: labelFilter(instance) },
+      }),
       "list containers",
     );
-    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels }));
+    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
   }
 
   async listNetworks(instance?: string): Promise<LabNetwork[]> {
-    const list = await this.call(this.docker.listNetworks({ filters: labelFilter(instance) }), "list networks");
+    const list = await this.call(this.api.json<NetworkJson[]>("GET", "/networks", { query: { filters: labelFilter(instance) } }), "list networks");
     return list.map(toLabNetwork);
   }
 
   /** Subnets of every network on the engine, lvs-lab's or not: the allocator must avoid them all. */
   async usedSubnets(): Promise<string[]> {
-    const list = await this.call(this.docker.listNetworks(), "list networks");
+    const list = await this.call(this.api.json<NetworkJson[]>("GET", "/networks"), "list networks");
     return list.flatMap((n) => toLabNetwork(n).subnets);
   }
 
@@ -220,72 +208,59 @@ export class Engine implements EngineClient {
       "com.docker.network.bridge.enable_ip_masquerade": "false",
     };
     if (spec.mtu) options["com.docker.network.driver.mtu"] = String(spec.mtu);
-    const net = await this.call(
-      this.docker.createNetwork({
-        Name: spec.name,
-        Driver: "bridge",
-        CheckDuplicate: true,
-        Labels: spec.labels,
-        Options: options,
-        IPAM: {
-          Driver: "default",
-          Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, AuxiliaryAddresses: spec.reserved }],
-        },
-      }),
-      `create network ${spec.name}`,
-    );
-    return net.id;
+    const body = {
+      Name: spec.name,
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Labels: spec.labels,
+      Options: options,
+      IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, AuxiliaryAddresses: spec.reserved }] },
+    };
+    const net = await this.call(this.api.json<{ Id: string }>("POST", "/networks/create", { body }), `create network ${spec.name}`);
+    return net.Id;
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const [first, ...rest] = spec.addresses;
-    const container = await this.call(
-      this.docker.createContainer({
-        name: spec.name,
-        Hostname: spec.hostname,
-        Image: spec.image,
-        Labels: spec.labels,
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        HostConfig: {
-          CapDrop: ["ALL"],
-          CapAdd: spec.capAdd,
-          Privileged: false,
-          ReadonlyPaths: READONLY_PATHS,
-          Sysctls: spec.sysctls,
-          SecurityOpt: ["no-new-privileges"],
-          NetworkMode: first?.network,
-          Init: false,
-        } as Docker.HostConfig,
-        NetworkingConfig: first
-          ? { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } }
-          : undefined,
-      }),
-      `create container ${spec.name}`,
-    );
+    const body = {
+      Hostname: spec.hostname,
+      Image: spec.image,
+      Labels: spec.labels,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      HostConfig: {
+        CapDrop: ["ALL"],
+        CapAdd: spec.capAdd,
+        Privileged: false,
+        ReadonlyPaths: READONLY_PATHS,
+        Sysctls: spec.sysctls,
+        SecurityOpt: ["no-new-privileges"],
+        NetworkMode: first?.network,
+        Init: false,
+      },
+      NetworkingConfig: first ? { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } } : undefined,
+    };
+    const { Id: id } = await this.call(this.api.json<{ Id: string }>("POST", "/containers/create", { query: { name: spec.name }, body }), `create container ${spec.name}`);
     for (const extra of rest) {
       await this.call(
-        this.docker.getNetwork(extra.network).connect({
-          Container: container.id,
-          EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } },
-        }),
+        this.api.json("POST", `/networks/${enc(extra.network)}/connect`, { body: { Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } } } }),
         `connect ${spec.name} to ${extra.network}`,
       );
     }
-    return container.id;
+    return id;
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call(this.docker.getContainer(id).start(), `start container ${id.slice(0, 12)}`);
+    await this.call(this.api.json("POST", `/containers/${enc(id)}/start`), `start container ${id.slice(0, 12)}`);
   }
 
   async killContainer(id: string): Promise<void> {
-    await this.call(this.docker.getContainer(id).kill(), `kill container ${id.slice(0, 12)}`);
+    await this.call(this.api.json("POST", `/containers/${enc(id)}/kill`), `kill container ${id.slice(0, 12)}`);
   }
 
   /** Idempotent: a container that is already gone is not an error. */
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.call(this.docker.getContainer(id).remove({ force: true, v: true }), `remove container ${id.slice(0, 12)}`);
+      await this.call(this.api.json("DELETE", `/containers/${enc(id)}`, { query: { force: true, v: true } }), `remove container ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e) && !isAlreadyBeingRemoved(e)) throw e;
     }
@@ -293,7 +268,7 @@ export class Engine implements EngineClient {
 
   async removeNetwork(id: string): Promise<void> {
     try {
-      await this.call(this.docker.getNetwork(id).remove(), `remove network ${id.slice(0, 12)}`);
+      await this.call(this.api.json("DELETE", `/networks/${enc(id)}`), `remove network ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -316,15 +291,16 @@ export class Engine implements EngineClient {
     const timeoutMs = this.patience(opts.timeoutMs ?? 15_000);
     const what = opts.what ?? `"${cmd.join(" ")}" in ${id.slice(0, 12)}`;
     const run = async (): Promise<ExecResult> => {
-      const exec = await this.docker.getContainer(id).exec({
-        Cmd: ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd],
-        Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-        AttachStdout: true,
-        AttachStderr: true,
+      const created = await this.api.json<{ Id: string }>("POST", `/containers/${enc(id)}/exec`, {
+        body: {
+          Cmd: ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd],
+          Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+          AttachStdout: true,
+          AttachStderr: true,
+        },
       });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const { stdout, stderr } = await collectDemuxed(stream, this.docker.modem);
-      const inspected = await exec.inspect();
+      const { stdout, stderr } = demux(await this.api.hijack(`/exec/${enc(created.Id)}/start`, { Detach: false, Tty: false }));
+      const inspected = await this.api.json<{ ExitCode: number | null }>("GET", `/exec/${enc(created.Id)}/json`);
       return { exitCode: inspected.ExitCode ?? -1, stdout, stderr };
     };
     return withTimeout(run(), timeoutMs + 5_000, what).catch((e: unknown) => {
@@ -334,6 +310,7 @@ export class Engine implements EngineClient {
 
   // --- images -------------------------------------------------------------------------
 
+  /** Builds from `files` of the directory `context` (sent as a tar archive made by `tar`). */
   async buildImage(
     context: string,
     files: string[],
@@ -342,92 +319,86 @@ export class Engine implements EngineClient {
     labels: Record<string, string>,
     onLine: (line: string) => void,
   ): Promise<void> {
-    const stream = await this.call(
-      this.docker.buildImage({ context, src: files }, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true }),
-      "start image build",
-    );
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<{ error?: string }>) => {
-          const failed = output?.find((o) => o.error);
-          if (err || failed) reject(new UserError(`Building the lab image failed: ${err?.message ?? failed?.error}`));
-          else resolve();
-        },
-        (event: { stream?: string; status?: string }) => {
-          const text = (event.stream ?? event.status ?? "").trim();
-          if (text) onLine(text);
-        },
-      );
+    const { spawn } = await import("node:child_process");
+    const tar = spawn("tar", ["-c", "-C", context, "--", ...files], { stdio: ["ignore", "pipe", "inherit"] });
+    const query = { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true };
+    const res = await this.call(this.api.stream("POST", "/build", { query, body: tar.stdout }), "start image build");
+    await followProgress(res, (event) => {
+      const text = (event.stream ?? event.status ?? "").trim();
+      if (text) onLine(text);
+    }).catch((e: Error) => {
+      throw new UserError(`Building the lab image failed: ${e.message}`);
     });
   }
 
   async importImage(tarball: Readable, repo: string, tag: string): Promise<void> {
-    const stream = await this.call(this.docker.importImage(tarball as unknown as string, { repo, tag }), "import base image", 600_000);
-    await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    const res = await this.call(this.api.stream("POST", "/images/create", { query: { fromSrc: "-", repo, tag }, body: tarball }), "import base image", 600_000);
+    await followProgress(res);
   }
 
   async pullImage(ref: string): Promise<void> {
-    const stream = await this.call(this.docker.pull(ref), `pull ${ref}`);
-    await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    const [repo, tag] = splitRef(ref);
+    const res = await this.call(this.api.stream("POST", "/images/create", { query: { fromImage: repo, tag } }), `pull ${ref}`);
+    await followProgress(res);
   }
 
   async saveImage(ref: string): Promise<Readable> {
-    return (await this.call(this.docker.getImage(ref).get(), `save image ${ref}`)) as Readable;
+    return this.call(this.api.stream("GET", `/images/${ref}/get`), `save image ${ref}`);
   }
 
   async loadImage(tarball: Readable): Promise<void> {
-    const stream = await this.call(this.docker.loadImage(tarball), "load image", 900_000);
-    await new Promise<void>((resolve, reject) => {
-      stream.on("data", () => undefined);
-      stream.on("end", resolve);
-      stream.on("error", reject);
-    });
+    const res = await this.call(this.api.stream("POST", "/images/load", { query: { quiet: true }, body: tarball }), "load image", 900_000);
+    await readAll(res);
   }
 
   async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    const image = await this.inspectImage(ref);
+    return image && (image.Config?.Labels ?? {});
+  }
+
+  async listImages(repo: string): Promise<string[]> {
+    const images = await this.call(this.api.json<Array<{ RepoTags: string[] | null }>>("GET", "/images/json", { query: { filters: { reference: [repo] } } }), "list images");
+    return images.flatMap((i) => i.RepoTags ?? []);
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.call(this.api.json("DELETE", `/images/${ref}`), `remove image ${ref}`);
+  }
+
+  /** The image's content id (sha256:…), or undefined if the engine has no such image. Used by src/vm to key its data disk. */
+  async imageId(ref: string): Promise<string | undefined> {
+    return (await this.inspectImage(ref))?.Id;
+  }
+
+  private async inspectImage(ref: string): Promise<{ Id: string; Config?: { Labels?: Record<string, string> | null } } | undefined> {
     try {
-      const info = await this.call(this.docker.getImage(ref).inspect(), `inspect image ${ref}`);
-      return info.Config?.Labels ?? {};
+      return await this.call(this.api.json("GET", `/images/${ref}/json`), `inspect image ${ref}`);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
   }
 
-  async listImages(repo: string): Promise<string[]> {
-    const images = await this.call(this.docker.listImages({ filters: { reference: [repo] } }), "list images");
-    return images.flatMap((i) => i.RepoTags ?? []);
-  }
-
-  async removeImage(ref: string): Promise<void> {
-    await this.call(this.docker.getImage(ref).remove(), `remove image ${ref}`);
-  }
-
   /** Runs a throw-away container (no network) and returns what it printed. */
   async runOnce(image: string, cmd: string[], what: string, capAdd: string[] = []): Promise<ExecResult> {
-    return runThrowAway(this.docker, (w, m) => this.call(w, m), { Image: image, Cmd: cmd, HostConfig: { CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } }, what);
+    return runThrowAway(this.api, (w, m) => this.call(w, m), { Image: image, Cmd: cmd, HostConfig: { CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } }, what);
   }
 
   async runOnHost(image: string, script: string, what: string): Promise<ExecResult> {
     const HostConfig = { CapAdd: ["NET_ADMIN", "NET_RAW"], NetworkMode: "host", ReadonlyPaths: READONLY_PATHS, SecurityOpt: ["no-new-privileges"] };
     // The script travels in the environment, as in execScript.
     const config = { Image: image, Cmd: ["sh", "-ec", 'eval "$LVS_LAB_SCRIPT"'], Env: [`LVS_LAB_SCRIPT=${script}`], HostConfig };
-    return runThrowAway(this.docker, (w, m) => this.call(w, m), config, what);
-  }
-
-  /** The image's content id (sha256:…), or undefined if the engine has no such image. Used by src/vm to key its data disk. */
-  async imageId(ref: string): Promise<string | undefined> {
-    try {
-      return (await this.call(this.docker.getImage(ref).inspect(), `inspect image ${ref}`)).Id;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    return runThrowAway(this.api, (w, m) => this.call(w, m), config, what);
   }
 }
 
-function toLabNetwork(n: Docker.NetworkInspectInfo): LabNetwork {
+/** "debian:bookworm-slim" → ["debian", "bookworm-slim"]; a registry's port is not a tag. */
+function splitRef(ref: string): [string, string] {
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/") ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
+}
+
+function toLabNetwork(n: NetworkJson): LabNetwork {
   return {
     id: n.Id,
     name: n.Name,
@@ -438,7 +409,7 @@ function toLabNetwork(n: Docker.NetworkInspectInfo): LabNetwork {
 }
 
 /** Docker's bridge driver names the host interface br-<first 12 of the id> unless the network names it. */
-function bridgeInterface(n: Docker.NetworkInspectInfo): string {
+function bridgeInterface(n: NetworkJson): string {
   return n.Options?.["com.docker.network.bridge.name"] ?? `br-${n.Id.slice(0, 12)}`;
 }
 
