@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ProbeResult } from "../src/probes/run.js";
 import { freshProgress, type Progress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
-import { initialLessonState, reduce, shownStep, snapshotOf, type KeyPress, type LessonEffect, type LessonEvent, type LessonState } from "../src/ui/lesson-state.js";
+import { initialLessonState, recheckDelayMs, reduce, shownStep, snapshotOf, type KeyPress, type LessonEffect, type LessonEvent, type LessonState } from "../src/ui/lesson-state.js";
 import { plainText } from "../src/ui/markdown.js";
 import { columns, lessonPane } from "../src/ui/screen.js";
 import type { LabView, StepView, UiSnapshot } from "../src/ui/types.js";
@@ -338,5 +338,46 @@ describe("while busy", () => {
     const done = play(due.state, { type: "solved", summary: "ok" });
     expect(of(done.effects, "check")).toEqual([{ type: "check", step: 0 }]);
     expect(done.state.checkAgain).toBe(false);
+  });
+});
+
+describe("re-check pace under load", () => {
+  const took = (ms: number, results = failing): LessonEvent => ({ type: "checked", step: 0, results, at: T + 2000, ms });
+  const recheckAfter = (...durations: number[]) => {
+    let s = checking(lesson());
+    let last: LessonEffect[] = [];
+    for (const [i, ms] of durations.entries()) {
+      const r = play(s, ...(i ? [timer("recheck")] : []), took(ms));
+      s = r.state;
+      last = r.effects;
+    }
+    return of(last, "startTimer").map((e) => e.ms);
+  };
+
+  it("stays at the interval while checks take what the quickest of their kind took", () => {
+    expect(recheckAfter(800, 820, 790)).toEqual([2000]);
+    expect(recheckAfter(800, 840)).toEqual([2100]);
+    // Slow by nature (requests waiting for their timeout) is compared with itself.
+    expect(recheckAfter(8600, 8500)).toEqual([2000]);
+  });
+
+  it("stretches the pause by the slowdown, up to six times, and comes back when the server does", () => {
+    expect(recheckAfter(600, 1800)).toEqual([6000]);
+    expect(recheckAfter(600, 9000)).toEqual([12000]);
+    expect(recheckAfter(600, 1800, 600)).toEqual([2000]);
+  });
+
+  it("does not read jitter in a quick check as a slowdown, and keeps passing and failing checks apart", () => {
+    expect(recheckAfter(60, 250)).toEqual([2000]);
+    expect(recheckAfter(60, 600)).toEqual([4000]);
+    const s = play(checking(lesson()), took(8000), timer("recheck"), took(500, passing)).state;
+    expect(s.pace.quickestMs).toEqual({ "0:fail": 8000, "0:pass": 500 });
+  });
+
+  it("as a rule: the interval times the slowdown against the quickest, floored at 300 ms, capped at 6", () => {
+    expect(recheckDelayMs(2000, undefined, undefined)).toBe(2000);
+    expect(recheckDelayMs(2000, 1200, 400)).toBe(6000);
+    expect(recheckDelayMs(2000, 100, 50)).toBe(2000);
+    expect(recheckDelayMs(2000, 60_000, 300)).toBe(12_000);
   });
 });

@@ -52,6 +52,8 @@ export interface LessonState {
   holding?: number;
   screen: { width: number; height: number; colour: boolean };
   timing: { autoCheck: boolean; checkEveryMs: number; advanceAfterMs: number };
+  /** How long checks take: the last one, and the quickest of each step and outcome seen so far. */
+  pace: { lastMs?: number; quickestMs: Record<string, number>; lastKey?: string };
   /** The screen asked to leave (shell or quit): later events change nothing. */
   left: boolean;
   /** The instructor's open offer to bring the lab to a later step (g accepts). */
@@ -92,7 +94,7 @@ export interface Transition {
 
 export function initialLessonState(snapshot: UiSnapshot, screen: LessonState["screen"], timing: LessonState["timing"]): LessonState {
   const { view, progress, last, outcome, solutionShown, scroll, notice } = snapshot;
-  return { view, progress, last, outcome, solutionShown, scroll, notice, checking: false, checkAgain: false, screen, timing, left: false };
+  return { view, progress, last, outcome, solutionShown, scroll, notice, checking: false, checkAgain: false, screen, timing, pace: { quickestMs: {} }, left: false };
 }
 
 /** The step on screen: the current one, or a passed one held a moment before the next opens. */
@@ -133,8 +135,10 @@ function handle(s: LessonState, e: LessonEvent): Transition {
       return s.timing.autoCheck ? requestCheck(s) : stay(s);
     case "key":
       return onKey(s, e.input, e.key, new Date(e.at));
-    case "checked":
-      return then(e.step === shownStep(s) ? applyResults(s, e) : stay(s), checkEnded);
+    case "checked": {
+      const paced = notePace(s, e);
+      return then(e.step === shownStep(paced) ? applyResults(paced, e) : stay(paced), checkEnded);
+    }
     case "checkFailed":
       return checkEnded(withNotice(s, `Check failed: ${e.error}`));
     case "timer":
@@ -165,10 +169,38 @@ function requestCheck(s: LessonState): Transition {
   return stay({ ...s, checking: true }, { type: "stopTimer", timer: "recheck" }, { type: "check", step: shownStep(s) });
 }
 
+/**
+ * Load slows a check down against the quickest check of the same step and outcome: on a
+ * server where twenty learners' UIs re-check on two cores, every check took 2–8 times as
+ * long (bench/results/classroom-*). The pause before the next automatic check grows by
+ * that slowdown, up to MAX_SLOWDOWN, so a crowded server is asked less often until it
+ * catches up; on a quiet one the pause stays `everyMs`. Checks that are slow by nature
+ * (requests waiting for their timeout) are compared with themselves and keep the pace,
+ * and checks quicker than PACE_FLOOR_MS count as that long, so that jitter in a 60 ms
+ * check does not look like a tenfold slowdown.
+ */
+export const MAX_SLOWDOWN = 6;
+export const PACE_FLOOR_MS = 300;
+
+export function recheckDelayMs(everyMs: number, lastMs: number | undefined, quickestMs: number | undefined): number {
+  if (lastMs === undefined || quickestMs === undefined) return everyMs;
+  const slowdown = Math.max(lastMs, PACE_FLOOR_MS) / Math.max(quickestMs, PACE_FLOOR_MS);
+  return Math.round(everyMs * Math.min(MAX_SLOWDOWN, Math.max(1, slowdown)));
+}
+
+function notePace(s: LessonState, e: { step: number; results: ProbeResult[]; ms: number }): LessonState {
+  const key = `${e.step}:${stepPasses(e.results) ? "pass" : "fail"}`;
+  const quickest = Math.min(s.pace.quickestMs[key] ?? Infinity, e.ms);
+  return { ...s, pace: { lastMs: e.ms, lastKey: key, quickestMs: { ...s.pace.quickestMs, [key]: quickest } } };
+}
+
 function checkEnded(s: LessonState): Transition {
   const done = { ...s, checking: false };
   if (s.checkAgain) return requestCheck({ ...done, checkAgain: false });
-  return s.timing.autoCheck ? stay(done, { type: "startTimer", timer: "recheck", ms: s.timing.checkEveryMs }) : stay(done);
+  if (!s.timing.autoCheck) return stay(done);
+  const { lastMs, lastKey, quickestMs } = s.pace;
+  const ms = recheckDelayMs(s.timing.checkEveryMs, lastMs, lastKey ? quickestMs[lastKey] : undefined);
+  return stay(done, { type: "startTimer", timer: "recheck", ms });
 }
 
 function sameResults(a: ProbeResult[], b: ProbeResult[]): boolean {
