@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { stateDir } from "../paths.js";
+import { provisionCommand } from "./class-provision.js";
 import { bold, dim, printJson } from "./output.js";
 
 /** Where `class serve` keeps the class (server.json with the secrets, events.jsonl). */
@@ -192,6 +193,8 @@ export function classCommand(): Command {
       if (opts.out) await writeFile(opts.out, csv);
       else process.stdout.write(csv);
     });
+
+  cls.addCommand(provisionCommand());
 
   return cls;
 }
