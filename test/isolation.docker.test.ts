@@ -15,12 +15,14 @@ import { Engine, type LabNetwork } from "../src/docker/engine.js";
 import { labImageRef } from "../src/docker/image.js";
 import { fenceInstance, fenceScript, unfenceInstances } from "../src/lab/isolation.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "../src/lab/session.js";
+import { cli } from "./helpers/cli.js";
 import { pings, reach } from "./helpers/reach.js";
 
 const engine = new Engine();
 const A = "i-iso-a";
 const B = "i-iso-b";
 const CRASHED = "i-iso-crashed";
+const PROVISIONED = ["i-iso-p-1", "i-iso-p-2"];
 let a: LabSession;
 let b: LabSession;
 let aNetworks: LabNetwork[];
@@ -50,7 +52,7 @@ const hostLanAddress = () =>
 const dockerdTcpPorts = () => [...execFileSync("ss", ["-Hltnp"], { encoding: "utf8" }).matchAll(/:(\d+)\s.*"dockerd"/g)].map((m) => Number(m[1]));
 
 beforeAll(async () => {
-  await Promise.all([A, B, CRASHED].map((n) => stopLab(engine, n)));
+  await Promise.all([A, B, CRASHED, ...PROVISIONED].map((n) => stopLab(engine, n)));
   [a, b] = await Promise.all([startLab("dnat", engine, { name: A }), startLab("dnat", engine, { name: B })]);
   aNetworks = await engine.listNetworks(A);
   port = await listen("0.0.0.0", 0);
@@ -61,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of servers) s.close();
-  await Promise.all([A, B, CRASHED].map((n) => stopLab(engine, n)));
+  await Promise.all([A, B, CRASHED, ...PROVISIONED].map((n) => stopLab(engine, n)));
 });
 
 describe("an instance is fenced off on a shared engine", () => {
@@ -134,5 +136,16 @@ describe("an instance is fenced off on a shared engine", () => {
     expect(rulesOf(await hostRules(), CRASHED)).toHaveLength(2);
     await stopLab(engine, CRASHED);
     expect(rulesOf(await hostRules(), CRASHED)).toEqual([]);
+  });
+
+  it("class provision starts one fenced instance per learner and leaves running ones alone", async () => {
+    const provision = () => cli(["class", "provision", "--lab", "dnat", "--count", "2", "--prefix", "i-iso-p", "--json"]);
+    const first = await provision();
+    expect(first.code, first.stderr).toBe(0);
+    expect((JSON.parse(first.stdout) as { results: Array<{ name: string; state: string }> }).results.map((r) => [r.name, r.state])).toEqual(PROVISIONED.map((n) => [n, "started"]));
+    const rules = await hostRules();
+    for (const n of PROVISIONED) expect(rulesOf(rules, n)).toHaveLength(12);
+    const again = await provision();
+    expect((JSON.parse(again.stdout) as { results: Array<{ state: string }> }).results.map((r) => r.state)).toEqual(["running", "running"]);
   });
 });
