@@ -78,23 +78,31 @@ export interface StartOptions {
  */
 export async function findLeftovers(engine: EngineClient): Promise<string[]> {
   const broken: string[] = [];
-  // One lesson load per lab, not per instance (each is a markdown parse and validation).
-  const nodesOf = new Map<string, Promise<string[]>>();
   for (const i of await listInstances(engine)) {
-    if (!nodesOf.has(i.lab)) nodesOf.set(i.lab, loadLab(i.lab).then((l) => Object.keys(l.topology.nodes), () => []));
-    const expected = await nodesOf.get(i.lab)!;
+    const expected = await nodesOfLab(i.lab);
     const present = new Set(i.nodes.filter((n) => n.state === "running").map((n) => n.node));
     if (!i.nodes.length || expected.some((n) => !present.has(n)) || i.nodes.some((n) => n.state !== "running")) broken.push(i.name);
   }
   return broken;
 }
 
+/** A lab's node names, read once per process: each read is a lesson parse and validation. */
+const labNodes = new Map<string, Promise<string[]>>();
+function nodesOfLab(labId: string): Promise<string[]> {
+  let nodes = labNodes.get(labId);
+  if (!nodes) {
+    nodes = loadLab(labId).then((l) => Object.keys(l.topology.nodes), () => []);
+    labNodes.set(labId, nodes);
+  }
+  return nodes;
+}
+
 /**
  * Whether an instance of this lab already runs under `name` (a crash's leftovers do not
  * count: starting afresh clears them). The name taken by another lab is an error.
  */
-export async function runningInstanceOf(engine: EngineClient, name: string, labId: string): Promise<boolean> {
-  if ((await findLeftovers(engine)).includes(name)) return false;
+export async function runningInstanceOf(engine: EngineClient, name: string, labId: string, leftovers?: string[]): Promise<boolean> {
+  if ((leftovers ?? (await findLeftovers(engine))).includes(name)) return false;
   const existing = await engine.listContainers(name);
   if (!existing.length) return false;
   const other = existing[0]!.labels[LABEL.lab];
@@ -109,10 +117,10 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   const lab = await loadLab(labId, { lang: opts.lang });
   const name = opts.name ?? labId;
   validateInstanceName(name);
-  if (await runningInstanceOf(engine, name, labId)) {
+  const leftovers = await findLeftovers(engine);
+  if (await runningInstanceOf(engine, name, labId, leftovers)) {
     throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, "Carry on with it (`lvs-lab check`), or `lvs-lab stop` it first.");
   }
-  const leftovers = await findLeftovers(engine);
   if (leftovers.includes(name)) {
     // A crashed or interrupted start of this very instance: clear it and build afresh.
     await removeInstance(engine, name);
@@ -140,8 +148,18 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
       const used = await usedIpv4Blocks(engine);
       const topology = resolveTopology(lab.topology, allocateSubnets(lab.topology, used, attempt > 1 ? { scatter: Math.random } : {}));
       const plan = planInstance(topology, name, image);
-      const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase, onNetworksCreated: release });
-      return await fencedWhileReadying(engine, name, image, opts, () => readyForLearner(name, lab, engine, topology, containers, opts));
+      // The fence needs only the networks' bridges: it goes up while the containers start.
+      let fencing: Promise<Error | undefined> | undefined;
+      const onNetworksCreated = () => {
+        release();
+        fencing = startFencing(engine, name, image);
+      };
+      const containers = await createInstance(engine, plan, name, { signal: opts.signal, onPhase: opts.onPhase, onNetworksCreated }).catch(async (e: unknown) => {
+        if (fencing) await fencing.then(() => unfenceInstances(engine, image, name)).catch(() => undefined);
+        throw e;
+      });
+      fencing ??= startFencing(engine, name, image);
+      return await fencedWhileReadying(engine, name, image, opts, fencing, () => readyForLearner(name, lab, engine, topology, containers, opts));
     } catch (e) {
       release();
       const overlap = /overlap|already exists|conflicts/i.test(String((e as Error).message));
@@ -165,22 +183,27 @@ async function allocationTurn(host: string): Promise<() => void> {
   return release;
 }
 
+/** Fences the instance off (src/lab/isolation.ts); resolves with the error, if any, rather than failing. */
+function startFencing(engine: EngineClient, name: string, image: string): Promise<Error | undefined> {
+  return fenceInstance(engine, name, image).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+}
+
 /**
- * Fences the instance off (src/lab/isolation.ts) while its containers are made ready:
- * the learner gets no shell before both are done. A host where the rules cannot be set
- * (rootless Docker) still gets its lab, with a warning; a failed start takes its rules along.
+ * The instance is fenced off while its containers are made ready: the learner gets no
+ * shell before both are done. A host where the rules cannot be set (rootless Docker)
+ * still gets its lab, with a warning; a failed start takes its rules along.
  */
 async function fencedWhileReadying(
   engine: EngineClient,
   name: string,
   image: string,
   opts: { onNote?: (text: string) => void },
+  fencing: Promise<Error | undefined>,
   readying: () => Promise<LabSession>,
 ): Promise<LabSession> {
-  const fencing = fenceInstance(engine, name, image).then(
-    () => undefined,
-    (e: unknown) => e as Error,
-  );
   try {
     const session = await readying();
     const failed = await fencing;

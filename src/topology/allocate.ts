@@ -14,18 +14,26 @@ export const FORBIDDEN_BLOCKS = ["192.0.2.0/24", "203.0.113.0/24", "10.255.255.0
 const POOLS = ["10.0.0.0/8", "198.18.0.0/15"].map(parseCidr);
 const DEFAULT_POOL = POOLS[1]!;
 
-/** The preferred block, then its own pool from there on, then the other pools. */
-function candidates(preferred: Cidr): Cidr[] {
+/**
+ * The preferred block, then its own pool from there on, then the other pools. Generated
+ * one by one: 10.0.0.0/8 alone holds 65 536 blocks of /24, and the first free one is
+ * usually near the start.
+ */
+function* candidates(preferred: Cidr): Generator<Cidr> {
   const own = POOLS.find((p) => overlaps(p, preferred)) ?? DEFAULT_POOL;
   const size = 2 ** (32 - preferred.prefix);
-  const out: Cidr[] = [preferred];
+  yield preferred;
   for (const pool of [own, ...POOLS.filter((p) => p !== own)]) {
     const blocks = 2 ** (preferred.prefix - pool.prefix);
     const start = pool === own && overlaps(pool, preferred) ? (preferred.network - pool.network) / size : 0;
     const first = { network: pool.network, prefix: preferred.prefix };
-    for (let i = 0; i < blocks; i++) out.push(shiftBlock(first, (start + i) % blocks));
+    for (let i = 0; i < blocks; i++) yield shiftBlock(first, (start + i) % blocks);
   }
-  return out;
+}
+
+function firstFree(blocks: Iterable<Cidr>, isFree: (c: Cidr) => boolean): Cidr | undefined {
+  for (const b of blocks) if (isFree(b)) return b;
+  return undefined;
 }
 
 /** How many free blocks a scattered choice picks among. */
@@ -42,7 +50,7 @@ export function allocateSubnets(topology: Topology, used: string[], opts: { scat
   for (const [name, net] of Object.entries(topology.networks)) {
     const preferred = parseCidr(net.subnet);
     const isFree = (c: Cidr) => !taken.some((t) => overlaps(t, c));
-    const free = opts.scatter ? scatteredChoice(candidates(preferred), isFree, opts.scatter) : candidates(preferred).find(isFree);
+    const free = opts.scatter ? scatteredChoice(candidates(preferred), isFree, opts.scatter) : firstFree(candidates(preferred), isFree);
     if (!free) {
       throw new UserError(`No free address block of size /${preferred.prefix} is left for network "${name}".`, "Stop some lab instances (`lvs-lab stop --all`).");
     }
@@ -52,7 +60,7 @@ export function allocateSubnets(topology: Topology, used: string[], opts: { scat
   return result;
 }
 
-function scatteredChoice(blocks: Cidr[], isFree: (c: Cidr) => boolean, random: () => number): Cidr | undefined {
+function scatteredChoice(blocks: Iterable<Cidr>, isFree: (c: Cidr) => boolean, random: () => number): Cidr | undefined {
   const free: Cidr[] = [];
   for (const b of blocks) {
     if (isFree(b)) free.push(b);
