@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FileError, UserError } from "../src/errors.js";
-import { parseLesson } from "../src/lesson/parse.js";
+import { parseLesson } from "../src/lesson/markdown-lesson.js";
 import { parseTopology } from "../src/topology/load.js";
 
 const lesson = readFileSync(new URL("../labs/dnat.md", import.meta.url), "utf8");

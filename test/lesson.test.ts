@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FileError } from "../src/errors.js";
 import { loadAllLabs, pickLanguage, validateAgainstTopology } from "../src/lesson/load.js";
-import { applyTranslation, parseLesson, parseTranslation } from "../src/lesson/parse.js";
+import { applyTranslation, parseLesson, parseTranslation } from "../src/lesson/markdown-lesson.js";
 import { loadTopology } from "../src/topology/load.js";
 
 const lesson = `---

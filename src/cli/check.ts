@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
-import type { Prediction } from "../lesson/parse.js";
+import type { Prediction } from "../lesson/markdown-lesson.js";
 import type { ProbeResult } from "../probes/run.js";
 import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";

@@ -5,8 +5,7 @@
 import { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
-import { numberedNames, parseRoster, provisionClass, type ProvisionResult } from "../lab/provision.js";
-import { engineFor } from "./context.js";
+import type { ProvisionResult } from "../lab/provision.js";
 import { bold, printJson, progressLine, red } from "./output.js";
 
 /** Starts at most this many at once by default: on 2 cores more only queue in the engine. */
@@ -24,6 +23,8 @@ export function provisionCommand(): Command {
     .option("--json", "machine-readable output")
     .action(async (opts: { lab: string; count?: string; prefix: string; roster?: string; parallel: string; vm?: boolean; json?: boolean }) => {
       if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError("Give either --count or --roster.");
+      const { numberedNames, parseRoster, provisionClass } = await import("../lab/provision.js");
+      const { engineFor } = await import("./context.js");
       const names = opts.roster
         ? parseRoster(await readFile(opts.roster, "utf8").catch(() => Promise.reject(new UserError(`Cannot read the roster ${opts.roster}.`))))
         : numberedNames(opts.prefix, Number(opts.count));

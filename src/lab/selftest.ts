@@ -6,7 +6,7 @@
  * to the clean start with a snapshot (snapshot.ts).
  */
 import type { Engine } from "../docker/engine.js";
-import type { Case } from "../lesson/parse.js";
+import type { Case } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/run.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";

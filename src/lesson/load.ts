@@ -10,7 +10,7 @@ import { packageRoot } from "../paths.js";
 import { loadTopology, topologiesDir } from "../topology/load.js";
 import { resolveTopology, templateVariableNames, unknownVariables } from "../topology/resolve.js";
 import type { Topology } from "../topology/schema.js";
-import { applyTranslation, parseLesson, parseTranslation, type Lesson } from "./parse.js";
+import { applyTranslation, parseLesson, parseTranslation, type Lesson } from "./markdown-lesson.js";
 
 export const labsDir = join(packageRoot, "labs");
 

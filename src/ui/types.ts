@@ -3,7 +3,7 @@
  * ProbeResult, Progress) and callbacks (UiActions); only controller.ts talks to the lab.
  */
 import type { ProbeResult } from "../probes/run.js";
-import type { Prediction } from "../lesson/parse.js";
+import type { Prediction } from "../lesson/markdown-lesson.js";
 import type { Progress } from "../state/progress.js";
 import type { InterfaceMap, ResolvedTopology } from "../topology/resolve.js";
 
