@@ -1,6 +1,6 @@
 /** The lesson screen's reducer, without a terminal: events in, state and effects out. */
 import { describe, expect, it } from "vitest";
-import type { ProbeResult } from "../src/probes/run.js";
+import type { ProbeResult } from "../src/probes/runner.js";
 import { freshProgress, type Progress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
 import { initialLessonState, recheckDelayMs, reduce, shownStep, snapshotOf, type KeyPress, type LessonEffect, type LessonEvent, type LessonState } from "../src/ui/lesson-state.js";

@@ -8,7 +8,7 @@ import {
   parseNeighbours,
   parseRouteGet,
   parseRoutes,
-} from "../src/probes/parse.js";
+} from "../src/probes/command-output.js";
 import { parseKernelReport } from "../src/lab/kernel.js";
 import { parseProcNetRoute } from "../src/lab/host.js";
 import { parseIptablesSave } from "../src/probes/netfilter/iptables-save.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { probeKind, checkBlockSchema } from "../src/probes/registry.js";
-import { batchScript, renderProbe, runProbes, splitBatch } from "../src/probes/run.js";
+import { batchScript, renderProbe, runProbes, splitBatch } from "../src/probes/runner.js";
 import type { ProbeContext } from "../src/probes/types.js";
 import { parseTopology } from "../src/topology/load.js";
 import { readFileSync } from "node:fs";

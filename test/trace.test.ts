@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatProbe } from "../src/cli/output.js";
 import { parseCapture, parsePackets } from "../src/probes/capture.js";
-import type { ProbeResult } from "../src/probes/run.js";
+import type { ProbeResult } from "../src/probes/runner.js";
 import { pathSummary } from "../src/probes/trace.js";
 import { plainText } from "../src/ui/markdown.js";
 import { probeLines } from "../src/ui/panes.js";

@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from "vitest";
 import { render } from "ink-testing-library";
-import type { ProbeResult } from "../src/probes/run.js";
+import type { ProbeResult } from "../src/probes/runner.js";
 import { freshProgress, type Progress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
 import { App } from "../src/ui/app.js";

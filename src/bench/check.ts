@@ -6,7 +6,7 @@
 import { instanceContainers } from "../docker/instance.js";
 import { checkStep, openLab, probeContext, solveStep, startLab, type LabSession } from "../lab/session.js";
 import { checkBlockSchema } from "../probes/registry.js";
-import { runProbes, type NodeExec, type ProbeResult } from "../probes/run.js";
+import { runProbes, type NodeExec, type ProbeResult } from "../probes/runner.js";
 import { cleanup, CLI, engine, fmtMs, log, now, run, stats, tracedEngine } from "./common.js";
 import type { Flags } from "./flags.js";
 import type { BenchResults, CheckResults } from "./results.js";

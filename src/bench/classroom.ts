@@ -22,7 +22,7 @@ import { Engine, resolveDockerHost, type EngineClient } from "../docker/engine.j
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { numberedNames, provisionClass } from "../lab/provision.js";
 import { checkStep, openLab, solveStep, stopLab, type LabSession } from "../lab/session.js";
-import { stepPasses, type ProbeResult } from "../probes/run.js";
+import { stepPasses, type ProbeResult } from "../probes/runner.js";
 import { recheckDelayMs } from "../ui/lesson-state.js";
 import { fmtMs, now, root, sleep, stats, type Stats } from "./common.js";
 import { containerMemoryByInstance, cpuTimes, dockerStats, isDaemon, isShimOf, memAvailableMiB, processPss } from "./host-usage.js";

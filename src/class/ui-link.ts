@@ -5,7 +5,7 @@
  * never waits for the server. The inbox is polled for the instructor's offers and
  * messages, which reach the screen through `subscribe`.
  */
-import { stepPasses } from "../probes/run.js";
+import { stepPasses } from "../probes/runner.js";
 import type { Progress } from "../state/progress.js";
 import type { Controller } from "../ui/controller.js";
 import type { ClassNotice, UiActions } from "../ui/types.js";

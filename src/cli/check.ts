@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import type { Prediction } from "../lesson/markdown-lesson.js";
-import type { ProbeResult } from "../probes/run.js";
+import type { ProbeResult } from "../probes/runner.js";
 import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { bold, dim, formatProbe, green, printJson, red } from "./output.js";
@@ -131,7 +131,7 @@ export function registerCheck(program: Command): void {
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
       if (opts.all && opts.step) throw new UserError("--all and --step cannot go together: --all checks every step.");
       const { checkOnward, checkStep } = await import("../lab/session.js");
-      const { stepPasses } = await import("../probes/run.js");
+      const { stepPasses } = await import("../probes/runner.js");
       let { session, progress } = await openTarget(opts.name);
       const ids = stepIds(session);
       const from = opts.all ? 0 : stepIndex(opts.step, progress, session);

@@ -1,5 +1,5 @@
 /** Plain output shared by the commands: one place decides colours and timing. */
-import type { ProbeResult } from "../probes/run.js";
+import type { ProbeResult } from "../probes/runner.js";
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string) => (text: string) => (useColour ? `\x1b[${code}m${text}\x1b[0m` : text);

@@ -8,7 +8,7 @@
 import { UserError } from "../errors.js";
 import { markSolvedWithHelp, moveTo, recordPass, type Progress } from "../state/progress.js";
 import { checkStep, solveStep, stepAt, type LabSession } from "./session.js";
-import { stepPasses } from "../probes/run.js";
+import { stepPasses } from "../probes/runner.js";
 
 export interface CaughtUp {
   progress: Progress;

@@ -7,7 +7,7 @@
  */
 import type { Engine } from "../docker/engine.js";
 import type { Case } from "../lesson/markdown-lesson.js";
-import { blocking, stepPasses, type ProbeResult } from "../probes/run.js";
+import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
 import { restoreScript, restoredCleanly, saveScript } from "./snapshot.js";

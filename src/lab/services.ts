@@ -5,7 +5,7 @@
  */
 import type { EngineClient, ExecResult } from "../docker/engine.js";
 import { UserError } from "../errors.js";
-import { parseAddresses } from "../probes/parse.js";
+import { parseAddresses } from "../probes/command-output.js";
 import { renderTemplate, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
 
 /** One `ip -o -4 addr` per node tells which interface carries which network's address. */

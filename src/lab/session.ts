@@ -15,7 +15,7 @@ import {
 import { LABEL } from "../docker/labels.js";
 import { UserError } from "../errors.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
-import { runProbes, stepPasses, type ProbeResult } from "../probes/run.js";
+import { runProbes, stepPasses, type ProbeResult } from "../probes/runner.js";
 import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
 import { allocateSubnets } from "../topology/allocate.js";

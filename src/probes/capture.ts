@@ -4,7 +4,7 @@
  * the parsed captures to tell where the packets went.
  */
 import { createHash } from "node:crypto";
-import { parseAddresses, parseLinks, parseNeighbours, parseRoutes, type InterfaceAddress, type Route } from "./parse.js";
+import { parseAddresses, parseLinks, parseNeighbours, parseRoutes, type InterfaceAddress, type Route } from "./command-output.js";
 
 /** One captured frame, as `tcpdump -i any -nn -e -tt -S` prints it. */
 export interface Packet {

@@ -6,7 +6,7 @@
  */
 import { contains, isCidr, parseCidr } from "../topology/ipv4.js";
 import type { NodeCapture, Packet } from "./capture.js";
-import { who } from "./kinds/common.js";
+import { addressWithOwner } from "./kinds/common.js";
 import type { Hop, ProbeContext } from "./types.js";
 
 export interface TracedRequest {
@@ -74,7 +74,7 @@ function isOwnAddress(capture: NodeCapture, address: string): boolean {
 function destination(ctx: ProbeContext, from: NodeCapture, sent: Packet, next: Seen[], outside: boolean): string {
   const target = sent.outer?.dst ?? sent.dst;
   const route = routeTo(from, target);
-  const gateway = route?.via ? ` via ${who(ctx, route.via)}` : "";
+  const gateway = route?.via ? ` via ${addressWithOwner(ctx, route.via)}` : "";
   if (outside) return next.length ? `${gateway}, which passed it on to ${next[0]!.capture.node}` : `${gateway}, and no lab node received it`;
   return (
     " to " +
@@ -92,7 +92,7 @@ function destination(ctx: ProbeContext, from: NodeCapture, sent: Packet, next: S
 /** What a node did to a packet between arriving and leaving. */
 function rewrite(ctx: ProbeContext, arrived: Packet | undefined, left: Packet): string {
   const changes: string[] = [];
-  if (left.outer && !arrived?.outer) changes.push(`wrapped in IPIP to ${who(ctx, left.outer.dst)}`);
+  if (left.outer && !arrived?.outer) changes.push(`wrapped in IPIP to ${addressWithOwner(ctx, left.outer.dst)}`);
   if (arrived && (arrived.dst !== left.dst || arrived.dport !== left.dport)) changes.push(`destination rewritten to ${endpoint(left.dst, left.dport)}`);
   if (arrived && (arrived.src !== left.src || arrived.sport !== left.sport)) changes.push(`source rewritten to ${endpoint(left.src, left.sport)}`);
   if (arrived?.outer && !left.outer) changes.push("unwrapped");
@@ -102,7 +102,7 @@ function rewrite(ctx: ProbeContext, arrived: Packet | undefined, left: Packet): 
 function arrival(packet: Packet, capture: NodeCapture, ctx: ProbeContext, what: string): string {
   if (!packet.outer) return `${what} arrived on ${packet.iface}`;
   const unwrapped = capture.packets.find((p) => p.direction === "In" && !p.outer && p.iface !== packet.iface && p.time >= packet.time - SLACK && p.seq === packet.seq && p.flags === packet.flags);
-  return `IPIP from ${who(ctx, packet.outer.src)} arrived on ${packet.iface}${unwrapped ? `, unwrapped on ${unwrapped.iface}` : ", not unwrapped"}`;
+  return `IPIP from ${addressWithOwner(ctx, packet.outer.src)} arrived on ${packet.iface}${unwrapped ? `, unwrapped on ${unwrapped.iface}` : ", not unwrapped"}`;
 }
 
 interface Walk {
@@ -170,7 +170,7 @@ function clientEnd(ctx: ProbeContext, client: NodeCapture, request: TracedReques
   const expected = endpoint(request.host, request.port);
   if (!answer) {
     const icmp = client.packets.find((p) => p.direction === "In" && p.protocol === "icmp" && p.time >= conn.syn.time - SLACK);
-    if (icmp) return `ICMP "${icmp.text}" arrived from ${who(ctx, icmp.src)}`;
+    if (icmp) return `ICMP "${icmp.text}" arrived from ${addressWithOwner(ctx, icmp.src)}`;
     return `nothing came back: the SYN was sent ${conn.tries === 1 ? "once" : `${conn.tries} times`}, unanswered`;
   }
   const from = endpoint(answer.src, answer.sport);
@@ -188,9 +188,9 @@ function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answ
   const syn = inner(at.capture, at.packet);
   const answer = first(at.capture, "Out", (p) => isTcp(p, /^(S\.|R)/) && p.ack === isn + 1, at.packet.time);
   if (answer && /^R/.test(answer.flags!)) {
-    return { what: `${arrivedAt}; nothing listens on ${endpoint(syn.dst, syn.dport)}, so a RST to ${who(ctx, answer.dst)}`, answer };
+    return { what: `${arrivedAt}; nothing listens on ${endpoint(syn.dst, syn.dport)}, so a RST to ${addressWithOwner(ctx, answer.dst)}`, answer };
   }
-  if (answer) return { what: `${arrivedAt}; SYN-ACK from ${endpoint(answer.src, answer.sport)} to ${who(ctx, answer.dst)}`, answer };
+  if (answer) return { what: `${arrivedAt}; SYN-ACK from ${endpoint(answer.src, answer.sport)} to ${addressWithOwner(ctx, answer.dst)}`, answer };
   const icmp = first(at.capture, "Out", (p) => p.protocol === "icmp" && p.dst === syn.src, at.packet.time);
   if (icmp) return { what: `${arrivedAt}; answered with ICMP "${icmp.text}"` };
   // An ARP request the node sent right after the SYN came, that nobody answered: it had nowhere to send it.
@@ -199,7 +199,7 @@ function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answ
       p.direction === "Out" && p.protocol === "arp" && p.text?.startsWith("Request") && p.time >= at.packet.time - SLACK && p.time < at.packet.time + 1.5 &&
       !at.capture.packets.some((r) => r.direction === "In" && r.protocol === "arp" && r.src === p.dst && r.text?.startsWith("Reply")),
   );
-  if (unansweredArp) return { what: `${arrivedAt}, but nobody answered its ARP request for ${who(ctx, unansweredArp.dst)}: dropped there` };
+  if (unansweredArp) return { what: `${arrivedAt}, but nobody answered its ARP request for ${addressWithOwner(ctx, unansweredArp.dst)}: dropped there` };
   const notMine = !at.packet.outer && !isOwnAddress(at.capture, syn.dst) ? `; ${syn.dst} is not one of ${at.capture.node}'s addresses` : "";
   return { what: `${arrivedAt}${notMine}, then went no further (neither forwarded nor answered): dropped there` };
 }
@@ -215,7 +215,7 @@ export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: 
   if (!conn) {
     const arp = client.packets.find((p) => p.direction === "Out" && p.protocol === "arp");
     const unanswered = arp && !client.packets.some((p) => p.direction === "In" && p.protocol === "arp" && p.src === arp.dst);
-    return [...blind, { node: request.from, what: `no SYN to ${target} left ${request.from}${unanswered ? `: nobody answered its ARP request for ${who(ctx, arp.dst)}` : ""}` }];
+    return [...blind, { node: request.from, what: `no SYN to ${target} left ${request.from}${unanswered ? `: nobody answered its ARP request for ${addressWithOwner(ctx, arp.dst)}` : ""}` }];
   }
   const isn = conn.syn.seq!;
   const isSyn: Match = (p) => isTcp(p, /^S$/) && p.seq === isn;

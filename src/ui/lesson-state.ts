@@ -5,7 +5,7 @@
  * as plain data. The App executes the effects and feeds their outcomes back as events.
  * Progress changes only through the rules of state/progress.ts.
  */
-import { stepPasses, type ProbeResult } from "../probes/run.js";
+import { stepPasses, type ProbeResult } from "../probes/runner.js";
 import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, type Progress } from "../state/progress.js";
 import { helpLines, probeLines } from "./panes.js";
 import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";

@@ -2,7 +2,7 @@
  * Pure builders: each pane's content as wrapped lines for a given width. Components only
  * draw these, so what a pane shows is testable without a terminal.
  */
-import type { ProbeResult } from "../probes/run.js";
+import type { ProbeResult } from "../probes/runner.js";
 import type { Spread } from "../probes/types.js";
 import type { Progress } from "../state/progress.js";
 import { codeLines, markdownLines, wrapSegs, type Line, type Seg } from "./markdown.js";

@@ -2,7 +2,7 @@
  * What the UI shows and what it may ask for. Components receive plain data (LabView,
  * ProbeResult, Progress) and callbacks (UiActions); only controller.ts talks to the lab.
  */
-import type { ProbeResult } from "../probes/run.js";
+import type { ProbeResult } from "../probes/runner.js";
 import type { Prediction } from "../lesson/markdown-lesson.js";
 import type { Progress } from "../state/progress.js";
 import type { InterfaceMap, ResolvedTopology } from "../topology/resolve.js";

@@ -13,7 +13,7 @@ import { instanceContainers } from "../../dist/docker/instance.js";
 import { discoverInterfaces } from "../../dist/lab/services.js";
 import { LABEL } from "../../dist/docker/labels.js";
 import { checkBlockSchema, probeKind } from "../../dist/probes/registry.js";
-import { batchScript, renderProbe, splitBatch } from "../../dist/probes/run.js";
+import { batchScript, renderProbe, splitBatch } from "../../dist/probes/runner.js";
 import { loadTopology } from "../../dist/topology/load.js";
 import { resolveTopology, templateVariables } from "../../dist/topology/resolve.js";
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { checkBlockSchema, probeKind } from "../../src/probes/registry.js";
-import { renderProbe } from "../../src/probes/run.js";
+import { renderProbe } from "../../src/probes/runner.js";
 import type { CommandOutput, ProbeContext, Verdict } from "../../src/probes/types.js";
 import { parseTopology } from "../../src/topology/load.js";
 import { resolveTopology, templateVariables } from "../../src/topology/resolve.js";

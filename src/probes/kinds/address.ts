@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseAddresses } from "../parse.js";
+import { parseAddresses } from "../command-output.js";
 import type { ProbeKind } from "../types.js";
 import { probeBase, withExplain } from "./common.js";
 

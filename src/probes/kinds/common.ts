@@ -18,7 +18,8 @@ export const probeBase = {
   observe: z.boolean().default(false),
 };
 
-export function who(ctx: ProbeContext, address: string): string {
+/** "10.0.1.50 (director)": an address in a message always says whose it is. */
+export function addressWithOwner(ctx: ProbeContext, address: string): string {
   return describeAddress(ctx.topology, address);
 }
 

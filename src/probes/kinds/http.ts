@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { captureFilter, captureId, parseCapture, startCaptureScript, stopCaptureScript, type NodeCapture } from "../capture.js";
-import { parseHttpSamples, type HttpSample } from "../parse.js";
+import { parseHttpSamples, type HttpSample } from "../command-output.js";
 import { tracePath } from "../trace.js";
 import type { Collect, ProbeContext, ProbeKind, Spread, Verdict } from "../types.js";
-import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
+import { endpoint, probeBase, splitEndpoint, addressWithOwner, withExplain } from "./common.js";
 
 const schema = z
   .object({
@@ -153,7 +153,7 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
   if (p.expect.clientAddress) {
     const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
     if (wrong.length) {
-      return fail(`The real servers saw the client as ${wrong.map((a) => who(ctx, a)).join(", ")}, not as ${who(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
+      return fail(`The real servers saw the client as ${wrong.map((a) => addressWithOwner(ctx, a)).join(", ")}, not as ${addressWithOwner(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
     }
   }
   if (p.expect.replies === "direct" && viaDirector! > 0) {

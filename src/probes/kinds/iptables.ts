@@ -5,7 +5,7 @@ import { parseNftRuleset } from "../netfilter/nft.js";
 import { walkHook, type Hit, type Walk } from "../netfilter/walk.js";
 import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
 import { failingReasons } from "../netfilter/reasons.js";
-import { probeBase, who, withExplain } from "./common.js";
+import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const CHAINS_OF_TABLE = {
   nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
@@ -69,7 +69,7 @@ function packetsPhrase(packet: Packet, ctx: ProbeContext): string {
 function endpoint(to: string, ctx: ProbeContext): string {
   const [host, port] = to.split(":");
   if (!host) return `port ${port}`;
-  const owner = who(ctx, host).slice(host.length);
+  const owner = addressWithOwner(ctx, host).slice(host.length);
   return `${to}${owner}`;
 }
 

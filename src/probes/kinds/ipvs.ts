@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { METHOD_FLAG, parseIpvsSave, type ForwardMethod } from "../parse.js";
+import { METHOD_FLAG, parseIpvsSave, type ForwardMethod } from "../command-output.js";
 import { ownerOf } from "../../topology/resolve.js";
 import type { ProbeContext, ProbeKind } from "../types.js";
-import { endpoint, probeBase, splitEndpoint, who, withExplain } from "./common.js";
+import { endpoint, probeBase, splitEndpoint, addressWithOwner, withExplain } from "./common.js";
 
 const realServer = z
   .object({
@@ -31,7 +31,7 @@ export type IpvsProbe = z.infer<typeof schema>;
 const METHOD_WORDS: Record<ForwardMethod, string> = { masq: "masquerading/NAT", route: "direct routing", tunnel: "IP-in-IP tunnelling" };
 
 function methodMismatch(ctx: ProbeContext, host: string, have: ForwardMethod, want: ForwardMethod): string {
-  return `real server ${who(ctx, host)} is added with ${METHOD_FLAG[have]} (${METHOD_WORDS[have]}), this lab needs ${METHOD_FLAG[want]} (${METHOD_WORDS[want]}).`;
+  return `real server ${addressWithOwner(ctx, host)} is added with ${METHOD_FLAG[have]} (${METHOD_WORDS[have]}), this lab needs ${METHOD_FLAG[want]} (${METHOD_WORDS[want]}).`;
 }
 
 /** ipvsadm's own words when the kernel has no IPVS; probes turn them into one clear sentence. */
@@ -82,7 +82,7 @@ export const ipvsProbe: ProbeKind<IpvsProbe> = {
       }
       if (want.weight !== undefined && have.weight !== want.weight) {
         const quiesced = have.weight === 0 ? " — weight 0 means quiesced: it gets no new connections" : "";
-        return { ok: false, message: withExplain(`${p.node}: real server ${who(ctx, host)} has weight ${have.weight}, expected ${want.weight}${quiesced}.`, p) };
+        return { ok: false, message: withExplain(`${p.node}: real server ${addressWithOwner(ctx, host)} has weight ${have.weight}, expected ${want.weight}${quiesced}.`, p) };
       }
     }
     if (p.exact && p.realServers) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { parseLinks, parseNeighbours } from "../parse.js";
+import { parseLinks, parseNeighbours } from "../command-output.js";
 import type { ProbeKind, Round } from "../types.js";
-import { probeBase, who, withExplain } from "./common.js";
+import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const schema = z
   .object({
@@ -19,7 +19,7 @@ export type NeighbourProbe = z.infer<typeof schema>;
 export const neighbourProbe: ProbeKind<NeighbourProbe> = {
   kind: "neighbour",
   schema,
-  describe: (p, ctx) => p.title ?? `${p.node}'s ARP entry for ${who(ctx, p.address)} is ${p.owner}'s MAC`,
+  describe: (p, ctx) => p.title ?? `${p.node}'s ARP entry for ${addressWithOwner(ctx, p.address)} is ${p.owner}'s MAC`,
   collect(p, ctx) {
     // Read after any traffic of the step; resolve it with one ping when there is no entry yet.
     const flush = p.fresh ? `ip neigh flush to ${p.address}; ` : "";
@@ -33,7 +33,7 @@ export const neighbourProbe: ProbeKind<NeighbourProbe> = {
   },
   judge(p, [neigh, ...links], ctx) {
     const mac = parseNeighbours(neigh!.output)[p.address];
-    if (!mac) return { ok: false, message: withExplain(`${p.node} has no ARP entry for ${who(ctx, p.address)}: nobody answered its ARP request.`, p) };
+    if (!mac) return { ok: false, message: withExplain(`${p.node} has no ARP entry for ${addressWithOwner(ctx, p.address)}: nobody answered its ARP request.`, p) };
     const nodes = Object.keys(ctx.topology.nodes);
     const owners = nodes.filter((_, i) => Object.values(parseLinks(links[i]!.output)).includes(mac));
     if (owners.includes(p.owner)) return { ok: true, message: `${p.node}'s ARP entry for ${p.address} is ${mac}, ${p.owner}'s MAC.` };

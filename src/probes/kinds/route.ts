@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { blockContains, isHostAddress, prefixLength } from "../ipv4.js";
-import { parseRouteGet, parseRoutes, type Route, type RouteChoice } from "../parse.js";
+import { parseRouteGet, parseRoutes, type Route, type RouteChoice } from "../command-output.js";
 import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
-import { probeBase, who, withExplain } from "./common.js";
+import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const schema = z
   .object({
@@ -34,13 +34,13 @@ function fits(r: { via?: string; dev?: string }, p: RouteProbe): boolean {
 }
 
 function wantedPath(p: RouteProbe, ctx: ProbeContext): string {
-  return [p.via ? `via ${who(ctx, p.via)}` : "", p.dev ? `on ${p.dev}` : ""].filter(Boolean).join(" ");
+  return [p.via ? `via ${addressWithOwner(ctx, p.via)}` : "", p.dev ? `on ${p.dev}` : ""].filter(Boolean).join(" ");
 }
 
 /** "via 10.0.1.50 (director)", "on eth1", or both when the probe asks for a device. */
 function pathOf(r: { via?: string; dev?: string }, p: Pick<RouteProbe, "dev">, ctx: ProbeContext): string {
   const dev = p.dev || !r.via ? `on ${r.dev}` : "";
-  return [r.via ? `via ${who(ctx, r.via)}` : "", dev].filter(Boolean).join(" ");
+  return [r.via ? `via ${addressWithOwner(ctx, r.via)}` : "", dev].filter(Boolean).join(" ");
 }
 
 function routeName(r: Route): string {
@@ -69,7 +69,7 @@ function whyUnused(wanted: Route, used: Route, p: RouteProbe, ctx: ProbeContext)
 }
 
 function judgeHost(p: RouteProbe, [got, table]: CommandOutput[], ctx: ProbeContext): Verdict {
-  const target = who(ctx, p.to);
+  const target = addressWithOwner(ctx, p.to);
   const choice: RouteChoice | undefined = got!.exitCode === 0 ? parseRouteGet(got!.output) : undefined;
   if (!choice) {
     const why = got!.output.trim().split("\n")[0]!.replace(/^RTNETLINK answers: /, "");
@@ -111,7 +111,7 @@ function judgeBlock(p: RouteProbe, out: CommandOutput, ctx: ProbeContext): Verdi
   const matching = routes.filter((r) => fits(r, p));
   if (!p.present) {
     if (!matching.length) return { ok: true, message: `${p.node} has no such route to ${p.to}.` };
-    return { ok: false, message: withExplain(`${p.node} still has a route to ${p.to}${matching[0]!.via ? ` via ${who(ctx, matching[0]!.via)}` : ""}.`, p) };
+    return { ok: false, message: withExplain(`${p.node} still has a route to ${p.to}${matching[0]!.via ? ` via ${addressWithOwner(ctx, matching[0]!.via)}` : ""}.`, p) };
   }
   if (matching.length) return { ok: true, message: `${p.node}'s route to ${p.to} is ${pathOf(matching[0]!, p, ctx)}.` };
   if (!routes.length) return { ok: false, message: withExplain(`${p.node} has no route to ${p.to}; it needs one ${wantedPath(p, ctx)}.`, p) };
@@ -123,7 +123,7 @@ export const routeProbe: ProbeKind<RouteProbe> = {
   schema,
   describe: (p, ctx) =>
     p.title ??
-    `${p.node}: ${p.to === "default" ? "default route" : isHostAddress(p.to) ? `packets for ${who(ctx, p.to)} go` : `route to ${p.to}`}${p.via ? ` via ${who(ctx, p.via)}` : ""}${p.dev ? ` on ${p.dev}` : ""}`,
+    `${p.node}: ${p.to === "default" ? "default route" : isHostAddress(p.to) ? `packets for ${addressWithOwner(ctx, p.to)} go` : `route to ${p.to}`}${p.via ? ` via ${addressWithOwner(ctx, p.via)}` : ""}${p.dev ? ` on ${p.dev}` : ""}`,
   collect: (p) => [
     ...(p.to !== "default" && isHostAddress(p.to) ? [{ round: 0 as const, node: p.node, script: `ip -4 route get ${p.to.replace(/\/32$/, "")}` }] : []),
     { round: 0, node: p.node, script: "ip -4 route show" },
