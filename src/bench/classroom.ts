@@ -19,6 +19,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Engine, resolveDockerHost, type EngineClient } from "../docker/engine.js";
+import { labImageRef } from "../docker/image.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { numberedNames, provisionClass } from "../lab/provision.js";
 import { checkStep, openLab, solveStep, stopLab, type LabSession } from "../lab/session.js";
@@ -57,7 +58,7 @@ export interface ClassroomResult {
   when: string;
   machine: { cpus: number; memoryGiB: number; loadBefore: number[] };
   otherInstancesOnEngine: number;
-  start?: { totalS: number; perInstanceS: Stats; failed: Array<{ name: string; error: string }>; warnings: string[] };
+  start?: { totalS: number; perInstanceS: Stats; failed: Array<{ name: string; error: string }>; warnings: string[]; fenced?: number };
   memory?: { containersMiB: Stats; shimsMiBPerInstance?: number; daemonsGrowthMiBPerInstance?: number; hostMiBPerInstance?: number };
   /** Check latency by what is checked: "step N passing|failing". */
   quietCheckMs?: Record<string, Stats>;
@@ -153,6 +154,8 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
     const names = started.filter((r) => r.state === "started").map((r) => r.name);
     await sleep(3000); // the starts' own work settles before memory is read
     const sessions = await Promise.all(names.map(async (name) => openLab({ name, engine, containers: await instanceContainers(engine, name) })));
+    out.start.fenced = await countFenced(engine, sessions);
+    log(`${out.start.fenced} of ${names.length} instances have all their firewall rules`);
     out.memory = { containersMiB: stats(Object.values(containerMemoryByInstance(dockerStats(engine.host), names))) };
     if (before && names.length) {
       out.memory.shimsMiBPerInstance = round1(processPss(isShimOf(new Set(sessions.flatMap((s) => Object.values(s.containers))))) / names.length);
@@ -202,6 +205,17 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
 
 const round1 = (x: number) => Number(x.toFixed(1));
 
+/** Instances whose every bridge has its three rules in iptables and in ip6tables (src/lab/isolation.ts). */
+async function countFenced(engine: EngineClient, sessions: LabSession[]): Promise<number> {
+  const rules = (await engine.runOnHost(labImageRef(), "iptables-save -t filter; ip6tables-save -t filter", "reading the firewall rules")).stdout.split("\n");
+  const per = new Map<string, number>();
+  for (const line of rules) {
+    const name = /--comment "?lvs-lab:([a-z0-9-]+)"?/.exec(line)?.[1];
+    if (name) per.set(name, (per.get(name) ?? 0) + 1);
+  }
+  return sessions.filter((s) => per.get(s.name) === Object.keys(s.topology.networks).length * 3 * 2).length;
+}
+
 /** Only this measurement's own instances (prefix-…) are ever removed. */
 async function removeMine(engine: EngineClient, prefix: string): Promise<void> {
   const mine = (await listInstances(engine)).filter((i) => i.name.startsWith(`${prefix}-`));
@@ -217,7 +231,10 @@ export function classroomMarkdown(r: ClassroomResult): string {
     "| measure | value |",
     "| --- | --- |",
   ];
-  if (r.start) L.push(`| start ${r.count} instances | ${r.start.totalS} s in all; each ${r.start.perInstanceS.median?.toFixed(1)} s median, ${r.start.perInstanceS.max?.toFixed(1)} s max; **${r.start.failed.length} failed** |`);
+  if (r.start) {
+    L.push(`| start ${r.count} instances | ${r.start.totalS} s in all; each ${r.start.perInstanceS.median?.toFixed(1)} s median, ${r.start.perInstanceS.max?.toFixed(1)} s max; **${r.start.failed.length} failed** |`);
+    L.push(`| instances fenced off (all their firewall rules present) | ${r.start.fenced ?? "–"} of ${r.count - r.start.failed.length} |`);
+  }
   if (r.memory) {
     L.push(`| memory per instance: its containers (engine's cgroup usage) | ${r.memory.containersMiB.median?.toFixed(1)} MiB median, ${r.memory.containersMiB.max?.toFixed(1)} MiB max |`);
     if (r.memory.shimsMiBPerInstance !== undefined) {
