@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import type { Prediction } from "../lesson/markdown-lesson.js";
 import type { ProbeResult } from "../probes/runner.js";
@@ -51,7 +52,7 @@ export async function openTarget(name: string | undefined, opts: { allowBroken?:
   const target = await targetInstance(name);
   const session = await openLab(target, opts);
   const { progress, backedUpTo } = await loadProgress(target.name, session.lab.lesson.meta.id);
-  if (backedUpTo) process.stderr.write(`lvs-lab: the saved progress was unreadable; it was moved to ${backedUpTo} and you start at step 1.\n`);
+  if (backedUpTo) process.stderr.write(t("cli.progressUnreadable", { path: backedUpTo }));
   return { session, progress };
 }
 
@@ -59,7 +60,7 @@ export function stepIndex(option: string | undefined, progress: Progress, sessio
   if (option === undefined) return Math.min(progress.step, session.lab.lesson.steps.length - 1);
   const n = Number(option);
   if (!Number.isInteger(n) || n < 1 || n > session.lab.lesson.steps.length) {
-    throw new UserError(`--step must be a number from 1 to ${session.lab.lesson.steps.length}.`);
+    throw new UserError(t("errors.badStep", { max: session.lab.lesson.steps.length }));
   }
   return n - 1;
 }
@@ -95,13 +96,14 @@ function stepReport(session: LabSession, progress: Progress, c: StepCheck): Step
 }
 
 function printPrediction(p: PredictionReport): void {
-  const yours = p.yours === undefined ? "you made no prediction" : p.yours === p.answer ? `you predicted ${p.yours}: right` : `you predicted ${p.yours}`;
-  console.log(`  ${bold("Prediction:")} ${p.question}\n  Answer: ${p.answer}. ${p.choices[p.answer - 1]} (${yours}).\n  ${p.reveal}`);
+  const yours = p.yours === undefined ? t("cli.predictionNone") : t(p.yours === p.answer ? "cli.predictionRight" : "cli.predictionYours", { n: p.yours });
+  const answer = t("cli.predictionAnswer", { answer: p.answer, choice: p.choices[p.answer - 1], yours });
+  console.log(`  ${bold(t("cli.prediction"))} ${p.question}\n  ${answer}\n  ${p.reveal}`);
 }
 
 function printStep(r: StepReport, of: number, detailed: boolean): void {
   const mark = r.passed ? green("✔") : red("✘");
-  console.log(`${mark} ${bold(`Step ${r.number}/${of}: ${r.title}`)}`);
+  console.log(`${mark} ${bold(t("cli.stepHeading", { n: r.number, of, title: r.title }))}`);
   if (detailed) for (const p of r.probes) console.log(formatProbe(p as ProbeResult));
   if (r.passed && r.prediction?.reveal) printPrediction(r.prediction);
 }
@@ -111,12 +113,12 @@ function printReport(report: CheckReport, all: boolean): void {
   report.steps.forEach((s, i) => {
     // Steps passed on the way are listed; a later step that is not done yet is only named.
     if (all || i === 0 || s.passed) printStep(s, of, all || i === 0);
-    else console.log(dim(`\nNext: step ${s.number}, ${s.title}.`));
+    else console.log(dim(`\n${t("cli.nextStep", { n: s.number, title: s.title })}`));
   });
-  console.log(dim(`(${report.seconds.toFixed(1)} s)`));
-  if (report.finished) console.log(green("\nAll steps done. `lvs-lab stop` removes the lab."));
-  else if (!report.passed) console.log(red("\nNot yet.") + dim(" Hints: the lesson's hint blocks (`lvs-lab start` shows the lesson)."));
-  else if (report.steps.every((s) => s.passed)) console.log(green(`\nPassed. Next: step ${report.current}.`));
+  console.log(dim(t("cli.seconds", { s: report.seconds.toFixed(1) })));
+  if (report.finished) console.log(green(`\n${t("cli.allDone")}`));
+  else if (!report.passed) console.log(red(`\n${t("cli.notYet")}`) + dim(t("cli.notYetHints")));
+  else if (report.steps.every((s) => s.passed)) console.log(green(`\n${t("cli.passedNext", { n: report.current })}`));
 }
 
 export function registerCheck(program: Command): void {
@@ -129,7 +131,7 @@ export function registerCheck(program: Command): void {
     .option("--json", "machine-readable output (stable, see README)")
     .option("--watch", "re-check every 2 s until the step passes")
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
-      if (opts.all && opts.step) throw new UserError("--all and --step cannot go together: --all checks every step.");
+      if (opts.all && opts.step) throw new UserError(t("errors.allAndStep"));
       const { checkOnward, checkStep } = await import("../lab/session.js");
       const { stepPasses } = await import("../probes/runner.js");
       let { session, progress } = await openTarget(opts.name);

@@ -5,6 +5,7 @@
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import type { FoundInstance } from "../lab/session.js";
 import { readInstanceRecord } from "../state/instances.js";
 
@@ -43,8 +44,8 @@ export async function targetInstance(name: string | undefined): Promise<FoundIns
   let engine: Engine | undefined;
   if (!chosen) {
     const all = (await Promise.all((await knownEngines()).map(async (e) => (await listInstances(e).catch(() => [])).map((i) => ({ i, e }))))).flat();
-    if (all.length === 0) throw new UserError("No lab is running.", "Start one with `lvs-lab start <lab>` (see `lvs-lab list`).");
-    if (all.length > 1) throw new UserError(`Several labs are running (${all.map((x) => x.i.name).join(", ")}); say which with --name.`);
+    if (all.length === 0) throw new UserError(t("errors.noneRunning"), t("errors.noneRunningHint"));
+    if (all.length > 1) throw new UserError(t("errors.severalRunning", { names: all.map((x) => x.i.name).join(", ") }));
     chosen = all[0]!.i.name;
     engine = all[0]!.e;
   }
@@ -52,7 +53,7 @@ export async function targetInstance(name: string | undefined): Promise<FoundIns
   engine ??= record ? new Engine(record.dockerHost) : new Engine(resolveDockerHost());
   const containers = await instanceContainers(engine, chosen);
   if (!Object.keys(containers).length) {
-    throw new UserError(`There is no running lab instance "${chosen}".`, "See `lvs-lab status`, or start it with `lvs-lab start <lab>`.");
+    throw new UserError(t("errors.noInstance", { name: chosen }), t("errors.noInstanceHint"));
   }
   return { name: chosen, engine, containers };
 }

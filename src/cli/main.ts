@@ -2,6 +2,8 @@
 import { Command, CommanderError } from "commander";
 import { enableDebug } from "../debug.js";
 import { ExitCode, UserError } from "../errors.js";
+import { setLanguage, t } from "../i18n/index.js";
+import { pickLanguage } from "../i18n/locale.js";
 import { VERSION } from "../version.js";
 import { registerCheck } from "./check.js";
 import { classCommand } from "./class.js";
@@ -36,6 +38,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   const debug = argv.includes("--debug");
+  setLanguage(pickLanguage(languageOption(argv)));
   if (debug) enableDebug();
   try {
     await program.parseAsync(argv);
@@ -45,6 +48,13 @@ export async function main(argv: string[]): Promise<void> {
   // Open handles (sockets to the engine) must not keep a finished command alive.
   const code = typeof process.exitCode === "number" ? process.exitCode : 0;
   process.exit(code);
+}
+
+/** --lang of any command (start, selftest) decides the language of everything the command says. */
+function languageOption(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === "--lang" || a.startsWith("--lang="));
+  if (i < 0) return undefined;
+  return argv[i]!.includes("=") ? argv[i]!.slice("--lang=".length) : argv[i + 1];
 }
 
 function reportError(e: unknown, debug: boolean): number {
@@ -58,7 +68,7 @@ function reportError(e: unknown, debug: boolean): number {
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stderr.write(`lvs-lab: internal error: ${err.message}\n`);
-  process.stderr.write(debug ? `${err.stack}\n` : "  This is a bug in lvs-lab. Run again with --debug and report the output.\n");
+  process.stderr.write(`lvs-lab: ${t("errors.internal", { message: err.message })}\n`);
+  process.stderr.write(debug ? `${err.stack}\n` : t("errors.internalHint"));
   return ExitCode.bug;
 }

@@ -1,4 +1,5 @@
 /** Plain output shared by the commands: one place decides colours and timing. */
+import { t } from "../i18n/index.js";
 import type { ProbeResult } from "../probes/runner.js";
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -19,7 +20,7 @@ export function seconds(sinceMs: number): string {
 export function formatProbe(r: ProbeResult): string {
   // An observation is what the learner should see at this stage, right or wrong: never a verdict.
   const mark = r.observation ? dim("·") : r.ok ? green("✔") : red("✘");
-  const hint = !r.ok && !r.observation && r.hint ? dim(` (hint ${r.hint})`) : "";
+  const hint = !r.ok && !r.observation && r.hint ? dim(t("cli.probeHint", { n: r.hint })) : "";
   return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}${formatPath(r)}`;
 }
 
@@ -27,7 +28,7 @@ export function formatProbe(r: ProbeResult): string {
 function formatPath(r: ProbeResult): string {
   if (!r.path?.length) return "";
   const width = Math.max(...r.path.map((h) => h.node.length));
-  return `\n      ${dim("where the packets went:")}` + r.path.map((h) => `\n        ${bold(h.node.padEnd(width))}  ${h.what}`).join("");
+  return `\n      ${dim(t("cli.wherePacketsWent"))}` + r.path.map((h) => `\n        ${bold(h.node.padEnd(width))}  ${h.what}`).join("");
 }
 
 /** Progress lines on stderr, so stdout stays clean for --json. */

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { recordPrediction, saveProgress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { openTarget, stepIndex } from "./check.js";
@@ -17,15 +18,15 @@ export function registerPredict(program: Command): void {
       const { session, progress } = await openTarget(opts.name);
       const index = stepIndex(opts.step, progress, session);
       const step = stepAt(session, index);
-      if (!step.predict) throw new UserError(`Step ${index + 1} (${step.title}) asks for no prediction.`);
+      if (!step.predict) throw new UserError(t("errors.noPrediction", { n: index + 1, title: step.title }));
       const r = (t: string) => renderTemplate(t, session.vars);
       const choices = step.predict.choices.map(r);
       let yours = progress.predictions[step.id];
       if (choice !== undefined) {
         const n = Number(choice);
-        if (!Number.isInteger(n) || n < 1 || n > choices.length) throw new UserError(`Answer with a number from 1 to ${choices.length}.`);
-        if (progress.passed.includes(step.id)) throw new UserError(`Step ${index + 1} has passed already: a prediction now would be hindsight.`);
-        if (yours !== undefined && yours !== n) throw new UserError(`You predicted ${yours} already; a prediction is made once.`);
+        if (!Number.isInteger(n) || n < 1 || n > choices.length) throw new UserError(t("errors.answerRange", { max: choices.length }));
+        if (progress.passed.includes(step.id)) throw new UserError(t("errors.predictionHindsight", { n: index + 1 }));
+        if (yours !== undefined && yours !== n) throw new UserError(t("errors.predictedAlready", { n: yours }));
         const predicted = recordPrediction(progress, step.id, n);
         await saveProgress(session.name, predicted);
         await (await import("../class/report.js")).tellClass("predict", session, predicted, undefined, { json: opts.json });
@@ -33,7 +34,7 @@ export function registerPredict(program: Command): void {
       }
       if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });
       console.log(bold(r(step.predict.question)));
-      choices.forEach((c, i) => console.log(`  ${i + 1}. ${c}${yours === i + 1 ? dim("   ← your prediction") : ""}`));
-      console.log(dim(yours === undefined ? "\n`lvs-lab predict N` records your answer; `lvs-lab check` reveals it once the step passes." : "\nNow measure: `lvs-lab check` reveals the answer once the step passes."));
+      choices.forEach((c, i) => console.log(`  ${i + 1}. ${c}${yours === i + 1 ? dim(t("cli.yourPrediction")) : ""}`));
+      console.log(dim(t(yours === undefined ? "cli.predictHowTo" : "cli.predictMeasure")));
     });
 }

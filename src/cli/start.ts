@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import type { LabSession } from "../lab/session.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
 import { bold, dim, progressLine, seconds } from "./output.js";
@@ -101,10 +102,10 @@ export function registerStart(program: Command): void {
         if (outcome.stop) {
           progressLine(`stopping instance ${s.name}…`);
           const removed = await stopLab(outcome.session.engine, s.name);
-          console.log(`Stopped ${s.name}: removed ${removed.containers} containers and ${removed.networks} networks.`);
+          console.log(t("cli.stopped", { name: s.name, containers: removed.containers, networks: removed.networks }));
         } else {
-          console.log(`The lab keeps running (instance ${s.name}); your progress is saved.`);
-          console.log(`Carry on:  lvs-lab start ${labId}${nameFlag}     Stop it:  lvs-lab stop${nameFlag}`);
+          console.log(t("cli.keepsRunning", { name: s.name }));
+          console.log(t("cli.carryOn", { lab: labId, flag: nameFlag }));
         }
         return;
       }
@@ -112,8 +113,8 @@ export function registerStart(program: Command): void {
       progressLine(reattached ? `reattached to the running instance ${s.name}` : `lab ready in ${seconds(began)}`);
       console.log(describeInstance(s));
       const step = s.lab.lesson.steps[progress.step]!;
-      const done = progress.passed.length ? `  (${progress.passed.length} passed so far)` : "";
-      console.log(`\nStep ${progress.step + 1} of ${s.lab.lesson.steps.length}: ${bold(step.title)}${done}  (\`lvs-lab check\` when done)`);
+      const done = progress.passed.length ? t("cli.passedSoFar", { count: progress.passed.length }) : "";
+      console.log(t("cli.startStep", { n: progress.step + 1, of: s.lab.lesson.steps.length, title: bold(step.title), done }));
       await (await import("../class/report.js")).tellClass("start", s, progress);
     });
 }

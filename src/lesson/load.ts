@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { FileError, UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
+import { pickLanguage } from "../i18n/locale.js";
 import { packageRoot } from "../paths.js";
 import { loadTopology, topologiesDir } from "../topology/load.js";
 import { resolveTopology, templateVariableNames, unknownVariables } from "../topology/resolve.js";
@@ -71,18 +73,12 @@ export async function listLabIds(dir = labsDir): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith(".md")).map((f) => f.replace(/\.md$/, "")).sort();
 }
 
-/** The language to use: --lang, else the locale (LANG "zh_CN.UTF-8" → "zh-CN"), else English. */
-export function pickLanguage(explicit?: string): string {
-  const raw = explicit ?? process.env.LVS_LAB_LANG ?? process.env.LC_ALL ?? process.env.LANG ?? "en";
-  const m = /^([a-z]{2})(?:[_-]([A-Za-z]{2}))?/.exec(raw);
-  if (!m || m[1] === "en" || raw === "C" || raw.startsWith("C.")) return "en";
-  return m[2] ? `${m[1]}-${m[2].toUpperCase()}` : m[1]!;
-}
+export { pickLanguage };
 
 export async function loadLab(id: string, opts: { lang?: string; dir?: string } = {}): Promise<LoadedLab> {
   const dir = opts.dir ?? labsDir;
   const ids = await listLabIds(dir);
-  if (!ids.includes(id)) throw new UserError(`There is no lab "${id}".`, `Labs: ${ids.join(", ")} (see \`lvs-lab list\`).`);
+  if (!ids.includes(id)) throw new UserError(t("errors.noLab", { id }), t("errors.noLabHint", { labs: ids.join(", ") }));
   const loaded = await loadLessonFile(join(dir, `${id}.md`));
   const lang = pickLanguage(opts.lang);
   const translated = join(dir, lang, `${id}.md`);

@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Box, useInput } from "ink";
+import { t } from "../i18n/index.js";
 import { Panel, Rows } from "./components.js";
 import { initialLessonState, reduce, shownStep, type LessonEffect, type LessonEvent, type LessonState, type Timer } from "./lesson-state.js";
 import { helpLines, probeLines, realServers, spreadOf, stepListLines, topologyLines, trafficLines, truncate } from "./panes.js";
@@ -168,12 +169,12 @@ export function App({ initial, actions, width, height, onExit, signal, checkEver
   const footer = useMemo(() => [status, keys], [status, keys]);
 
   if (L.tooSmall) {
-    return <Rows width={width} lines={[{ segs: [{ text: truncate(`lvs-lab needs at least 40x12 (now ${width}x${height}). q quits.`, width) }] }]} />;
+    return <Rows width={width} lines={[{ segs: [{ text: truncate(t("ui.pane.tooSmall", { width, height }), width) }] }]} />;
   }
 
   const counted = last ? last.results.filter((r) => !r.observation) : [];
-  const probeTitle = last ? `Checks ${counted.filter((r) => r.ok).length}/${counted.length} pass` : "Checks";
-  const lessonTitle = help ? "Help" : `Lesson · step ${index + 1}`;
+  const probeTitle = last ? t("ui.pane.checksPass", { ok: counted.filter((r) => r.ok).length, of: counted.length }) : t("ui.pane.checks");
+  const lessonTitle = help ? t("ui.pane.help") : t("ui.pane.lesson", { n: index + 1 });
   const lessonRight = maxScroll > 0 ? `${top + 1}-${Math.min(top + lessonRows, shown.length)}/${shown.length}${top < maxScroll ? " ↓" : ""}` : undefined;
 
   return (
@@ -182,14 +183,14 @@ export function App({ initial, actions, width, height, onExit, signal, checkEver
       <Box flexDirection="row" width={width} height={L.body}>
         {L.twoColumns && (
           <Box flexDirection="column" width={L.left}>
-            <Panel title="Steps" width={L.left} height={L.stepsH} lines={stepLines} offset={Math.max(0, index - (L.stepsH - 3))} />
-            {L.topoH > 0 && <Panel title="Topology" width={L.left} height={L.topoH} lines={topo} />}
-            {L.trafficH > 0 && <Panel title={`Traffic (${spread!.total})`} width={L.left} height={L.trafficH} lines={traffic} />}
+            <Panel title={t("ui.pane.steps")} width={L.left} height={L.stepsH} lines={stepLines} offset={Math.max(0, index - (L.stepsH - 3))} />
+            {L.topoH > 0 && <Panel title={t("ui.pane.topology")} width={L.left} height={L.topoH} lines={topo} />}
+            {L.trafficH > 0 && <Panel title={t("ui.pane.traffic", { n: spread!.total })} width={L.left} height={L.trafficH} lines={traffic} />}
           </Box>
         )}
         <Box flexDirection="column" width={L.right}>
           <Panel title={lessonTitle} right={lessonRight} width={L.right} height={L.lessonH} lines={shown} offset={top} focus />
-          <Panel title={probeTitle} right={checking ? "checking…" : last ? clock(last.at) : undefined} width={L.right} height={L.probeH} lines={probes} />
+          <Panel title={probeTitle} right={checking ? t("ui.pane.checking") : last ? clock(last.at) : undefined} width={L.right} height={L.probeH} lines={probes} />
         </Box>
       </Box>
       <Rows width={width} lines={footer} />

@@ -5,6 +5,7 @@
  * from the caller through LabHooks.
  */
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { catchUpTo } from "../lab/catch-up.js";
 import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
@@ -70,7 +71,7 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     },
     async solve(step) {
       const runs = await solveStep(s, step);
-      return `Applied the solution on ${[...new Set(runs.map((r) => r.node))].join(", ")}.`;
+      return t("ui.notice.applied", { nodes: [...new Set(runs.map((r) => r.node))].join(", ") });
     },
     async reset(step) {
       s = await resetLab(s, step);
@@ -78,8 +79,8 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     },
     async catchUp(step, progress) {
       const r = await catchUpTo(s, progress, step);
-      const applied = r.solved.length ? `the solutions of step ${r.solved.map((i) => i + 1).join(", ")} applied` : "the earlier steps passed already";
-      return { progress: r.progress, summary: `Caught up to step ${step + 1}: ${applied}.` };
+      const applied = r.solved.length ? t("ui.notice.caughtUpSolved", { steps: r.solved.map((i) => i + 1).join(", ") }) : t("ui.notice.caughtUpPassed");
+      return { progress: r.progress, summary: t("ui.notice.caughtUp", { n: step + 1, applied }) };
     },
     saveProgress(p: Progress) {
       const copy = structuredClone(p);

@@ -6,6 +6,7 @@
  * Progress changes only through the rules of state/progress.ts.
  */
 import { stepPasses, type ProbeResult } from "../probes/runner.js";
+import { t } from "../i18n/index.js";
 import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, type Progress } from "../state/progress.js";
 import { helpLines, probeLines } from "./panes.js";
 import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";
@@ -140,7 +141,7 @@ function handle(s: LessonState, e: LessonEvent): Transition {
       return then(e.step === shownStep(paced) ? applyResults(paced, e) : stay(paced), checkEnded);
     }
     case "checkFailed":
-      return checkEnded(withNotice(s, `Check failed: ${e.error}`));
+      return checkEnded(withNotice(s, t("ui.notice.checkFailed", { error: e.error })));
     case "timer":
       if (e.timer === "recheck") return requestCheck(s);
       return s.holding === undefined ? stay(s) : goTo(s, s.holding + 1, new Date(e.at));
@@ -149,9 +150,9 @@ function handle(s: LessonState, e: LessonEvent): Transition {
     case "solved":
       return workEnded(withNotice(s, e.summary));
     case "resetDone":
-      return workEnded({ ...s, view: e.view, last: undefined, notice: `The lab is back at the start of step ${shownStep(s) + 1}.` });
+      return workEnded({ ...s, view: e.view, last: undefined, notice: t("ui.notice.resetDone", { n: shownStep(s) + 1 }) });
     case "workFailed":
-      return workEnded(withNotice(s, `${s.busy?.label ?? "The work"} failed: ${e.error}`));
+      return workEnded(withNotice(s, t("ui.notice.workFailed", { what: s.busy?.label ?? t("ui.notice.theWork"), error: e.error })));
     case "classNotice":
       return stay(onClassNotice(s, e.notice));
     case "caughtUp":
@@ -217,7 +218,7 @@ function applyResults(s: LessonState, e: { step: number; results: ProbeResult[];
   if (!ok || s.progress.passed.includes(id)) return stay(next);
   const lastStep = e.step === steps.length - 1;
   const allDone = steps.every((st) => st.id === id || s.progress.passed.includes(st.id));
-  const notice = `${MARK.passed} Step ${e.step + 1} passed` + (lastStep ? (allDone ? ": lab complete! q quits." : "; n/p to revisit the others.") : "! On to the next step…");
+  const notice = `${MARK.passed} ${t("ui.notice.passed", { n: e.step + 1 })}` + t(lastStep ? (allDone ? "ui.notice.labComplete" : "ui.notice.revisit") : "ui.notice.onward");
   const passed = { ...next, progress: recordPass(s.progress, steps.map((st) => st.id), e.step, new Date(e.at)), notice };
   if (lastStep) return stay(passed);
   // The passed step stays on screen a moment before the next one opens.
@@ -228,7 +229,7 @@ function goTo(s: LessonState, index: number, now: Date): Transition {
   const { steps } = s.view;
   if (index < 0 || index >= steps.length || index === shownStep(s)) return stay(s);
   const next = steps[index]!;
-  const notice = predictionPending(next, s.progress) ? `Predict first: the question is in the lesson pane, answer with 1–${next.predict!.choices.length}.` : undefined;
+  const notice = predictionPending(next, s.progress) ? t("ui.notice.predictFirst", { max: next.predict!.choices.length }) : undefined;
   const progress = moveTo(s.progress, steps.map((st) => st.id), index, now);
   const moved: LessonState = { ...s, progress, holding: undefined, last: undefined, scroll: 0, notice };
   return then(stay(moved, { type: "stopTimer", timer: "advance" }), requestCheck);
@@ -290,7 +291,7 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
   if (input === "k" || key.upArrow) return scrollBy(s, 0, -1);
   if (input === "?") return stay({ ...s, help: { scroll: 0 } });
   if (s.busy) {
-    if ("nphsaxrcg".includes(input)) return stay(withNotice(s, `${s.busy.label}… wait a moment.`));
+    if ("nphsaxrcg".includes(input)) return stay(withNotice(s, t("ui.notice.wait", { what: s.busy.label })));
     if (input === "q") return stay({ ...s, dialog: { kind: "quit" } });
     return stay(s);
   }
@@ -299,7 +300,7 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
   const choice = Number(input);
   if (predictionPending(step, s.progress) && Number.isInteger(choice) && choice >= 1 && choice <= step.predict!.choices.length) {
     const progress = recordPrediction(s.progress, step.id, choice);
-    return stay({ ...s, progress, notice: `Prediction kept: ${choice}. Now measure; the answer shows when the step passes.` });
+    return stay({ ...s, progress, notice: t("ui.notice.predictionKept", { n: choice }) });
   }
   switch (input) {
     case "n":
@@ -313,15 +314,15 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
     case "s":
       return stay(s.solutionShown.includes(step.id) ? focus(s, "solution") : { ...s, dialog: { kind: "solution" } });
     case "a":
-      if (!s.solutionShown.includes(step.id)) return stay(withNotice(s, "Show the solution first (s)."));
-      return startWork(s, "solve", "Applying the solution");
+      if (!s.solutionShown.includes(step.id)) return stay(withNotice(s, t("ui.notice.showSolutionFirst")));
+      return startWork(s, "solve", t("ui.notice.applying"));
     case "x":
       return stay({ ...s, dialog: { kind: "shell", sel: Math.max(0, s.view.nodes.indexOf(step.solutions[0]?.node ?? "")) } });
     case "r":
       return stay({ ...s, dialog: { kind: "reset" } });
     case "g":
-      if (!s.offer || s.offer.step <= s.progress.step) return stay(withNotice(s, "There is no catch-up offer from the instructor."));
-      return stay({ ...s, busy: { work: "catchUp", label: `Catching up to step ${s.offer.step + 1}` } }, { type: "catchUp", step: s.offer.step, progress: s.progress });
+      if (!s.offer || s.offer.step <= s.progress.step) return stay(withNotice(s, t("ui.notice.noOffer")));
+      return stay({ ...s, busy: { work: "catchUp", label: t("ui.notice.catchingUp", { n: s.offer.step + 1 }) } }, { type: "catchUp", step: s.offer.step, progress: s.progress });
     case "q":
       return stay({ ...s, dialog: { kind: "quit" } });
     default:
@@ -332,18 +333,18 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
 // ---- the class the learner joined
 
 function onClassNotice(s: LessonState, notice: ClassNotice): LessonState {
-  if (notice.kind === "message") return withNotice(s, `Instructor: ${notice.text}`);
+  if (notice.kind === "message") return withNotice(s, t("ui.notice.instructor", { text: notice.text }));
   if (notice.step <= s.progress.step || notice.step >= s.view.steps.length || s.offer?.id === notice.id) return s;
-  return { ...s, offer: { id: notice.id, step: notice.step }, notice: `Your instructor offers to bring your lab to step ${notice.step + 1}: g accepts (the earlier steps' solutions are applied where they do not pass).` };
+  return { ...s, offer: { id: notice.id, step: notice.step }, notice: t("ui.notice.offer", { n: notice.step + 1 }) };
 }
 
 function nextHint(s: LessonState, index: number): LessonState {
   const step = s.view.steps[index]!;
   const available = step.hints.length;
   const shown = s.progress.hintsShown[step.id] ?? 0;
-  if (!available) return withNotice(s, "This step has no hints.");
-  if (shown >= available) return withNotice(s, `All ${available} hint${available > 1 ? "s are" : " is"} shown. s shows the solution.`);
-  const revealed = { ...s, progress: revealHint(s.progress, step.id, available), notice: `Hint ${shown + 1} of ${available} is in the lesson pane.` };
+  if (!available) return withNotice(s, t("ui.notice.noHints"));
+  if (shown >= available) return withNotice(s, t("ui.notice.allHints", { count: available }));
+  const revealed = { ...s, progress: revealHint(s.progress, step.id, available), notice: t("ui.notice.hintShown", { n: shown + 1, of: available }) };
   return focus(revealed, shown + 1);
 }
 
@@ -357,12 +358,12 @@ function onDialogKey(s: LessonState, dialog: Dialog, input: string, key: KeyPres
       if (no) return stay(closed);
       if (!yes) return stay(s);
       const shown = s.solutionShown.includes(step.id) ? s.solutionShown : [...s.solutionShown, step.id];
-      const helped = { ...closed, solutionShown: shown, progress: markSolvedWithHelp(s.progress, step.id), notice: "Solution shown: a applies it, x opens a shell to type it." };
+      const helped = { ...closed, solutionShown: shown, progress: markSolvedWithHelp(s.progress, step.id), notice: t("ui.notice.solutionShown") };
       return stay(focus(helped, "solution"));
     }
     case "reset":
       if (no) return stay(closed);
-      return yes ? startWork(closed, "reset", "Resetting the lab") : stay(s);
+      return yes ? startWork(closed, "reset", t("ui.notice.resetting")) : stay(s);
     case "quit":
       if (input === "s") return leave(s, { kind: "quit", stop: true });
       if (input === "k") return leave(s, { kind: "quit", stop: false });

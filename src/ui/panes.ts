@@ -3,15 +3,17 @@
  * draw these, so what a pane shows is testable without a terminal.
  */
 import type { ProbeResult } from "../probes/runner.js";
+import { t } from "../i18n/index.js";
 import type { Spread } from "../probes/types.js";
 import type { Progress } from "../state/progress.js";
 import { codeLines, markdownLines, wrapSegs, type Line, type Seg } from "./markdown.js";
 import { MARK } from "./theme.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
+import { displayWidth, padToWidth, sliceToWidth } from "./width.js";
 
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
-  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)).trimEnd() + "…";
+  return displayWidth(text) <= width ? text : sliceToWidth(text, Math.max(0, width - 1)).trimEnd() + "…";
 }
 
 export type StepState = "passed" | "helped" | "failed" | "notYet";
@@ -56,13 +58,13 @@ export interface PredictionState {
 
 function predictionLines(step: StepView, state: PredictionState, width: number, colour: boolean): Line[] {
   const p = step.predict!;
-  const lines: Line[] = [{ segs: [{ text: "Predict", bold: true, color: "yellow" }, { text: state.revealed || state.yours ? "" : ` — press 1–${p.choices.length} before you measure`, dim: true }] }];
+  const lines: Line[] = [{ segs: [{ text: t("ui.lesson.predict"), bold: true, color: "yellow" }, { text: state.revealed || state.yours ? "" : t("ui.lesson.predictPress", { max: p.choices.length }), dim: true }] }];
   lines.push(...markdownLines(p.question, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
   p.choices.forEach((c, i) => {
     const mine = state.yours === i + 1;
     const right = state.revealed && p.answer === i + 1;
     const mark: Seg = right ? { text: MARK.passed, color: "green", bold: true } : { text: mine ? "›" : " ", color: "yellow", bold: true };
-    lines.push(...wrapSegs([{ text: `${i + 1}. ${c}`, bold: mine }, ...(mine ? [{ text: "  (your prediction)", dim: true }] : [])], width - 4, [{ text: "  " }, mark, { text: " " }], [{ text: "    " }]));
+    lines.push(...wrapSegs([{ text: `${i + 1}. ${c}`, bold: mine }, ...(mine ? [{ text: t("ui.lesson.yourPrediction"), dim: true }] : [])], width - 4, [{ text: "  " }, mark, { text: " " }], [{ text: "    " }]));
   });
   if (state.revealed) lines.push(...markdownLines(p.reveal, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
   return lines;
@@ -80,7 +82,7 @@ export function lessonContent(
   const step = view.steps[index]!;
   const lines: Line[] = [];
   if (index === 0 && view.intro.trim()) lines.push(...markdownLines(view.intro, width, colour), { segs: [] });
-  lines.push(...wrapSegs([{ text: `Step ${index + 1} of ${view.steps.length}: ${step.title}`, bold: true, heading: true }], width, [{ text: "■ ", bold: true, heading: true }], [{ text: "  " }]));
+  lines.push(...wrapSegs([{ text: t("ui.lesson.stepTitle", { n: index + 1, of: view.steps.length, title: step.title }), bold: true, heading: true }], width, [{ text: "■ ", bold: true, heading: true }], [{ text: "  " }]));
   lines.push({ segs: [] }, ...markdownLines(step.prose, width, colour));
   let predictAt: number | undefined;
   if (step.predict) {
@@ -92,16 +94,16 @@ export function lessonContent(
   for (let h = 0; h < Math.min(hintsShown, step.hints.length); h++) {
     lines.push({ segs: [] });
     hintAt.push(lines.length);
-    lines.push({ segs: [{ text: `Hint ${h + 1} of ${step.hints.length}`, bold: true, color: "magenta" }] });
+    lines.push({ segs: [{ text: t("ui.lesson.hint", { n: h + 1, of: step.hints.length }), bold: true, color: "magenta" }] });
     lines.push(...markdownLines(step.hints[h]!, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
   }
   let solutionAt: number | undefined;
   if (solutionShown) {
     lines.push({ segs: [] });
     solutionAt = lines.length;
-    lines.push({ segs: [{ text: "Solution", bold: true, color: "magenta" }, { text: " (this step counts as solved with help)", dim: true }] });
-    for (const s of step.solutions) lines.push(...codeLines(s.commands, width, `type on ${s.node}:`));
-    lines.push(...wrapSegs([{ text: "Press a to apply it now, or x to open a shell and type it.", dim: true }], width));
+    lines.push({ segs: [{ text: t("ui.lesson.solution"), bold: true, color: "magenta" }, { text: t("ui.lesson.solutionHelped"), dim: true }] });
+    for (const s of step.solutions) lines.push(...codeLines(s.commands, width, t("ui.lesson.typeOn", { node: s.node })));
+    lines.push(...wrapSegs([{ text: t("ui.lesson.applyOrType"), dim: true }], width));
   }
   return { lines, hintAt, solutionAt, predictAt };
 }
@@ -111,12 +113,12 @@ function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
   const mark: Seg = r.observation ? { text: "·", dim: true } : r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
   if (r.ok || r.observation) {
     const desc = truncate(r.description, width - 2);
-    const room = width - 2 - desc.length - 3;
+    const room = width - 2 - displayWidth(desc) - 3;
     const msg: Seg[] = room > 12 ? [{ text: ` — ${truncate(r.message, room)}`, dim: true }] : [];
     return [{ segs: [mark, { text: " " + desc }, ...msg] }];
   }
   const head: Line = { segs: [mark, { text: " " + truncate(r.description, width - 2), bold: true }] };
-  const hint: Seg[] = r.hint ? [{ text: ` (hint ${r.hint}: press h)`, color: "magenta" }] : [];
+  const hint: Seg[] = r.hint ? [{ text: t("ui.probes.hint", { n: r.hint }), color: "magenta" }] : [];
   const body = wrapSegs([{ text: r.message }, ...hint], width, [{ text: "  " }]);
   if (body.length > messageRows && messageRows > 0) {
     const cut = body.slice(0, messageRows);
@@ -129,7 +131,7 @@ function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
 
 /** A traffic probe's hops (failing or observed), one indented line each, cut to the width. */
 function pathLines(r: ProbeResult, width: number): Line[] {
-  return (r.path ?? []).map((h) => ({ segs: [{ text: "    " }, { text: truncate(h.node, width - 4), bold: true }, { text: truncate(` ${h.what}`, width - 4 - h.node.length) }] }));
+  return (r.path ?? []).map((h) => ({ segs: [{ text: "    " }, { text: truncate(h.node, width - 4), bold: true }, { text: truncate(` ${h.what}`, width - 4 - displayWidth(h.node)) }] }));
 }
 
 /**
@@ -138,7 +140,7 @@ function pathLines(r: ProbeResult, width: number): Line[] {
  * (the hops go last).
  */
 export function probeLines(run: CheckRun | undefined, width: number, checking: boolean, rows = Infinity): Line[] {
-  if (!run) return [{ segs: [{ text: checking ? "· checking…" : "· not checked yet (c checks now)", dim: true }] }];
+  if (!run) return [{ segs: [{ text: checking ? t("ui.probes.checking") : t("ui.probes.notChecked"), dim: true }] }];
   let lines: Line[] = [];
   for (const [messageRows, withPath] of [[4, true], [3, true], [2, true], [1, true], [1, false]] as const) {
     lines = run.results.flatMap((r) => [...probeLine(r, width, messageRows), ...(withPath ? pathLines(r, width) : [])]);
@@ -155,8 +157,8 @@ const ROLE_ORDER = ["client", "director", "backup-director", "realserver"];
 
 /** client — director — real servers, with the networks between them and the VIPs. */
 export function topologyLines(view: LabView, width: number): Line[] {
-  const t = view.topology;
-  const nodes = Object.values(t.nodes);
+  const topo = view.topology;
+  const nodes = Object.values(topo.nodes);
   const rank = (role: string) => {
     const r = ROLE_ORDER.indexOf(role);
     return r < 0 ? ROLE_ORDER.length : r;
@@ -173,30 +175,30 @@ export function topologyLines(view: LabView, width: number): Line[] {
     if (i > 0) {
       const shared = [...nets(tiers[i - 1]!)].filter((n) => nets(tier).has(n));
       for (const name of shared) {
-        const net = t.networks[name]!;
+        const net = topo.networks[name]!;
         lines.push({ segs: [{ text: " │ ", dim: true }, { text: truncate(`${name} ${net.subnet}`, width - 3), color: "blue" }] });
       }
-      if (!shared.length) lines.push({ segs: [{ text: " ┊ (routed)", dim: true }] });
+      if (!shared.length) lines.push({ segs: [{ text: t("ui.probes.routed"), dim: true }] });
     }
     for (const n of tier) {
       const addrs = Object.entries(n.addresses).map(([net, a]) => {
         const multi = Object.keys(n.addresses).length > 1;
-        return `${multi ? net : ""}${short(a, t.networks[net]!.prefix)}`;
+        return `${multi ? net : ""}${short(a, topo.networks[net]!.prefix)}`;
       });
       const serve = n.serve.length ? ` :${n.serve.join(",")}` : "";
-      lines.push({ segs: [{ text: n.name, bold: true }, { text: truncate(` ${addrs.join(" ")}${serve}`, width - n.name.length), dim: false }] });
+      lines.push({ segs: [{ text: n.name, bold: true }, { text: truncate(` ${addrs.join(" ")}${serve}`, width - displayWidth(n.name)), dim: false }] });
     }
   });
-  for (const [name, v] of Object.entries(t.vips)) {
+  for (const [name, v] of Object.entries(topo.vips)) {
     const holders = nodes.filter((n) => n.role === "director" || n.role === "backup-director").map((n) => n.name);
-    lines.push({ segs: [{ text: name.toUpperCase(), bold: true, color: "yellow" }, { text: truncate(` ${v.address} on ${v.network}${holders.length ? ` at ${holders.join("/")}` : ""}`, width - name.length) }] });
+    lines.push({ segs: [{ text: name.toUpperCase(), bold: true, color: "yellow" }, { text: truncate(t("ui.probes.vipAt", { address: v.address, network: v.network, at: holders.length ? t("ui.probes.at", { holders: holders.join("/") }) : "" }), width - name.length) }] });
   }
-  if (!Object.keys(t.vips).length) {
+  if (!Object.keys(topo.vips).length) {
     const director = nodes.find((n) => n.role === "director");
     const outside = director && Object.entries(director.addresses)[0];
     if (outside) {
-      const net = t.networks[outside[0]]!;
-      lines.push({ segs: [{ text: "entry ", dim: true }, { text: truncate(`${outside[0]}${short(outside[1], net.prefix)} (${director.name})`, width - 6), color: "yellow" }] });
+      const net = topo.networks[outside[0]]!;
+      lines.push({ segs: [{ text: t("ui.probes.entry"), dim: true }, { text: truncate(`${outside[0]}${short(outside[1], net.prefix)} (${director.name})`, width - displayWidth(t("ui.probes.entry"))), color: "yellow" }] });
     }
   }
   return lines;
@@ -210,7 +212,8 @@ export function spreadOf(run: CheckRun | undefined): Spread | undefined {
 
 export function trafficLines(spread: Spread, servers: string[], width: number): Line[] {
   const names = [...new Set([...servers, ...Object.keys(spread.counts)])];
-  const label = Math.max(6, ...names.map((n) => n.length));
+  const failed = t("ui.probes.failed");
+  const label = Math.max(6, displayWidth(failed), ...names.map((n) => displayWidth(n)));
   const max = Math.max(1, spread.total);
   const barRoom = Math.max(3, width - label - 6);
   const lines: Line[] = names.map((n) => {
@@ -218,19 +221,19 @@ export function trafficLines(spread: Spread, servers: string[], width: number): 
     const len = Math.round((c / max) * barRoom);
     return {
       segs: [
-        { text: n.padEnd(label) + " " },
+        { text: padToWidth(n, label) + " " },
         { text: "█".repeat(len), color: "green" },
         { text: "░".repeat(Math.max(0, barRoom - len)), dim: true },
         { text: ` ${String(c).padStart(3)}` },
       ],
     };
   });
-  lines.push({ segs: [{ text: "failed".padEnd(label) + " " }, { text: `${spread.failed} of ${spread.total}`, color: spread.failed ? "red" : undefined, bold: spread.failed > 0 }] });
+  lines.push({ segs: [{ text: padToWidth(failed, label) + " " }, { text: t("ui.probes.failedOf", { failed: spread.failed, total: spread.total }), color: spread.failed ? "red" : undefined, bold: spread.failed > 0 }] });
   if (spread.repliesViaDirector !== undefined) {
-    const text = spread.repliesViaDirector > 0 ? `via director (${spread.repliesViaDirector} packets)` : "straight to the client";
-    lines.push(...wrapSegs([{ text: "replies: ", dim: true }, { text }], width));
+    const text = spread.repliesViaDirector > 0 ? t("ui.probes.viaDirector", { n: spread.repliesViaDirector }) : t("ui.probes.straight");
+    lines.push(...wrapSegs([{ text: t("ui.probes.replies"), dim: true }, { text }], width));
   }
-  if (spread.clientSeenAs?.length) lines.push(...wrapSegs([{ text: "client seen as ", dim: true }, { text: spread.clientSeenAs.join(", ") }], width));
+  if (spread.clientSeenAs?.length) lines.push(...wrapSegs([{ text: t("ui.probes.seenAs"), dim: true }, { text: spread.clientSeenAs.join(", ") }], width));
   return lines;
 }
 
@@ -240,29 +243,32 @@ export function realServers(view: LabView): string[] {
     .map((n) => n.name);
 }
 
-export const KEYS: Array<[string, string]> = [
-  ["n/p", "next / previous step"],
-  ["c", "check now (also every 2 s by itself)"],
-  ["h", "one more hint"],
-  ["s", "show the solution (asks first)"],
-  ["a", "apply the shown solution"],
-  ["x", "open a shell on a node"],
-  ["r", "reset the lab to the start of this step"],
-  ["j/k PgDn/PgUp", "scroll the lesson"],
-  ["q", "quit (stop or keep the containers)"],
-  ["?", "this help (Esc closes)"],
-];
+/** The lesson's keys and what each does (the words come from the catalogue). */
+export function keys(): Array<[string, string]> {
+  return [
+    ["n/p", t("ui.help.next")],
+    ["c", t("ui.help.check")],
+    ["h", t("ui.help.hint")],
+    ["s", t("ui.help.solution")],
+    ["a", t("ui.help.apply")],
+    ["x", t("ui.help.shell")],
+    ["r", t("ui.help.reset")],
+    ["j/k PgDn/PgUp", t("ui.help.scroll")],
+    ["q", t("ui.help.quit")],
+    ["?", t("ui.help.help")],
+  ];
+}
 
 export function helpLines(width: number): Line[] {
-  const lines: Line[] = [{ segs: [{ text: "Keys", bold: true }] }];
-  for (const [k, what] of KEYS) lines.push({ segs: [{ text: k.padEnd(15), bold: true, color: "cyan" }, { text: truncate(what, width - 15) }] });
-  lines.push({ segs: [] }, { segs: [{ text: "Marks", bold: true }] });
+  const lines: Line[] = [{ segs: [{ text: t("ui.help.keys"), bold: true }] }];
+  for (const [k, what] of keys()) lines.push({ segs: [{ text: k.padEnd(15), bold: true, color: "cyan" }, { text: truncate(what, width - 15) }] });
+  lines.push({ segs: [] }, { segs: [{ text: t("ui.help.marks"), bold: true }] });
   const marks: Array<[string, string]> = [
-    [MARK.passed, "step passed / probe passes"],
-    [MARK.helped, "passed after showing the solution"],
-    [MARK.failed, "last check failed"],
-    [MARK.current, "current step"],
-    [MARK.notYet, "not checked yet"],
+    [MARK.passed, t("ui.help.passed")],
+    [MARK.helped, t("ui.help.helped")],
+    [MARK.failed, t("ui.help.failed")],
+    [MARK.current, t("ui.help.current")],
+    [MARK.notYet, t("ui.help.notYet")],
   ];
   for (const [m, what] of marks) lines.push({ segs: [{ text: ` ${m} `, bold: true }, { text: truncate(what, width - 3) }] });
   return lines;

@@ -3,11 +3,13 @@
  * lesson pane's content, the header and the two footer lines. The App draws them and the
  * reducer measures with them (scrolling, jumping to a hint).
  */
+import { t } from "../i18n/index.js";
 import type { Progress } from "../state/progress.js";
 import type { Dialog } from "./lesson-state.js";
 import { fitSegs, type Line, type Seg } from "./markdown.js";
 import { lessonContent, truncate, type LessonContent } from "./panes.js";
 import { MARK } from "./theme.js";
+import { displayWidth } from "./width.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
 
 export function clock(ms: number): string {
@@ -58,19 +60,19 @@ export function lessonPane(view: LabView, progress: Progress, solutionShown: str
 }
 
 export function headerLines(view: LabView, index: number, width: number): Line[] {
-  const right = `step ${index + 1} of ${view.steps.length}`;
-  const title = truncate(`lvs-lab · ${view.title}`, width - right.length - 2);
-  const line1: Line = { segs: [{ text: title, bold: true }, { text: " ".repeat(Math.max(1, width - title.length - right.length)) }, { text: right, bold: true, color: "yellow" }] };
-  const info = `instance ${view.instance} · engine ${view.engineHost}${view.kernel ? ` · kernel ${view.kernel}` : ""}`;
+  const right = t("ui.header.step", { n: index + 1, of: view.steps.length });
+  const title = truncate(`lvs-lab · ${view.title}`, width - displayWidth(right) - 2);
+  const line1: Line = { segs: [{ text: title, bold: true }, { text: " ".repeat(Math.max(1, width - displayWidth(title) - displayWidth(right))) }, { text: right, bold: true, color: "yellow" }] };
+  const info = t("ui.header.info", { instance: view.instance, engine: view.engineHost }) + (view.kernel ? t("ui.header.kernel", { kernel: view.kernel }) : "");
   return [line1, { segs: [{ text: truncate(info, width), dim: true }] }];
 }
 
 export function statusLine(status: { busy?: string; checking: boolean; last?: CheckRun; notice?: string }, width: number): Line {
   const segs: Seg[] = [];
-  if (status.busy) segs.push({ text: `⟳ ${status.busy}…`, color: "yellow", bold: true });
-  else if (status.checking) segs.push({ text: "⟳ checking…", color: "yellow" });
-  else segs.push({ text: "· idle", dim: true });
-  if (status.last) segs.push({ text: ` · last check ${clock(status.last.at)} (${(status.last.ms / 1000).toFixed(1)} s)`, dim: true });
+  if (status.busy) segs.push({ text: t("ui.status.busy", { what: status.busy }), color: "yellow", bold: true });
+  else if (status.checking) segs.push({ text: t("ui.status.checking"), color: "yellow" });
+  else segs.push({ text: t("ui.status.idle"), dim: true });
+  if (status.last) segs.push({ text: t("ui.status.lastCheck", { at: clock(status.last.at), s: (status.last.ms / 1000).toFixed(1) }), dim: true });
   if (status.notice) segs.push({ text: "  " }, { text: status.notice, bold: true });
   return { segs: fitSegs(segs, width) };
 }
@@ -78,18 +80,21 @@ export function statusLine(status: { busy?: string; checking: boolean; last?: Ch
 /** The keys that work now: a dialog's answers, or the lesson's keys. */
 export function keyLine(at: { dialog?: Dialog; index: number; nodes: string[]; predictChoices?: number }, width: number): Line {
   const k = (key: string, what: string): Seg[] => [{ text: key, bold: true, color: "cyan" }, { text: ` ${what}  ` }];
+  const yesNo = [...k("y", t("ui.keys.yes")), ...k("n", t("ui.keys.no"))];
   const { dialog } = at;
   let segs: Seg[];
-  if (dialog?.kind === "solution") segs = [{ text: "Show the solution? The step then counts as solved with help.  ", bold: true }, ...k("y", "yes"), ...k("n", "no")];
-  else if (dialog?.kind === "reset") segs = [{ text: `Reset the lab to the start of step ${at.index + 1}? Containers are recreated.  `, bold: true }, ...k("y", "yes"), ...k("n", "no")];
-  else if (dialog?.kind === "quit") segs = [{ text: "Quit: ", bold: true }, ...k("s", "stop the containers"), ...k("k", "keep them for later"), ...k("c", "cancel")];
+  if (dialog?.kind === "solution") segs = [{ text: t("ui.dialog.solution"), bold: true }, ...yesNo];
+  else if (dialog?.kind === "reset") segs = [{ text: t("ui.dialog.reset", { n: at.index + 1 }), bold: true }, ...yesNo];
+  else if (dialog?.kind === "quit") segs = [{ text: t("ui.dialog.quit"), bold: true }, ...k("s", t("ui.dialog.stop")), ...k("k", t("ui.dialog.keep")), ...k("c", t("ui.dialog.cancel"))];
   else if (dialog?.kind === "shell")
     segs = [
-      { text: "Shell on: ", bold: true },
+      { text: t("ui.dialog.shellOn"), bold: true },
       ...at.nodes.flatMap((n, i): Seg[] => [{ text: i === dialog.sel ? MARK.current : " ", color: "yellow" }, { text: `${i + 1}`, bold: true, color: "cyan" }, { text: ` ${n}  `, bold: i === dialog.sel }]),
-      { text: "Enter/number · Esc cancels", dim: true },
+      { text: t("ui.dialog.shellKeys"), dim: true },
     ];
-  else if (at.predictChoices) segs = [...k(`1-${at.predictChoices}`, "predict"), ...k("n/p", "step"), ...k("c", "check"), ...k("h", "hint"), ...k("x", "shell"), ...k("q", "quit"), ...k("?", "help")];
-  else segs = [...k("n/p", "step"), ...k("c", "check"), ...k("h", "hint"), ...k("s", "solution"), ...k("x", "shell"), ...k("r", "reset"), ...k("q", "quit"), ...k("?", "help")];
+  else if (at.predictChoices)
+    segs = [...k(`1-${at.predictChoices}`, t("ui.keys.predict")), ...k("n/p", t("ui.keys.step")), ...k("c", t("ui.keys.check")), ...k("h", t("ui.keys.hint")), ...k("x", t("ui.keys.shell")), ...k("q", t("ui.keys.quit")), ...k("?", t("ui.keys.help"))];
+  else
+    segs = [...k("n/p", t("ui.keys.step")), ...k("c", t("ui.keys.check")), ...k("h", t("ui.keys.hint")), ...k("s", t("ui.keys.solution")), ...k("x", t("ui.keys.shell")), ...k("r", t("ui.keys.reset")), ...k("q", t("ui.keys.quit")), ...k("?", t("ui.keys.help"))];
   return { segs: fitSegs(segs, width) };
 }
