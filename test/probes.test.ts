@@ -163,7 +163,7 @@ describe("probe verdicts name the node and the cause", () => {
   /** An http probe's outputs in the nat lab: the requests, then each node's capture, `replies` reply frames leaving the director. */
   const httpOutputs = (requests: string, replies = 0, directorListens = true) => {
     const frame = "1795803231.555424 eth0  Out ifindex 26 02:42:c6:12:00:32 ethertype IPv4 (0x0800), length 66: 198.51.100.50.80 > 198.51.100.100.34312: Flags [.], ack 1, win 64, length 0\n";
-    return [requests, ...Object.keys(topology.nodes).flatMap((n) => [n !== "director" || directorListens ? "--- capture\nstarted\n" : "--- capture\n", `--- packets\n${n === "director" ? frame.repeat(replies) : ""}`])];
+    return [requests, ...Object.keys(topology.nodes).flatMap((n) => [n !== "director" || directorListens ? "--- capture\nstarted\n" : "--- capture\n", `--- capture\nstopped\n--- packets\n${n === "director" ? frame.repeat(replies) : ""}`])];
   };
 
   it("http: spread, client address and reply path are measured", () => {

@@ -13,22 +13,33 @@ const hops = (fixture: string, override: object = {}) => (judgeProbeRecording(`t
 describe("capture: tcpdump's text of a -i any capture", () => {
   it("parses frames with interface, direction, MAC, addresses, flags and absolute sequence numbers", () => {
     const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
-    const stop = [...outputs].find(([key]) => key.startsWith("rs1 $ pid="))![1].output;
+    const stop = [...outputs].find(([key]) => key.startsWith("rs1 $") && key.includes("--- packets"))![1].output;
     const packets = parsePackets(stop);
     expect(packets.find((p) => p.protocol === "tcp" && p.flags === "S.")).toEqual({
       time: expect.any(Number), iface: "eth0", direction: "Out", mac: "02:42:0a:00:02:d2", protocol: "tcp",
       src: "10.0.2.210", sport: 8000, dst: "198.18.0.100", dport: expect.any(Number), flags: "S.", seq: expect.any(Number), ack: expect.any(Number), length: 0,
     });
-    expect(packets.find((p) => p.protocol === "arp" && p.direction === "Out")).toMatchObject({ src: "10.0.2.210", dst: "10.0.2.1", text: "Request who-has 10.0.2.1 tell 10.0.2.210" });
+    expect(packets.find((p) => p.protocol === "arp" && p.text?.includes("who-has 10.0.2.1 "))).toMatchObject({ direction: "Out", src: "10.0.2.210", dst: "10.0.2.1", text: "Request who-has 10.0.2.1 tell 10.0.2.210" });
+  });
+
+  it("parses IP-in-IP (no suffix with tcpdump 4.99 -e) and addresses without a port", () => {
+    const line =
+      "1795807012.480574 eth1  In  ifindex 162 02:42:c6:33:64:32 ethertype IPv4 (0x0800), length 100: 198.51.100.50 > 10.0.2.21: 198.51.100.100.51360 > 198.51.100.77.80: Flags [S], seq 3000230643, win 64240, options [mss 1460,sackOK,TS val 4122252743 ecr 0,nop,wscale 7], length 0";
+    expect(parsePackets(line)[0]).toMatchObject({ outer: { src: "198.51.100.50", dst: "10.0.2.21" }, src: "198.51.100.100", sport: 51360, dst: "198.51.100.77", dport: 80, flags: "S", seq: 3000230643 });
+    expect(parsePackets(line + " (ipip-proto-4)")[0]).toMatchObject({ outer: { dst: "10.0.2.21" }, dst: "198.51.100.77" });
+    const icmp = "1795807012.483191 eth0  In  ifindex 156 02:42:c6:33:64:fe ethertype IPv4 (0x0800), length 128: 10.0.2.21 > 198.51.100.50: ICMP 10.0.2.21 protocol 4 port 60 unreachable, length 88";
+    expect(parsePackets(icmp)[0]).toMatchObject({ protocol: "icmp", src: "10.0.2.21", dst: "198.51.100.50", text: "10.0.2.21 protocol 4 port 60 unreachable" });
   });
 
   it("reads the node's interfaces, addresses and routes from the start of the capture", () => {
     const { outputs } = readProbeRecording("trace/dnat-gateway-docker.txt");
-    const out = (prefix: string) => [...outputs].find(([key]) => key.startsWith(prefix))![1].output;
-    const rs1 = parseCapture("rs1", out("rs1 $ rm"), out("rs1 $ pid="));
-    expect(rs1).toMatchObject({ started: true, links: { eth0: "02:42:0a:00:02:d2" }, addresses: [{ iface: "lo" }, { iface: "eth0", address: "10.0.2.210" }] });
+    const out = (part: string) => [...outputs].find(([key]) => key.startsWith("rs1 $") && key.includes(part))![1].output;
+    const rs1 = parseCapture("rs1", out("tcpdump -Z"), out("--- packets"));
+    expect(rs1).toMatchObject({ links: { eth0: "02:42:0a:00:02:d2" }, addresses: [{ iface: "lo" }, { iface: "eth0", address: "10.0.2.210" }] });
     expect(rs1.routes[0]).toEqual({ to: "default", via: "10.0.2.1", dev: "eth0" });
-    expect(parseCapture("rs1", "--- capture\n", "").started).toBe(false);
+    expect(rs1.state).toBe("complete");
+    expect(parseCapture("rs1", "--- capture\n", "").state).toBe("not started");
+    expect(parseCapture("rs1", "--- capture\nstarted\n", "--- capture\nended early\n--- packets\n").state).toBe("ended early");
   });
 });
 
@@ -54,7 +65,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
   it("dnat with ip_forward 0: the SYN stops at the director", () => {
     expect(hops("dnat-forward-off")).toEqual([
       "client: SYN to 198.18.0.50:8001 left on eth0 to director",
-      "director: SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there",
+      "director: SYN arrived on eth0, then went no further: dropped there (neither answered nor forwarded)",
       "client: nothing came back: the SYN was sent 2 times, unanswered",
     ]);
   });
@@ -70,6 +81,38 @@ describe("trace: where the packets of a request went, on real captures", () => {
     ]);
   });
 
+  it("tun, tunl0 down: the IPIP packet reaches rs2, which sends ICMP back; IPVS tells the client the port is unreachable", () => {
+    expect(hops("tun-tunl0-down")).toEqual([
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
+      "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
+      'rs2: IPIP from 198.51.100.50 (director) arrived on eth0, not unwrapped; ICMP "10.0.2.21 protocol 4 port 60 unreachable" went back to 198.51.100.50 (director)',
+      'director: ICMP "10.0.2.21 protocol 4 port 60 unreachable" arrived on eth0; it sent ICMP "198.51.100.77 tcp port 80 unreachable" on to 198.51.100.100 (client)',
+      'client: ICMP "198.51.100.77 tcp port 80 unreachable" arrived from 198.51.100.77 (the VIP)',
+    ]);
+  });
+
+  it("tun, rp_filter 1: rs2 unwraps the SYN on tunl0 and drops it", () => {
+    expect(hops("tun-rp-filter")).toEqual([
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
+      "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
+      "rs2: IPIP from 198.51.100.50 (director) arrived on eth0, unwrapped on tunl0, then went no further: dropped there (neither answered nor forwarded)",
+      "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("tun working: the reply bypasses the director through the router", () => {
+    expect(hops("tun-passing", { observe: true })).toEqual([
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
+      "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
+      "rs2: IPIP from 198.51.100.50 (director) arrived on eth0, unwrapped on tunl0; SYN-ACK from 198.51.100.77:80 to 198.51.100.100 (client) left on eth0 to router",
+      "router: SYN-ACK arrived on eth0, forwarded unchanged, left on eth1 to client",
+      "client: SYN-ACK arrived from 198.51.100.77:80: connected and answered",
+    ]);
+  });
+
   it("the summary joins the hops", () => {
     expect(pathSummary([{ node: "client", what: "a" }, { node: "director", what: "b" }])).toBe("client: a → director: b");
   });
@@ -79,14 +122,14 @@ describe("the path in check's output and in the UI's checks pane", () => {
   const failed: ProbeResult = {
     kind: "http", node: "client", description: "2 requests from client to 198.18.0.50:8001 get answers", ok: false,
     message: "Only 0 of 2 requests from client to 198.18.0.50:8001 were answered; the rest: timed out.",
-    path: [{ node: "client", what: "SYN to 198.18.0.50:8001 left on eth0 to director" }, { node: "director", what: "SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there" }],
+    path: [{ node: "client", what: "SYN to 198.18.0.50:8001 left on eth0 to director" }, { node: "director", what: "SYN arrived on eth0, then went no further: dropped there (neither answered nor forwarded)" }],
   };
 
   it("check prints one indented line per hop, node names aligned", () => {
     expect(formatProbe(failed).split("\n").slice(2)).toEqual([
       "      where the packets went:",
       "        client    SYN to 198.18.0.50:8001 left on eth0 to director",
-      "        director  SYN arrived on eth0, then went no further (neither forwarded nor answered): dropped there",
+      "        director  SYN arrived on eth0, then went no further: dropped there (neither answered nor forwarded)",
     ]);
   });
 

@@ -33,8 +33,8 @@ export interface Packet {
 
 export interface NodeCapture {
   node: string;
-  /** tcpdump was listening before the traffic started. */
-  started: boolean;
+  /** "complete": listening before the traffic started and still running after it. */
+  state: "complete" | "not started" | "ended early";
   packets: Packet[];
   /** interface → MAC */
   links: Record<string, string>;
@@ -67,6 +67,8 @@ const SECTION = { links: "--- links", addresses: "--- addresses", routes: "--- r
  */
 export function startCaptureScript(id: string, filter: string, limitSeconds: number): string {
   return (
+    // A capture that an interrupted check left running goes first (only if it is that capture).
+    `p=$(cat /tmp/${id}.pid 2>/dev/null) && grep -q ${id} /proc/$p/cmdline 2>/dev/null && kill -INT $p; ` +
     `rm -f /tmp/${id}.*; (timeout ${limitSeconds} tcpdump -Z root -p -i any -nn -e -tt -S -l --immediate-mode '${filter}' >/tmp/${id}.txt 2>/tmp/${id}.log & echo $! >/tmp/${id}.pid); ` +
     `echo '${SECTION.links}'; ip -o link; echo '${SECTION.addresses}'; ip -o -4 addr; echo '${SECTION.routes}'; ip -4 route; ` +
     `echo '${SECTION.capture}'; for i in $(seq 100); do grep -q listening /tmp/${id}.log 2>/dev/null && break; sleep 0.02; done; grep -q listening /tmp/${id}.log && echo started`
@@ -79,8 +81,8 @@ export function startCaptureScript(id: string, filter: string, limitSeconds: num
  */
 export function stopCaptureScript(id: string): string {
   return (
-    `pid=$(cat /tmp/${id}.pid); kill -INT $pid; for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.01; done; ` +
-    `echo '${SECTION.packets}'; head -n 5000 /tmp/${id}.txt; echo '${SECTION.neighbours}'; ip neigh; rm -f /tmp/${id}.*`
+    `echo '${SECTION.capture}'; pid=$(cat /tmp/${id}.pid); if kill -INT $pid 2>/dev/null; then echo stopped; else echo ended early; fi; ` +
+    `for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.01; done; echo '${SECTION.packets}'; head -n 5000 /tmp/${id}.txt; echo '${SECTION.neighbours}'; ip neigh; rm -f /tmp/${id}.*`
   );
 }
 
@@ -95,7 +97,7 @@ function section(output: string, name: string): string {
 export function parseCapture(node: string, started: string, stopped: string): NodeCapture {
   return {
     node,
-    started: /^started$/m.test(section(started, SECTION.capture)),
+    state: !/^started$/m.test(section(started, SECTION.capture)) ? "not started" : /^stopped$/m.test(section(stopped, SECTION.capture)) ? "complete" : "ended early",
     links: parseLinks(section(started, SECTION.links)),
     addresses: parseAddresses(section(started, SECTION.addresses)),
     routes: parseRoutes(section(started, SECTION.routes)),
@@ -104,12 +106,12 @@ export function parseCapture(node: string, started: string, stopped: string): No
   };
 }
 
-const HEAD = /^(\d+\.\d+) (\S+)\s+(In|Out|B|M|P)\s+ifindex \d+ (?:([0-9a-f]{2}(?::[0-9a-f]{2}){5}) )?ethertype (\S+) \(0x[0-9a-f]+\), length \d+: (.*)$/;
-const ENDPOINT = /^([\d.]+?)(?:\.(\d+))?$/;
-
+// The link-layer address is absent or shorter on tunnels (tunl0 carries a 4-byte one).
+const HEAD = /^(\d+\.\d+) (\S+)\s+(In|Out|B|M|P)\s+ifindex \d+ (?:([0-9a-f]{2}(?::[0-9a-f]{2})*) )?ethertype (\S+) \(0x[0-9a-f]+\), length \d+: (.*)$/;
+/** "10.0.1.5.8000" is an address and a port, "10.0.1.5" an address only. */
 function endpoint(text: string): { address: string; port?: number } {
-  const m = ENDPOINT.exec(text)!;
-  return { address: m[1]!, ...(m[2] ? { port: Number(m[2]) } : {}) };
+  const parts = text.split(".");
+  return parts.length === 5 ? { address: parts.slice(0, 4).join("."), port: Number(parts[4]) } : { address: text };
 }
 
 /** The IP part of a line: "A.p > B.q: Flags [S], seq N, …" or ICMP, maybe inside IP-in-IP. */
@@ -119,8 +121,9 @@ function parseIp(body: string): Omit<Packet, "time" | "iface" | "direction" | "m
   const from = endpoint(m[1]!);
   const to = endpoint(m[2]!);
   const rest = m[3]!;
-  if (rest.endsWith("(ipip-proto-4)")) {
-    const inner = parseIp(rest.replace(/\s*\(ipip-proto-4\)$/, ""));
+  // IP-in-IP: a second "A > B:" follows (tcpdump 4.99 adds no "(ipip-proto-4)" with -e; older ones did).
+  if (/^(?:IP )?[\d.]+ > [\d.]+: /.test(rest)) {
+    const inner = parseIp(rest.replace(/^IP /, "").replace(/\s*\(ipip-proto-4\)$/, ""));
     return inner ? { ...inner, outer: { src: from.address, dst: to.address } } : undefined;
   }
   const tcp = /^Flags \[([^\]]+)\](?:, seq (\d+)(?::\d+)?)?(?:, ack (\d+))?.*?, length (\d+)/.exec(rest);

@@ -16,6 +16,8 @@ export interface TracedRequest {
   port: number;
 }
 
+const CAPTURE_PROBLEM = { "not started": "tcpdump did not start there", "ended early": "tcpdump there stopped before the requests ended", complete: "" };
+
 /** Capture timestamps come from one kernel; a little slack for equal stamps. */
 const SLACK = 0.001;
 
@@ -99,10 +101,13 @@ function rewrite(ctx: ProbeContext, arrived: Packet | undefined, left: Packet): 
   return changes.length ? changes.join(", ") : "forwarded unchanged";
 }
 
-function arrival(packet: Packet, capture: NodeCapture, ctx: ProbeContext, what: string): string {
-  if (!packet.outer) return `${what} arrived on ${packet.iface}`;
-  const unwrapped = capture.packets.find((p) => p.direction === "In" && !p.outer && p.iface !== packet.iface && p.time >= packet.time - SLACK && p.seq === packet.seq && p.flags === packet.flags);
-  return `IPIP from ${addressWithOwner(ctx, packet.outer.src)} arrived on ${packet.iface}${unwrapped ? `, unwrapped on ${unwrapped.iface}` : ", not unwrapped"}`;
+/** "SYN arrived on eth0"; for IP-in-IP, who wrapped it and, where it ends, whether it was unwrapped. */
+function arrival(ctx: ProbeContext, capture: NodeCapture, packet: Packet, name: string, final: boolean): string {
+  if (!packet.outer) return `${name} arrived on ${packet.iface}`;
+  const from = `IPIP from ${addressWithOwner(ctx, packet.outer.src)} arrived on ${packet.iface}`;
+  if (!final) return from;
+  const unwrapped = inner(capture, packet);
+  return unwrapped !== packet ? `${from}, unwrapped on ${unwrapped.iface}` : `${from}, not unwrapped`;
 }
 
 interface Walk {
@@ -128,7 +133,7 @@ function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Ma
     const left = arrived ? first(here.capture, "Out", match, arrived.time) : here.packet;
     if (!left) return { hops, end: here, visited: [...visited] };
     const { next, outside } = receivers(captures, visited, match, here.capture, left);
-    const what = arrived ? `${arrival(arrived, here.capture, ctx, name)}, ${rewrite(ctx, inner(here.capture, arrived), left)}, left` : `${head} left`;
+    const what = arrived ? `${arrival(ctx, here.capture, arrived, name, false)}, ${rewrite(ctx, inner(here.capture, arrived), left)}, left` : `${head} left`;
     hops.push({ node: here.capture.node, what: `${what} on ${left.iface}${destination(ctx, here.capture, left, next, outside)}` });
     if (!next.length) return { hops, end: here, left, visited: [...visited] };
     here = next[0]!;
@@ -140,7 +145,8 @@ function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Ma
 /** An IPIP packet's inner copy on the tunnel interface, when the node unwrapped it. */
 function inner(capture: NodeCapture, packet: Packet): Packet {
   if (!packet.outer) return packet;
-  return capture.packets.find((p) => p.direction === "In" && !p.outer && p.time >= packet.time - SLACK && p.seq === packet.seq && p.flags === packet.flags) ?? packet;
+  const unwrapped = (p: Packet) => p.direction === "In" && !p.outer && p.iface !== packet.iface && p.time >= packet.time - SLACK && p.seq === packet.seq && p.flags === packet.flags;
+  return capture.packets.find(unwrapped) ?? packet;
 }
 
 interface Connection {
@@ -183,16 +189,17 @@ function clientEnd(ctx: ProbeContext, client: NodeCapture, request: TracedReques
 }
 
 /** What a node did with a SYN that it did not forward: answered, refused, dropped. */
-function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answer?: Packet } {
-  const arrivedAt = arrival(at.packet, at.capture, ctx, "SYN");
+function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answer?: Packet; icmp?: Packet } {
+  const arrivedAt = arrival(ctx, at.capture, at.packet, "SYN", true);
   const syn = inner(at.capture, at.packet);
   const answer = first(at.capture, "Out", (p) => isTcp(p, /^(S\.|R)/) && p.ack === isn + 1, at.packet.time);
   if (answer && /^R/.test(answer.flags!)) {
     return { what: `${arrivedAt}; nothing listens on ${endpoint(syn.dst, syn.dport)}, so a RST to ${addressWithOwner(ctx, answer.dst)}`, answer };
   }
   if (answer) return { what: `${arrivedAt}; SYN-ACK from ${endpoint(answer.src, answer.sport)} to ${addressWithOwner(ctx, answer.dst)}`, answer };
-  const icmp = first(at.capture, "Out", (p) => p.protocol === "icmp" && p.dst === syn.src, at.packet.time);
-  if (icmp) return { what: `${arrivedAt}; answered with ICMP "${icmp.text}"` };
+  const senders = [syn.src, at.packet.outer?.src];
+  const icmp = first(at.capture, "Out", (p) => p.protocol === "icmp" && senders.includes(p.dst), at.packet.time);
+  if (icmp) return { what: `${arrivedAt}; ICMP "${icmp.text}" went back to ${addressWithOwner(ctx, icmp.dst)}`, icmp };
   // An ARP request the node sent right after the SYN came, that nobody answered: it had nowhere to send it.
   const unansweredArp = at.capture.packets.find(
     (p) =>
@@ -200,16 +207,26 @@ function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answ
       !at.capture.packets.some((r) => r.direction === "In" && r.protocol === "arp" && r.src === p.dst && r.text?.startsWith("Reply")),
   );
   if (unansweredArp) return { what: `${arrivedAt}, but nobody answered its ARP request for ${addressWithOwner(ctx, unansweredArp.dst)}: dropped there` };
-  const notMine = !at.packet.outer && !isOwnAddress(at.capture, syn.dst) ? `; ${syn.dst} is not one of ${at.capture.node}'s addresses` : "";
-  return { what: `${arrivedAt}${notMine}, then went no further (neither forwarded nor answered): dropped there` };
+  const notMine = !at.packet.outer && !isOwnAddress(at.capture, syn.dst) ? `, but ${syn.dst} is not one of ${at.capture.node}'s addresses` : ", then went no further";
+  return { what: `${arrivedAt}${notMine}: dropped there (neither answered nor forwarded)` };
+}
+
+/** A lab node that got an ICMP error meant for it, and what it told the client in turn (IPVS relays them). */
+function icmpRelay(ctx: ProbeContext, captures: NodeCapture[], icmp: Packet, client: string): Hop | undefined {
+  const relay = captures.find((c) => c.node !== client && isOwnAddress(c, icmp.dst));
+  const got = relay && first(relay, "In", (p) => p.protocol === "icmp" && p.src === icmp.src && p.text === icmp.text, icmp.time);
+  if (!relay || !got) return undefined;
+  const sent = first(relay, "Out", (p) => p.protocol === "icmp" && p.src !== icmp.src, got.time);
+  const onward = sent ? `it sent ICMP "${sent.text}" on to ${addressWithOwner(ctx, sent.dst)}` : "it told the client nothing";
+  return { node: relay.node, what: `ICMP "${got.text}" arrived on ${got.iface}; ${onward}` };
 }
 
 /** The hops of the first failed request (or of the first request when none failed). */
 export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: ProbeContext): Hop[] {
   const target = endpoint(request.host, request.port);
   const client = captures.find((c) => c.node === request.from);
-  if (!client?.started) return [{ node: request.from, what: "no capture here: tcpdump did not start" }];
-  const blind: Hop[] = captures.filter((c) => !c.started).map((c) => ({ node: c.node, what: "no capture here (tcpdump did not start): its packets are unknown" }));
+  const blind: Hop[] = captures.filter((c) => c.state !== "complete").map((c) => ({ node: c.node, what: `its packets are unknown: ${CAPTURE_PROBLEM[c.state]}` }));
+  if (!client || client.state !== "complete") return blind.filter((h) => h.node === request.from);
   const all = connections(client, request);
   const conn = all.find((c) => !c.answered) ?? all[0];
   if (!conn) {
@@ -224,7 +241,10 @@ export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: 
   if (there.left) return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
 
   const end = stopped(ctx, there.end, isn);
-  if (!end.answer) return [...hops, { node: there.end.capture.node, what: end.what }, { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
+  if (!end.answer) {
+    const relay = end.icmp && icmpRelay(ctx, captures, end.icmp, request.from);
+    return [...hops, { node: there.end.capture.node, what: end.what }, ...(relay ? [relay] : []), { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
+  }
   const kind = /^R/.test(end.answer.flags!) ? "RST" : "SYN-ACK";
   const isAnswer: Match = (p) => isTcp(p, kind === "RST" ? /^R/ : /^S\.$/) && p.ack === isn + 1;
   const back = walk(ctx, captures, { capture: there.end.capture, packet: end.answer }, isAnswer, request.from, end.what, kind);

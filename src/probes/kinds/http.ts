@@ -92,10 +92,10 @@ export const httpProbe: ProbeKind<HttpProbe> = {
   },
 };
 
-/** How long a capture may run at most: all the requests, and then some. */
+/** How long a capture may run at most: all the requests, and the rounds around them on a slow (emulated) engine. */
 function captureLimit(p: HttpProbe): number {
   const batches = Math.ceil(p.count / p.parallel);
-  return Math.ceil(batches * (p.timeout + p.stagger * p.parallel)) + 60;
+  return Math.ceil(batches * (p.timeout + p.stagger * p.parallel)) + 600;
 }
 
 /** Reply packets that left the director for the client (not wrapped in a tunnel). */
@@ -118,8 +118,9 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
   let viaDirector: number | undefined;
   if (p.expect.replies) {
     const director = captures.find((c) => c.node === p.director);
-    if (!director?.started) {
-      return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: tcpdump did not start there.` };
+    if (director?.state !== "complete") {
+      const why = director?.state === "ended early" ? "tcpdump there stopped before the requests ended" : "tcpdump did not start there";
+      return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: ${why}.` };
     }
     viaDirector = repliesLeaving(director, p, ctx);
     spread.repliesViaDirector = viaDirector;
