@@ -49,8 +49,18 @@ describe("trace: where the packets of a request went, on real captures", () => {
       "client: SYN to 198.18.0.50:8001 left on eth0 to director",
       "director: SYN arrived on eth0, destination rewritten to 10.0.2.210:8000, left on eth1 to rs1",
       "rs1: SYN arrived on eth0; SYN-ACK from 10.0.2.210:8000 to 198.18.0.100 (client) left on eth0 via 10.0.2.1 (Docker's gateway on int), and no lab node received it",
-      "director: the SYN-ACK never came back through here, so nothing rewrote its source back to 198.18.0.50:8001",
+      "director: the SYN-ACK never came back through here, so its source was not rewritten back to 198.18.0.50:8001",
       "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("dnat, the reply passes the director untracked (raw NOTRACK): the client gets rs1's own address and resets", () => {
+    expect(hops("dnat-reply-not-untranslated")).toEqual([
+      "client: SYN to 198.18.0.50:8001 left on eth0 to director",
+      "director: SYN arrived on eth0, destination rewritten to 10.0.2.210:8000, left on eth1 to rs1",
+      "rs1: SYN arrived on eth0; SYN-ACK from 10.0.2.210:8000 to 198.18.0.100 (client) left on eth0 to director",
+      "director: SYN-ACK arrived on eth1, forwarded unchanged (its source was not rewritten back to 198.18.0.50:8001), left on eth0 to client",
+      "client: SYN-ACK arrived from 10.0.2.210:8000 instead of 198.18.0.50:8001, so the client answered with RST",
     ]);
   });
 

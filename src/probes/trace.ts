@@ -248,12 +248,13 @@ export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: 
   const kind = /^R/.test(end.answer.flags!) ? "RST" : "SYN-ACK";
   const isAnswer: Match = (p) => isTcp(p, kind === "RST" ? /^R/ : /^S\.$/) && p.ack === isn + 1;
   const back = walk(ctx, captures, { capture: there.end.capture, packet: end.answer }, isAnswer, request.from, end.what, kind);
-  hops.push(...back.hops);
+  // A node that rewrote the request must see the answer, and rewrite it back.
+  const rewriters = new Set(there.hops.filter((h) => h.what.includes("destination rewritten")).map((h) => h.node));
+  const notBack = `its source was not rewritten back to ${target}`;
+  hops.push(...back.hops.map((h) => (rewriters.has(h.node) && h.what.includes("forwarded unchanged") ? { ...h, what: h.what.replace("forwarded unchanged", `forwarded unchanged (${notBack})`) } : h)));
   const reachedClient = back.end.capture.node === request.from;
   if (!reachedClient) {
-    // A node that rewrote the request must see the answer, to rewrite it back.
-    const rewriters = there.hops.filter((h) => h.what.includes("destination rewritten")).map((h) => h.node).filter((n) => !back.visited.includes(n));
-    for (const node of rewriters) hops.push({ node, what: `the ${kind} never came back through here, so nothing rewrote its source back to ${target}` });
+    for (const node of [...rewriters].filter((n) => !back.visited.includes(n))) hops.push({ node, what: `the ${kind} never came back through here, so ${notBack}` });
   }
   return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, reachedClient ? back.end.packet : undefined) }];
 }
