@@ -2,6 +2,7 @@
  * A topology with its allocated blocks: every address concrete. Pure data, shared by the
  * container plan, the lessons' template variables and the probes' messages.
  */
+import { t as say } from "../i18n/index.js";
 import { hostAddress, parseCidr } from "./ipv4.js";
 import type { Role, Topology } from "./schema.js";
 
@@ -64,8 +65,8 @@ export function ownerOf(t: ResolvedTopology, address: string): string | undefine
   for (const node of Object.values(t.nodes)) {
     if (Object.values(node.addresses).includes(address)) return node.name;
   }
-  for (const [name, v] of Object.entries(t.vips)) if (v.address === address) return `the ${name.toUpperCase()}`;
-  for (const net of Object.values(t.networks)) if (net.gateway === address) return `Docker's gateway on ${net.name}`;
+  for (const [name, v] of Object.entries(t.vips)) if (v.address === address) return say("probe.owner.vip", { vip: name.toUpperCase() });
+  for (const net of Object.values(t.networks)) if (net.gateway === address) return say("probe.owner.gateway", { network: net.name });
   return undefined;
 }
 

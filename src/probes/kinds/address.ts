@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseAddresses } from "../command-output.js";
 import type { ProbeKind } from "../types.js";
+import { t } from "../../i18n/index.js";
 import { probeBase, withExplain } from "./common.js";
 
 const schema = z
@@ -15,26 +16,29 @@ const schema = z
   .strict();
 export type AddressProbe = z.infer<typeof schema>;
 
+const onIface = (iface: string | undefined) => (iface ? t("probe.address.on", { iface }) : "");
+
 export const addressProbe: ProbeKind<AddressProbe> = {
   kind: "address",
   schema,
-  describe: (p) => p.title ?? `${p.node} ${p.present ? "has" : "does not have"} ${p.address}${p.iface ? ` on ${p.iface}` : ""}`,
+  describe: (p) => p.title ?? t(p.present ? "probe.address.describeHas" : "probe.address.describeHasNot", { node: p.node, address: p.address, on: onIface(p.iface) }),
   collect: (p) => [{ round: 0, node: p.node, script: "ip -o -4 addr show" }],
   judge(p, [out]) {
     const [ip, prefixText] = p.address.split("/");
     const found = parseAddresses(out!.output).filter((a) => a.address === ip);
-    const where = found.map((a) => `${a.iface} as /${a.prefix}`).join(" and ");
+    const where = found.map((a) => t("probe.address.where", { iface: a.iface, prefix: a.prefix })).join(t("probe.address.whereJoin"));
+    const said = { node: p.node, address: ip, where, iface: p.iface, prefix: prefixText };
     if (!p.present) {
       const wrong = found.filter((a) => !p.iface || a.iface === p.iface);
-      if (!wrong.length) return { ok: true, message: `${p.node} does not have ${ip}${p.iface ? ` on ${p.iface}` : ""}.` };
-      return { ok: false, message: withExplain(`${p.node} still has ${ip} on ${where}.`, p) };
+      if (!wrong.length) return { ok: true, message: t("probe.address.hasNot", { ...said, on: onIface(p.iface) }) };
+      return { ok: false, message: withExplain(t("probe.address.stillHas", said), p) };
     }
-    if (!found.length) return { ok: false, message: withExplain(`${p.node} does not have ${ip} on any interface.`, p) };
-    const onIface = p.iface ? found.filter((a) => a.iface === p.iface) : found;
-    if (!onIface.length) return { ok: false, message: withExplain(`${p.node} has ${ip} on ${where}, but it belongs on ${p.iface}.`, p) };
-    if (prefixText && !onIface.some((a) => a.prefix === Number(prefixText))) {
-      return { ok: false, message: withExplain(`${p.node} has ${ip} on ${where}, but it must be /${prefixText}.`, p) };
+    if (!found.length) return { ok: false, message: withExplain(t("probe.address.nowhere", said), p) };
+    const onTheIface = p.iface ? found.filter((a) => a.iface === p.iface) : found;
+    if (!onTheIface.length) return { ok: false, message: withExplain(t("probe.address.wrongIface", said), p) };
+    if (prefixText && !onTheIface.some((a) => a.prefix === Number(prefixText))) {
+      return { ok: false, message: withExplain(t("probe.address.wrongPrefix", said), p) };
     }
-    return { ok: true, message: `${p.node} has ${ip} on ${where}.` };
+    return { ok: true, message: t("probe.address.has", said) };
   },
 };

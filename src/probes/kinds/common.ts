@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { t } from "../../i18n/index.js";
 import { describeAddress } from "../../topology/resolve.js";
 import type { ProbeContext } from "../types.js";
 
@@ -24,7 +25,7 @@ export function addressWithOwner(ctx: ProbeContext, address: string): string {
 }
 
 export function withExplain(message: string, p: { explain?: string }): string {
-  return p.explain ? `${message} ${p.explain}` : message;
+  return p.explain ? t("probe.explainJoin", { message, explain: p.explain }) : message;
 }
 
 export function quote(text: string): string {

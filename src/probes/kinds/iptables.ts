@@ -5,6 +5,7 @@ import { parseNftRuleset } from "../netfilter/nft.js";
 import { walkHook, type Hit, type Walk } from "../netfilter/walk.js";
 import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
 import { failingReasons } from "../netfilter/reasons.js";
+import { t } from "../../i18n/index.js";
 import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const CHAINS_OF_TABLE = {
@@ -61,14 +62,14 @@ function packetOf(p: IptablesProbe): Packet {
 /** "the client's packets", or "the packets for 198.51.100.50:8001" when the sender is not a node. */
 function packetsPhrase(packet: Packet, ctx: ProbeContext): string {
   const sender = packet.source ? Object.values(ctx.topology.nodes).find((n) => Object.values(n.addresses).includes(packet.source!))?.name : undefined;
-  if (sender) return sender === "client" ? "the client's packets" : `${sender}'s packets`;
-  const port = packet.dport !== undefined ? `${packet.destination ? ":" : "port "}${packet.dport}` : "";
-  return packet.destination || port ? `the packets for ${packet.destination ?? ""}${port}` : "the packets";
+  if (sender) return sender === "client" ? t("probe.iptables.clientPackets") : t("probe.iptables.nodePackets", { sender });
+  const port = packet.dport === undefined ? "" : packet.destination ? `:${packet.dport}` : t("probe.iptables.port", { port: packet.dport });
+  return packet.destination || port ? t("probe.iptables.packetsFor", { what: `${packet.destination ?? ""}${port}` }) : t("probe.iptables.packets");
 }
 
 function endpoint(to: string, ctx: ProbeContext): string {
   const [host, port] = to.split(":");
-  if (!host) return `port ${port}`;
+  if (!host) return t("probe.iptables.port", { port });
   const owner = addressWithOwner(ctx, host).slice(host.length);
   return `${to}${owner}`;
 }
@@ -86,37 +87,32 @@ function sameTo(actual: string | undefined, wanted: string | undefined): boolean
   return wanted.includes(":") ? actual === wanted : actual.split(":")[0] === wanted;
 }
 
-const VERBS: Record<string, string> = {
-  DNAT: "DNATs", SNAT: "SNATs", MASQUERADE: "masquerades", ACCEPT: "accepts", DROP: "drops", REJECT: "rejects",
-  REDIRECT: "redirects", TCPMSS: "sets the MSS of", LOG: "logs",
-};
+/** Targets with a verb of their own in the catalogue; others "apply TARGET to" the packets. */
+const VERBS = ["DNAT", "SNAT", "MASQUERADE", "ACCEPT", "DROP", "REJECT", "REDIRECT", "TCPMSS", "LOG"] as const;
+type Verb = (typeof VERBS)[number] | "other";
+const verbOf = (target: string): Verb => ((VERBS as readonly string[]).includes(target) ? (target as Verb) : "other");
 
 /** "10.0.1.210:8000 (rs1)", "port 8080", "fit the path MTU". */
 function destinationOf(action: Action & { to: string }, ctx: ProbeContext): string {
   if (action.target === "DNAT" || action.target === "SNAT") return endpoint(action.to, ctx);
-  if (action.target === "TCPMSS") return action.to === "pmtu" ? "fit the path MTU" : action.to;
-  return action.target === "REDIRECT" || action.target === "MASQUERADE" ? `port ${action.to}` : action.to;
+  if (action.target === "TCPMSS") return action.to === "pmtu" ? t("probe.iptables.pathMtu") : action.to;
+  return action.target === "REDIRECT" || action.target === "MASQUERADE" ? t("probe.iptables.port", { port: action.to }) : action.to;
 }
 
 function does(action: Action, packets: string, ctx: ProbeContext): string {
-  const verb = VERBS[action.target] ?? `applies ${action.target} to`;
-  return action.to === undefined ? `${verb} ${packets}` : `${verb} ${packets} to ${destinationOf({ ...action, to: action.to }, ctx)}`;
+  const verb = verbOf(action.target);
+  if (action.to === undefined) return t(`probe.iptables.does.${verb}`, { packets, target: action.target });
+  return t(`probe.iptables.doesTo.${verb}`, { packets, target: action.target, to: destinationOf({ ...action, to: action.to }, ctx) });
 }
 
 /** `rule "…" (iptables-nft)`; the label is left out of failures for plain iptables, the lab's default. */
 function source(table: Table, rule: Rule | undefined, chain: string, always: boolean): string {
-  const label = always || table.backend !== "iptables-nft" ? ` (${table.backend})` : "";
-  return rule ? `rule "${rule.text}"${label}` : `${chain} chain's policy${label}`;
+  const label = always || table.backend !== "iptables-nft" ? t("probe.iptables.backend", { backend: table.backend }) : "";
+  return rule ? t("probe.iptables.rule", { text: rule.text, label }) : t("probe.iptables.policy", { chain, label });
 }
 const hitSource = (hit: Hit, always: boolean) => source(hit.table, hit.rule, hit.chain.name, always);
 
-const HOOK_ROLES: Record<Hook, (node: string) => string> = {
-  prerouting: () => "every packet as it arrives, before routing",
-  input: (node) => `only packets addressed to ${node} itself`,
-  forward: (node) => `only packets ${node} routes from one interface to another`,
-  output: (node) => `only packets ${node} sends itself`,
-  postrouting: () => "every packet as it leaves, after routing",
-};
+const hookRole = (hook: Hook, node: string) => t(`probe.iptables.hook.${hook}`, { node });
 
 interface Reading {
   tables: Table[];
@@ -139,7 +135,7 @@ function explainMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet
   const sameTarget = walk.hits.find((h) => h.action.target === wanted.target);
   if (sameTarget && wanted.to !== undefined) {
     const actual = { ...sameTarget.action, to: effectiveTo(sameTarget.action, packet) };
-    return `${p.node}'s ${hitSource(sameTarget, false)} ${does(actual, packets, ctx)}, not to ${destinationOf({ ...wanted, to: wanted.to }, ctx)}.`;
+    return t("probe.iptables.notTo", { node: p.node, source: hitSource(sameTarget, false), does: does(actual, packets, ctx), to: destinationOf({ ...wanted, to: wanted.to }, ctx) });
   }
   const candidates = tables.flatMap((table) =>
     table.chains.flatMap((chain) => chain.rules.filter((r) => r.action?.target === wanted.target).map((rule) => ({ table, chain, rule, check: ruleApplies(rule, packet) }))),
@@ -156,27 +152,33 @@ function explainMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet
   if (best) {
     const { table, chain, rule, check } = best;
     if (!walk.visited.has(chain)) {
-      if (!chain.hook) return `${p.node}'s ${ruleRef(table, rule)} is in chain ${chain.name}, and no rule ${packets} meet jumps to it.`;
-      const where = table.backend.startsWith("nftables") ? `chain ${chain.name} on the ${chain.hook} hook` : chain.name;
-      return `${p.node}'s ${ruleRef(table, rule)} is in ${where}, which sees ${HOOK_ROLES[chain.hook](p.node)}; ${packets} go through ${p.chain}.`;
+      if (!chain.hook) return t("probe.iptables.notJumpedTo", { node: p.node, rule: ruleRef(table, rule), chain: chain.name, packets });
+      const where = table.backend.startsWith("nftables") ? t("probe.iptables.nftChain", { chain: chain.name, hook: chain.hook }) : chain.name;
+      return t("probe.iptables.wrongHook", { node: p.node, rule: ruleRef(table, rule), where, role: hookRole(chain.hook, p.node), packets, chain: p.chain });
     }
-    if (check.applies === false) return `${p.node}'s ${ruleRef(table, rule)} does not catch ${packets}: ${failingReasons(check.failing, packet, ctx)}.`;
-    if (check.applies === undefined) return `${p.node}'s ${ruleRef(table, rule)} may or may not catch ${packets}: lvs-lab cannot evaluate ${check.unknown.join(" and ")}.`;
+    if (check.applies === false) return t("probe.iptables.doesNotCatch", { node: p.node, rule: ruleRef(table, rule), packets, reasons: failingReasons(check.failing, packet, ctx) });
+    if (check.applies === undefined) {
+      return t("probe.iptables.mayCatch", { node: p.node, rule: ruleRef(table, rule), packets, what: check.unknown.join(t("probe.iptables.cannotJoin")) });
+    }
     const drop = walk.hits.find((h) => h.action.target === "DROP" || h.action.target === "REJECT");
     if (drop && walk.hits.some((h) => h.rule === rule)) {
-      return `${p.node}'s ${hitSource(drop, true)} ${does(drop.action, packets, ctx)} after its ${source(table, rule, "", true)} ${does(rule.action!, "them", ctx)} in an earlier table.`;
+      const them = t("probe.iptables.them");
+      return t("probe.iptables.droppedLater", { node: p.node, drop: hitSource(drop, true), dropDoes: does(drop.action, packets, ctx), rule: source(table, rule, "", true), ruleDoes: does(rule.action!, them, ctx) });
     }
     const first = walk.hits.find((h) => h.rule && h.rule !== rule && h.table === table && TERMINAL_TARGETS.has(h.action.target));
-    if (first) return `${p.node}'s ${hitSource(first, false)} catches ${packets} first (${first.action.target}), so "${rule.text}" never sees them.`;
+    if (first) return t("probe.iptables.caughtFirst", { node: p.node, first: hitSource(first, false), packets, target: first.action.target, rule: rule.text });
   }
   // An ACCEPT lets the packet on to the next table: only a verdict that ends its way explains a miss.
   const decider = walk.hits.find((h) => TERMINAL_TARGETS.has(h.action.target) && h.action.target !== "ACCEPT");
   const ambiguous = walk.ambiguous[0];
   const unsure = ambiguous
-    ? ` lvs-lab skipped "${ambiguous.rule.text}": it cannot evaluate ${ruleApplies(ambiguous.rule, packet).unknown.join(" and ")}.`
+    ? t("probe.iptables.skipped", { rule: ambiguous.rule.text, what: ruleApplies(ambiguous.rule, packet).unknown.join(t("probe.iptables.cannotJoin")) })
     : "";
-  if (decider) return `${p.node}'s ${hitSource(decider, false)} ${does(decider.action, packets, ctx)}; no rule ${does(wanted, "them", ctx)}.${unsure}`;
-  return `${p.node} has no rule in the ${p.table} table's ${p.chain} chain that ${does(wanted, packets, ctx)}.${unsure}`;
+  if (decider) {
+    const wantedDoes = does(wanted, t("probe.iptables.them"), ctx);
+    return t("probe.iptables.decided", { node: p.node, source: hitSource(decider, false), does: does(decider.action, packets, ctx), wanted: wantedDoes, unsure });
+  }
+  return t("probe.iptables.noRule", { node: p.node, table: p.table, chain: p.chain, does: does(wanted, packets, ctx), unsure });
 }
 
 function judge(p: IptablesProbe, outputs: CommandOutput[], ctx: ProbeContext): Verdict {
@@ -189,10 +191,10 @@ function judge(p: IptablesProbe, outputs: CommandOutput[], ctx: ProbeContext): V
   const droppedLater = p.action.target === "ACCEPT" && hits.some((h) => h.action.target === "DROP" || h.action.target === "REJECT");
   const done = droppedLater ? undefined : (matching.find((h) => h.rule) ?? matching[0]);
   if (!p.present) {
-    if (!done) return { ok: true, message: `No rule on ${p.node} ${does(p.action, packets, ctx)}.` };
-    return { ok: false, message: withExplain(`${p.node}'s ${hitSource(done, true)} still ${does(done.action, packets, ctx)}.`, p) };
+    if (!done) return { ok: true, message: t("probe.iptables.noneOk", { node: p.node, does: does(p.action, packets, ctx) }) };
+    return { ok: false, message: withExplain(t("probe.iptables.still", { node: p.node, source: hitSource(done, true), does: does(done.action, packets, ctx) }), p) };
   }
-  if (done) return { ok: true, message: `${p.node}'s ${hitSource(done, true)} ${does(p.action, packets, ctx)}.` };
+  if (done) return { ok: true, message: t("probe.iptables.ok", { node: p.node, source: hitSource(done, true), does: does(p.action, packets, ctx) }) };
   return { ok: false, message: withExplain(explainMiss(p, reading, packet, ctx), p) };
 }
 
@@ -201,9 +203,16 @@ export const iptablesProbe: ProbeKind<IptablesProbe> = {
   schema,
   describe: (p) => {
     const { packet: k, action } = p;
-    const what = [k.protocol, k.destination ? `${k.destination}${k.dport ? `:${k.dport}` : ""}` : k.dport ? `port ${k.dport}` : "", k.in && `in ${k.in}`, k.out && `out ${k.out}`, k.source && `from ${k.source}`];
-    const verdict = p.present ? action.target : `no ${action.target}`;
-    return p.title ?? `${p.node}: ${p.table} ${p.chain} ${verdict}${action.to ? ` to ${action.to}` : ""} for ${what.filter(Boolean).join(" ")}`;
+    const what = [
+      k.protocol,
+      k.destination ? `${k.destination}${k.dport ? `:${k.dport}` : ""}` : k.dport ? t("probe.iptables.port", { port: k.dport }) : "",
+      k.in && t("probe.iptables.describeIn", { iface: k.in }),
+      k.out && t("probe.iptables.describeOut", { iface: k.out }),
+      k.source && t("probe.iptables.describeFrom", { source: k.source }),
+    ];
+    const verdict = p.present ? action.target : t("probe.iptables.describeNo", { target: action.target });
+    const to = action.to ? t("probe.iptables.describeTo", { to: action.to }) : "";
+    return p.title ?? t("probe.iptables.describe", { node: p.node, table: p.table, chain: p.chain, verdict, to, what: what.filter(Boolean).join(" ") });
   },
   // Every back-end: a rule added with iptables-legacy is invisible to iptables-nft and to nft, and vice versa.
   collect: (p) => SCRIPTS.map((script) => ({ round: 0 as const, node: p.node, script })),

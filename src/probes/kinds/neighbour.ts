@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseLinks, parseNeighbours } from "../command-output.js";
 import type { ProbeKind, Round } from "../types.js";
+import { t } from "../../i18n/index.js";
 import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const schema = z
@@ -19,7 +20,7 @@ export type NeighbourProbe = z.infer<typeof schema>;
 export const neighbourProbe: ProbeKind<NeighbourProbe> = {
   kind: "neighbour",
   schema,
-  describe: (p, ctx) => p.title ?? `${p.node}'s ARP entry for ${addressWithOwner(ctx, p.address)} is ${p.owner}'s MAC`,
+  describe: (p, ctx) => p.title ?? t("probe.neighbour.describe", { node: p.node, who: addressWithOwner(ctx, p.address), owner: p.owner }),
   collect(p, ctx) {
     // Read after any traffic of the step; resolve it with one ping when there is no entry yet.
     const flush = p.fresh ? `ip neigh flush to ${p.address}; ` : "";
@@ -33,11 +34,11 @@ export const neighbourProbe: ProbeKind<NeighbourProbe> = {
   },
   judge(p, [neigh, ...links], ctx) {
     const mac = parseNeighbours(neigh!.output)[p.address];
-    if (!mac) return { ok: false, message: withExplain(`${p.node} has no ARP entry for ${addressWithOwner(ctx, p.address)}: nobody answered its ARP request.`, p) };
+    if (!mac) return { ok: false, message: withExplain(t("probe.neighbour.none", { node: p.node, who: addressWithOwner(ctx, p.address) }), p) };
     const nodes = Object.keys(ctx.topology.nodes);
     const owners = nodes.filter((_, i) => Object.values(parseLinks(links[i]!.output)).includes(mac));
-    if (owners.includes(p.owner)) return { ok: true, message: `${p.node}'s ARP entry for ${p.address} is ${mac}, ${p.owner}'s MAC.` };
-    const holder = owners[0] ?? "an unknown host";
-    return { ok: false, message: withExplain(`${p.node}'s ARP entry for ${p.address} is ${mac}, which is ${holder}'s MAC, not ${p.owner}'s: ${holder} answered ARP for it.`, p) };
+    if (owners.includes(p.owner)) return { ok: true, message: t("probe.neighbour.ok", { node: p.node, address: p.address, mac, owner: p.owner }) };
+    const holder = owners[0] ?? t("probe.neighbour.unknownHost");
+    return { ok: false, message: withExplain(t("probe.neighbour.wrong", { node: p.node, address: p.address, mac, holder, owner: p.owner }), p) };
   },
 };

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { blockContains, isHostAddress, prefixLength } from "../ipv4.js";
 import { parseRouteGet, parseRoutes, type Route, type RouteChoice } from "../command-output.js";
 import type { CommandOutput, ProbeContext, ProbeKind, Verdict } from "../types.js";
+import { t } from "../../i18n/index.js";
 import { probeBase, addressWithOwner, withExplain } from "./common.js";
 
 const schema = z
@@ -34,17 +35,17 @@ function fits(r: { via?: string; dev?: string }, p: RouteProbe): boolean {
 }
 
 function wantedPath(p: RouteProbe, ctx: ProbeContext): string {
-  return [p.via ? `via ${addressWithOwner(ctx, p.via)}` : "", p.dev ? `on ${p.dev}` : ""].filter(Boolean).join(" ");
+  return [p.via ? t("probe.route.via", { who: addressWithOwner(ctx, p.via) }) : "", p.dev ? t("probe.route.on", { dev: p.dev }) : ""].filter(Boolean).join(" ");
 }
 
 /** "via 10.0.1.50 (director)", "on eth1", or both when the probe asks for a device. */
 function pathOf(r: { via?: string; dev?: string }, p: Pick<RouteProbe, "dev">, ctx: ProbeContext): string {
-  const dev = p.dev || !r.via ? `on ${r.dev}` : "";
-  return [r.via ? `via ${addressWithOwner(ctx, r.via)}` : "", dev].filter(Boolean).join(" ");
+  const dev = p.dev || !r.via ? t("probe.route.on", { dev: r.dev }) : "";
+  return [r.via ? t("probe.route.via", { who: addressWithOwner(ctx, r.via) }) : "", dev].filter(Boolean).join(" ");
 }
 
 function routeName(r: Route): string {
-  return r.to === "default" ? "default route" : `route to ${r.to}`;
+  return r.to === "default" ? t("probe.route.defaultRoute") : t("probe.route.routeTo", { to: r.to });
 }
 
 /** The route the kernel takes from the main table: longest prefix, then lowest metric, then first listed. */
@@ -59,13 +60,13 @@ function preferred(routes: Route[], address: string): Route | undefined {
 
 /** Why a route the lesson wants exists but loses to the one the kernel uses. */
 function whyUnused(wanted: Route, used: Route, p: RouteProbe, ctx: ProbeContext): string {
-  const viaWanted = `the ${routeName(wanted)} ${pathOf(wanted, p, ctx)}`;
+  const viaWanted = t("probe.route.theRoute", { route: routeName(wanted), path: pathOf(wanted, p, ctx) });
   const viaUsed = pathOf(used, p, ctx);
-  if (prefixLength(used.to) > prefixLength(wanted.to)) return `the more specific ${routeName(used)} ${viaUsed} wins over ${viaWanted}`;
+  if (prefixLength(used.to) > prefixLength(wanted.to)) return t("probe.route.moreSpecific", { route: routeName(used), path: viaUsed, wanted: viaWanted });
   if (metricOf(wanted) > metricOf(used)) {
-    return `${viaWanted} has metric ${metricOf(wanted)}, and the kernel prefers the one ${viaUsed} with metric ${metricOf(used)}`;
+    return t("probe.route.higherMetric", { wanted: viaWanted, metric: metricOf(wanted), path: viaUsed, usedMetric: metricOf(used) });
   }
-  return `${viaWanted} has the same metric as the one ${viaUsed}, and the kernel uses the first one listed`;
+  return t("probe.route.sameMetric", { wanted: viaWanted, path: viaUsed });
 }
 
 function judgeHost(p: RouteProbe, [got, table]: CommandOutput[], ctx: ProbeContext): Verdict {
@@ -73,36 +74,36 @@ function judgeHost(p: RouteProbe, [got, table]: CommandOutput[], ctx: ProbeConte
   const choice: RouteChoice | undefined = got!.exitCode === 0 ? parseRouteGet(got!.output) : undefined;
   if (!choice) {
     const why = got!.output.trim().split("\n")[0]!.replace(/^RTNETLINK answers: /, "");
-    if (!p.present) return { ok: true, message: `${p.node} has no route to ${target}.` };
-    return { ok: false, message: withExplain(`${p.node} has no route to ${target} (\`ip route get\` says "${why}"); it needs one ${wantedPath(p, ctx)}.`, p) };
+    if (!p.present) return { ok: true, message: t("probe.route.host.noneOk", { node: p.node, target }) };
+    return { ok: false, message: withExplain(t("probe.route.host.none", { node: p.node, target, why, wanted: wantedPath(p, ctx) }), p) };
   }
-  const actual = pathOf(choice, p, ctx);
+  const said = { node: p.node, target, actual: pathOf(choice, p, ctx), wanted: wantedPath(p, ctx) };
   if (!p.present) {
-    if (!fits(choice, p)) return { ok: true, message: `${p.node} sends packets for ${target} ${actual}, not ${wantedPath(p, ctx)}.` };
-    return { ok: false, message: withExplain(`${p.node} still sends packets for ${target} ${actual}.`, p) };
+    if (!fits(choice, p)) return { ok: true, message: t("probe.route.host.otherOk", said) };
+    return { ok: false, message: withExplain(t("probe.route.host.still", said), p) };
   }
-  if (fits(choice, p)) return { ok: true, message: `${p.node} sends packets for ${target} ${actual}.` };
+  if (fits(choice, p)) return { ok: true, message: t("probe.route.host.ok", said) };
   const routes = parseRoutes(table!.output);
   const unused = routes.find((r) => !r.table && blockContains(r.to, p.to) && fits(r, p));
   const used = preferred(routes, p.to);
   // Only explain with the table when it agrees with the kernel's choice (no policy routing in between).
   const agrees = used && used.via === choice.via && used.dev === choice.dev;
-  const why = unused && used && agrees ? `: ${whyUnused(unused, used, p, ctx)}` : "";
-  return { ok: false, message: withExplain(`${p.node} sends packets for ${target} ${actual}, not ${wantedPath(p, ctx)}${why}.`, p) };
+  const why = unused && used && agrees ? t("probe.route.because", { reason: whyUnused(unused, used, p, ctx) }) : "";
+  return { ok: false, message: withExplain(t("probe.route.host.wrong", { ...said, why }), p) };
 }
 
 function judgeDefault(p: RouteProbe, out: CommandOutput, ctx: ProbeContext): Verdict {
   const defaults = parseRoutes(out.output).filter((r) => r.to === "default" && !r.table);
   const matching = defaults.filter((r) => fits(r, p));
   if (!p.present) {
-    if (!matching.length) return { ok: true, message: `${p.node} has no default route ${wantedPath(p, ctx)}.` };
-    return { ok: false, message: withExplain(`${p.node} still has a default route ${pathOf(matching[0]!, p, ctx)}.`, p) };
+    if (!matching.length) return { ok: true, message: t("probe.route.default.noneOk", { node: p.node, wanted: wantedPath(p, ctx) }) };
+    return { ok: false, message: withExplain(t("probe.route.default.still", { node: p.node, path: pathOf(matching[0]!, p, ctx) }), p) };
   }
   const used = defaults.reduce<Route | undefined>((best, r) => (!best || metricOf(r) < metricOf(best) ? r : best), undefined);
-  if (!used) return { ok: false, message: withExplain(`${p.node} has no default route; it needs one ${wantedPath(p, ctx)}.`, p) };
-  if (fits(used, p)) return { ok: true, message: `${p.node}'s default route is ${pathOf(used, p, ctx)}.` };
-  const why = matching.length ? `: ${whyUnused(matching[0]!, used, p, ctx)}` : "";
-  return { ok: false, message: withExplain(`${p.node}'s default route is ${pathOf(used, p, ctx)}, not ${wantedPath(p, ctx)}${why}.`, p) };
+  if (!used) return { ok: false, message: withExplain(t("probe.route.default.none", { node: p.node, wanted: wantedPath(p, ctx) }), p) };
+  if (fits(used, p)) return { ok: true, message: t("probe.route.default.ok", { node: p.node, path: pathOf(used, p, ctx) }) };
+  const why = matching.length ? t("probe.route.because", { reason: whyUnused(matching[0]!, used, p, ctx) }) : "";
+  return { ok: false, message: withExplain(t("probe.route.default.wrong", { node: p.node, path: pathOf(used, p, ctx), wanted: wantedPath(p, ctx), why }), p) };
 }
 
 /** A block keeps table semantics: the lesson asks for a line in the routing table. */
@@ -110,12 +111,13 @@ function judgeBlock(p: RouteProbe, out: CommandOutput, ctx: ProbeContext): Verdi
   const routes = parseRoutes(out.output).filter((r) => sameDestination(r.to, p.to));
   const matching = routes.filter((r) => fits(r, p));
   if (!p.present) {
-    if (!matching.length) return { ok: true, message: `${p.node} has no such route to ${p.to}.` };
-    return { ok: false, message: withExplain(`${p.node} still has a route to ${p.to}${matching[0]!.via ? ` via ${addressWithOwner(ctx, matching[0]!.via)}` : ""}.`, p) };
+    if (!matching.length) return { ok: true, message: t("probe.route.block.noneOk", { node: p.node, to: p.to }) };
+    const via = matching[0]!.via ? t("probe.route.viaSuffix", { who: addressWithOwner(ctx, matching[0]!.via) }) : "";
+    return { ok: false, message: withExplain(t("probe.route.block.still", { node: p.node, to: p.to, via }), p) };
   }
-  if (matching.length) return { ok: true, message: `${p.node}'s route to ${p.to} is ${pathOf(matching[0]!, p, ctx)}.` };
-  if (!routes.length) return { ok: false, message: withExplain(`${p.node} has no route to ${p.to}; it needs one ${wantedPath(p, ctx)}.`, p) };
-  return { ok: false, message: withExplain(`${p.node}'s route to ${p.to} is ${pathOf(routes[0]!, p, ctx)}, not ${wantedPath(p, ctx)}.`, p) };
+  if (matching.length) return { ok: true, message: t("probe.route.block.ok", { node: p.node, to: p.to, path: pathOf(matching[0]!, p, ctx) }) };
+  if (!routes.length) return { ok: false, message: withExplain(t("probe.route.block.none", { node: p.node, to: p.to, wanted: wantedPath(p, ctx) }), p) };
+  return { ok: false, message: withExplain(t("probe.route.block.wrong", { node: p.node, to: p.to, path: pathOf(routes[0]!, p, ctx), wanted: wantedPath(p, ctx) }), p) };
 }
 
 export const routeProbe: ProbeKind<RouteProbe> = {
@@ -123,7 +125,12 @@ export const routeProbe: ProbeKind<RouteProbe> = {
   schema,
   describe: (p, ctx) =>
     p.title ??
-    `${p.node}: ${p.to === "default" ? "default route" : isHostAddress(p.to) ? `packets for ${addressWithOwner(ctx, p.to)} go` : `route to ${p.to}`}${p.via ? ` via ${addressWithOwner(ctx, p.via)}` : ""}${p.dev ? ` on ${p.dev}` : ""}`,
+    t("probe.route.describe", {
+      node: p.node,
+      what: p.to === "default" ? t("probe.route.defaultRoute") : isHostAddress(p.to) ? t("probe.route.packetsFor", { who: addressWithOwner(ctx, p.to) }) : t("probe.route.routeTo", { to: p.to }),
+      via: p.via ? t("probe.route.viaSuffix", { who: addressWithOwner(ctx, p.via) }) : "",
+      dev: p.dev ? t("probe.route.onSuffix", { dev: p.dev }) : "",
+    }),
   collect: (p) => [
     ...(p.to !== "default" && isHostAddress(p.to) ? [{ round: 0 as const, node: p.node, script: `ip -4 route get ${p.to.replace(/\/32$/, "")}` }] : []),
     { round: 0, node: p.node, script: "ip -4 route show" },

@@ -1,0 +1,76 @@
+/**
+ * The zh-CN catalogue renders the probes' verdicts from recorded outputs: the same judgment
+ * as in English, in Chinese, with nothing left raw ({{variables}}, catalogue keys).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { alternatives, setLanguage, t } from "../src/i18n/index.js";
+import { judgeRecorded } from "./helpers/recorded.js";
+
+afterEach(() => setLanguage("en"));
+
+const dnat = {
+  kind: "iptables", node: "director", table: "nat", chain: "PREROUTING",
+  packet: { in: "{{director.ext.iface}}", source: "{{client.ext}}", destination: "{{director.ext}}", protocol: "tcp", dport: 8001 },
+  action: { target: "DNAT", to: "{{rs1.int}}:8000" },
+};
+const toClient = { kind: "route", node: "rs1", to: "{{client.ext}}", via: "{{director.int}}" };
+const arpIgnore = { kind: "sysctl", node: "rs1", key: "arp_ignore", iface: "{{rs1.int.iface}}", value: [1, 2] };
+const keepalived = { kind: "process", node: "director", name: "keepalived" };
+
+/** Every verdict the recordings give, in the current language. */
+function verdicts(): string[] {
+  const iptables = ["reference", "wrong-iface", "output-chain", "empty", "wrong-to-port", "unreached-chain", "shadowed-by-accept", "forward-drop", "ambiguous", "negated-port", "nft-output-hook", "legacy"];
+  const routes = ["docker-gateway", "append-metric-500", "append-same-metric", "specific-route-wins", "no-default", "replace-default"];
+  return [
+    ...iptables.map((f) => judgeRecorded(dnat, `iptables/${f}.txt`).message),
+    ...iptables.map((f) => judgeRecorded({ ...dnat, present: false }, `iptables/${f}.txt`).message),
+    ...routes.map((f) => judgeRecorded(toClient, `route/${f}.txt`).message),
+    ...routes.map((f) => judgeRecorded({ kind: "route", node: "rs1", to: "default", via: "{{director.int}}" }, `route/${f}.txt`).message),
+    ...["all-only", "lo-only", "untouched"].map((f) => judgeRecorded(arpIgnore, `sysctl/${f}.txt`).message),
+    ...["keepalived-running", "keepalived-stopped"].flatMap((f) => [judgeRecorded(keepalived, `process/${f}.txt`).message, judgeRecorded({ ...keepalived, present: false }, `process/${f}.txt`).message]),
+  ];
+}
+
+describe("zh-CN verdicts", () => {
+  it("render every recorded verdict in Chinese, nothing raw", () => {
+    const english = verdicts();
+    setLanguage("zh-CN");
+    const chinese = verdicts();
+    expect(chinese).toHaveLength(english.length);
+    // Quoted text is the system's own (rules as written, ip's error): it stays as it is.
+    const own = (m: string) => m.replace(/“[^”]*”|"[^"]*"|`[^`]*`/g, "");
+    chinese.forEach((m, i) => {
+      expect(own(m), english[i]).not.toMatch(/\{\{|probe\.|\b(the|not|has|is|rule|packets)\b/);
+      expect(m, english[i]).toMatch(/[\u4e00-\u9fff]/);
+    });
+  });
+
+  it("name the same cause as in English", () => {
+    setLanguage("zh-CN");
+    expect(judgeRecorded(dnat, "iptables/wrong-iface.txt").message).toBe(
+      "director 的规则“-A PREROUTING -i eth1 -p tcp --dport 8001 -j DNAT --to-destination 10.0.1.210:8000”匹配不到客户端的数据包：它们从 eth0 进入，不是 eth1。",
+    );
+    expect(judgeRecorded(toClient, "route/append-metric-500.txt").message).toBe(
+      "rs1 发往 198.51.100.100 (client) 的数据包经由 10.0.1.1 (int 网络上的 Docker 网关)，而不是经由 10.0.1.50 (director)：" +
+        "经由 10.0.1.50 (director) 的默认路由的 metric 是 500，内核优先用 metric 为 0 的那条（经由 10.0.1.1 (int 网络上的 Docker 网关)）。",
+    );
+    expect(judgeRecorded(arpIgnore, "sysctl/lo-only.txt").message).toBe(
+      "rs1：eth0 的 arp_ignore 实际生效值为 0（取 all=0 与 eth0=0 中较大者）；它必须是 1 或 2。lo 上的值 1 不会用于从 eth0 收到的 ARP 请求。",
+    );
+    expect(judgeRecorded(keepalived, "process/keepalived-running.txt").message).toBe("director 上运行着 keepalived（pid 151）。");
+  });
+
+  it("plural rules and lists follow the language", () => {
+    expect(t("ui.notice.allHints", { count: 1 })).toBe("All 1 hint is shown. s shows the solution.");
+    expect(t("ui.notice.allHints", { count: 2 })).toBe("All 2 hints are shown. s shows the solution.");
+    expect(alternatives(["0", "1", "2"])).toBe("0, 1 or 2");
+    setLanguage("zh-CN");
+    expect(t("ui.notice.allHints", { count: 2 })).toBe("2 条提示都已显示。按 s 显示答案。");
+    expect(alternatives(["0", "1", "2"])).toBe("0、1 或 2");
+  });
+
+  it("falls back to English for a language without a catalogue", () => {
+    expect(setLanguage("fr-FR")).toBe("en");
+    expect(setLanguage("zh")).toBe("zh-CN");
+  });
+});
