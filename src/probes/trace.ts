@@ -61,8 +61,9 @@ const endpoint = (address: string, port?: number) => (port === undefined ? addre
 function routeTo(capture: NodeCapture, address: string): { via?: string; dev?: string } | undefined {
   let best: { via?: string; dev?: string; prefix: number } | undefined;
   for (const r of capture.routes) {
-    if ((r.table && r.table !== "main") || !(r.to === "default" || isCidr(r.to.includes("/") ? r.to : `${r.to}/32`))) continue;
-    const block = r.to === "default" ? { network: 0, prefix: 0 } : parseCidr(r.to.includes("/") ? r.to : `${r.to}/32`);
+    const cidr = r.to === "default" ? "0.0.0.0/0" : r.to.includes("/") ? r.to : `${r.to}/32`;
+    if ((r.table && r.table !== "main") || !isCidr(cidr)) continue;
+    const block = parseCidr(cidr);
     if (contains(block, address) && (!best || block.prefix > best.prefix)) best = { via: r.via, dev: r.dev, prefix: block.prefix };
   }
   return best;
@@ -92,12 +93,12 @@ function destination(ctx: ProbeContext, from: NodeCapture, sent: Packet, next: S
 }
 
 /** What a node did to a packet between arriving and leaving. */
-function rewrite(ctx: ProbeContext, arrived: Packet | undefined, left: Packet): string {
+function rewrite(ctx: ProbeContext, arrived: Packet, left: Packet): string {
   const changes: string[] = [];
-  if (left.outer && !arrived?.outer) changes.push(`wrapped in IPIP to ${addressWithOwner(ctx, left.outer.dst)}`);
-  if (arrived && (arrived.dst !== left.dst || arrived.dport !== left.dport)) changes.push(`destination rewritten to ${endpoint(left.dst, left.dport)}`);
-  if (arrived && (arrived.src !== left.src || arrived.sport !== left.sport)) changes.push(`source rewritten to ${endpoint(left.src, left.sport)}`);
-  if (arrived?.outer && !left.outer) changes.push("unwrapped");
+  if (left.outer && !arrived.outer) changes.push(`wrapped in IPIP to ${addressWithOwner(ctx, left.outer.dst)}`);
+  if (arrived.dst !== left.dst || arrived.dport !== left.dport) changes.push(`destination rewritten to ${endpoint(left.dst, left.dport)}`);
+  if (arrived.src !== left.src || arrived.sport !== left.sport) changes.push(`source rewritten to ${endpoint(left.src, left.sport)}`);
+  if (arrived.outer && !left.outer) changes.push("unwrapped");
   return changes.length ? changes.join(", ") : "forwarded unchanged";
 }
 
