@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything lvs-lab and its tests need on a fresh Debian/Ubuntu machine (as root):
-# system packages (chromium for the class page's browser test), node modules, a running Docker engine and the lab image; with --vm
-# also the real-kernel VM (for the LVS labs when this kernel has no ip_vs).
+# system packages (chromium for the class page's browser test), node modules, a running
+# Docker engine and the lab image. Where this kernel has no ip_vs, `doctor --fix` also
+# installs QEMU (a few packages), but the VM itself is built by the first `lvs-lab start`
+# of an LVS lab. With --vm (CI, `npm run test:all`) the VM is built and booted here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_vm=no
@@ -20,13 +22,13 @@ if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 else
-  echo "Not root on Debian/Ubuntu: install Docker, tmux and (for --vm) qemu-system-x86 yourself." >&2
+  echo "Not root on Debian/Ubuntu: install Docker, tmux and (where the kernel lacks ip_vs) qemu-system-x86 yourself." >&2
 fi
 
 step "node modules"
 npm ci --no-audit --no-fund
 
-step "Docker engine and lab image (lvs-lab doctor --fix)"
+step "Docker engine, lab image, QEMU where the kernel lacks ip_vs (lvs-lab doctor --fix)"
 node bin/lvs-lab.js doctor --fix
 
 if [ "$want_vm" = yes ]; then

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
+import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, trialArgv, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
 import { cacheRoot, currentRecipeHash, dataDiskName, isRecipeDirName, recipeHash, RECIPE_FILES, VM_SCRIPTS_DIR, vmPaths } from "../src/vm/recipe.js";
 
 const ROOT = "/home/u/.cache/lvs-lab/vm";
@@ -96,16 +96,26 @@ describe("qemu argv", () => {
   });
 
   it("kernel command line: mitigations off only under TCG; refuses odd refs", () => {
-    expect(kernelCmdline({ accel: "tcg" })).toBe("console=ttyS0 rdinit=/init panic=1 quiet mitigations=off");
+    expect(kernelCmdline({ accel: "tcg" })).toBe("console=ttyS0 rdinit=/init rootfstype=ramfs panic=1 quiet mitigations=off");
     expect(kernelCmdline({ accel: "kvm" })).not.toContain("mitigations");
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "a b" })).toThrow();
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "x;reboot" })).toThrow();
   });
 
-  it("KVM only when asked", () => {
+  it("KVM with the host's CPU; TCG with a bounded code cache", () => {
     const argv = qemuArgv({ ...base, accel: "kvm" });
     expect(argv[argv.indexOf("-accel") + 1]).toBe("kvm");
     expect(argv[argv.indexOf("-cpu") + 1]).toBe("host");
+    const tcg = qemuArgv({ ...base, tbSizeMiB: 256 });
+    expect(tcg[tcg.indexOf("-accel") + 1]).toBe("tcg,thread=single,tb-size=256");
+  });
+
+  it("the accelerator trial: the VM's kernel, echo as init, never taken for the VM", () => {
+    const argv = trialArgv({ kernel: base.kernel, initrd: base.initrd, accel: "kvm", memoryMiB: 1536 }, "MARK");
+    expect(argv[argv.indexOf("-append") + 1]).toBe("console=ttyS0 rdinit=/usr/bin/echo rootfstype=ramfs panic=-1 quiet -- MARK");
+    expect(argv).toContain("-no-reboot");
+    expect(argv.slice(argv.indexOf("-accel"), argv.indexOf("-accel") + 4)).toEqual(["-accel", "kvm", "-cpu", "host"]);
+    expect(isOurQemu(["/usr/bin/qemu-system-x86_64", ...argv], ROOT)).toBe(false);
   });
 });
 

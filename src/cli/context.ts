@@ -20,7 +20,7 @@ export async function engineFor(opts: GlobalOptions): Promise<Engine> {
   if (opts.vm) {
     const { vmDockerHost } = await import("../vm/index.js");
     const host = await vmDockerHost();
-    if (!host) throw new UserError("The lvs-lab VM is not running.", "Start it with `lvs-lab vm up`.");
+    if (!host) throw new UserError("The lvs-lab VM is not running.", "Start it with `lvs-lab vm up` (`lvs-lab start <lab>` boots it by itself when a lab needs it).");
     return new Engine(host);
   }
   return new Engine(resolveDockerHost());
@@ -33,6 +33,17 @@ export async function knownEngines(): Promise<Engine[]> {
   const vmHost = await vmDockerHost().catch(() => undefined);
   if (vmHost && vmHost !== engines[0]!.host) engines.push(new Engine(vmHost));
   return engines;
+}
+
+/** The engine where an instance of this name has containers: its record's first, then every known engine. */
+export async function instanceEngine(name: string): Promise<Engine | undefined> {
+  const record = await readInstanceRecord(name);
+  const candidates = record ? [new Engine(record.dockerHost)] : [];
+  for (const e of await knownEngines()) if (!candidates.some((c) => c.host === e.host)) candidates.push(e);
+  for (const e of candidates) {
+    if ((await e.listContainers(name).catch(() => [])).length) return e;
+  }
+  return undefined;
 }
 
 /**

@@ -73,20 +73,40 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
 
   if (hasImage) {
     const k = await probeKernel(engine, ref);
-    const { vmStatus } = await import("../vm/index.js");
-    const vm = await vmStatus().catch(() => undefined);
-    const vmNote = vm?.running ? "the lvs-lab VM is running: use --vm" : "`lvs-lab vm up` boots a VM with a kernel that has them";
+    const vm = await import("../vm/index.js");
+    const status = await vm.vmStatus().catch(() => undefined);
+    const vmNote = `nothing to do: \`lvs-lab start <lab>\` uses lvs-lab's VM (${status?.running ? "running now" : "booted when a lab needs it"})`;
     checks.push(
       k.ipvs
         ? { name: "ip_vs", state: "ok", message: `IPVS available; schedulers ${k.schedulers.join(" ") || "none loaded"}` }
-        : { name: "ip_vs", state: "warn", message: `the kernel ${info.kernel} has no IPVS (ip_vs): the LVS labs cannot run on this engine`, fix: `modprobe ip_vs on the Docker host, or ${vmNote}` },
+        : { name: "ip_vs", state: "warn", message: `the kernel ${info.kernel} has no IPVS (ip_vs): the LVS labs run in lvs-lab's VM`, fix: `${vmNote}; or modprobe ip_vs on the Docker host` },
     );
     checks.push(
       k.ipip
         ? { name: "ipip", state: "ok", message: "IP-in-IP (ipip, tunl0) available" }
-        : { name: "ipip", state: "warn", message: `the kernel ${info.kernel} has no ipip: the tun lab cannot run on this engine`, fix: `modprobe ipip on the Docker host, or ${vmNote}` },
+        : { name: "ipip", state: "warn", message: `the kernel ${info.kernel} has no ipip: the tun lab runs in lvs-lab's VM`, fix: `${vmNote}; or modprobe ipip on the Docker host` },
     );
-    checks.push({ name: "vm", state: "ok", message: vm?.running ? `running, engine at ${vm.dockerHost}` : vm?.built ? "built, not running (`lvs-lab vm up`)" : "not built (`lvs-lab vm up` builds it from Debian packages)" });
+    const needsVm = !k.ipvs || !k.ipip;
+    let missing = vm.missingVmTools(status?.built ?? false);
+    if (missing.length && needsVm && opts.fix && vm.canInstallWithApt()) {
+      await vm.installVmPackages(missing.map((t) => t.package), progressLine);
+      missing = vm.missingVmTools(status?.built ?? false);
+    }
+    if (missing.length) {
+      const error = vm.vmToolsError(missing);
+      checks.push({ name: "qemu", state: needsVm ? "warn" : "ok", message: needsVm ? error.message : `${missing.map((t) => t.command).join(", ")} not installed (only needed where the kernel lacks ip_vs or ipip)`, ...(needsVm ? { fix: vm.canInstallWithApt() ? "lvs-lab doctor --fix" : error.hint } : {}) });
+    } else {
+      checks.push({ name: "qemu", state: "ok", message: `the VM's tools are installed (${vm.VM_PACKAGES.join(", ")})` });
+    }
+    checks.push({
+      name: "vm",
+      state: "ok",
+      message: status?.running
+        ? `running (${status.accel ?? "?"}), engine at ${status.dockerHost}`
+        : status?.built
+          ? "built, not running (a start that needs it boots it)"
+          : "not built (the first start that needs it builds it from Debian packages)",
+    });
   }
 
   const used = (await usedIpv4Blocks(engine)).map(parseCidr);
@@ -115,7 +135,7 @@ export function registerDoctor(program: Command): void {
     .command("doctor")
     .description("check the engine, the lab image, the kernel (ip_vs, ipip) and addresses")
     .option("--json", "machine-readable output")
-    .option("--fix", "install and start the engine (Debian, root) and build the image where possible")
+    .option("--fix", "install and start the engine, build the image and, where the kernel lacks ip_vs, install QEMU (Debian/Ubuntu, root)")
     .option("--vm", "check the lvs-lab VM's engine")
     .action(async (opts: { json?: boolean; fix?: boolean; vm?: boolean }) => {
       const checks = await runDoctor(opts);

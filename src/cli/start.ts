@@ -27,18 +27,22 @@ export function registerStart(program: Command): void {
     .command("start <lab>")
     .description("create a lab's containers and networks and show the lesson (reattaches when it already runs)")
     .option("--name <name>", "instance name (default: the lab's id), to run several side by side")
-    .option("--vm", "run in the lvs-lab VM (a kernel with ip_vs and ipip)")
+    .option("--vm", "run in lvs-lab's VM (a kernel with ip_vs and ipip) even where this kernel has them")
+    .option("--no-vm", "never use the VM: a lab this kernel cannot run is refused (exit 2)")
     .option("--lang <lang>", "lesson language (default: from the locale)")
     .option("--restart", "forget saved progress and start at step 1 (a running instance is reset)")
     .option("--no-ui", "plain output instead of the terminal UI")
     .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean }) => {
-      const { engineFor } = await import("./context.js");
+      const { instanceEngine } = await import("./context.js");
       const { instanceContainers } = await import("../docker/instance.js");
       const { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
-      const engine = await engineFor(opts);
       const name = opts.name ?? labId;
       validateInstanceName(name);
       const signal = interruptSignal();
+      // An instance that runs already stays where it is; a new one goes where its kernel modules are.
+      const existing = await instanceEngine(name);
+      const reattach = existing !== undefined && (await runningInstanceOf(existing, name, labId));
+      const engine = reattach ? existing : await (await import("./lab-engine.js")).engineForLab(labId, { vm: opts.vm, signal });
       // The UI needs a terminal on both ends; pipes and --no-ui get plain output.
       const ui = opts.ui && Boolean(process.stdout.isTTY && process.stdin.isTTY);
       const began = Date.now();
@@ -46,7 +50,7 @@ export function registerStart(program: Command): void {
       let reattached = false;
 
       // An instance of the same lab that already runs is picked up where it was left.
-      if (await runningInstanceOf(engine, name, labId)) {
+      if (reattach) {
         s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { lang: opts.lang });
         reattached = true;
         if (opts.restart) {

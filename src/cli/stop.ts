@@ -5,7 +5,7 @@ import { printJson, progressLine, seconds } from "./output.js";
 export function registerStop(program: Command): void {
   program
     .command("stop [lab]")
-    .description("remove a lab instance's containers and networks (--all: every instance)")
+    .description("remove a lab instance's containers and networks (--all: every instance, in the VM too)")
     .option("--name <name>", "instance name")
     .option("--all", "stop every lvs-lab instance, leftovers of crashed runs included")
     .option("--json", "machine-readable output")
@@ -13,19 +13,37 @@ export function registerStop(program: Command): void {
       const began = Date.now();
       const { knownEngines, targetInstance } = await import("./context.js");
       const { stopAllLabs, stopLab } = await import("../lab/session.js");
-      const stopped: Array<{ name: string; containers: number; networks: number; engine: string }> = [];
+      const { vmStatus } = await import("../vm/index.js");
+      const vm = await vmStatus().catch(() => undefined);
+      const inVm = (host: string) => vm?.running === true && host === vm.dockerHost;
+      const stopped: Array<{ name: string; containers: number; networks: number; engine: string; inVm: boolean }> = [];
+      const notes: string[] = [];
       if (opts.all) {
-        for (const engine of await knownEngines()) {
-          stopped.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host })));
+        const engines = await knownEngines();
+        for (const engine of engines) {
+          stopped.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host, inVm: inVm(engine.host) })));
         }
+        if (vm?.running) notes.push(vmNote(vm.pid, vm.idleMinutes, engines.some((e) => inVm(e.host))));
+        else if (vm?.stoppedIdle) notes.push(`the lvs-lab VM had stopped itself at ${vm.stoppedIdle.at}, after ${vm.stoppedIdle.idleMinutes} min without a lab`);
       } else {
         if (lab && opts.name && lab !== opts.name) throw new UserError("Give either a lab or --name, not both.");
         const target = await targetInstance(opts.name ?? lab);
-        stopped.push({ name: target.name, engine: target.engine.host, ...(await stopLab(target.engine, target.name)) });
+        stopped.push({ name: target.name, engine: target.engine.host, inVm: inVm(target.engine.host), ...(await stopLab(target.engine, target.name)) });
       }
-      if (opts.json) return printJson({ stopped, seconds: (Date.now() - began) / 1000 });
-      if (!stopped.length) return console.log("Nothing to stop.");
-      for (const s of stopped) progressLine(`stopped ${s.name}: ${s.containers} containers, ${s.networks} networks removed`);
-      progressLine(`done in ${seconds(began)}`);
+      if (opts.json) {
+        const vmJson = vm?.running ? { running: true, pid: vm.pid, dockerHost: vm.dockerHost, idleMinutes: vm.idleMinutes } : { running: false };
+        return printJson({ stopped, vm: vmJson, notes, seconds: (Date.now() - began) / 1000 });
+      }
+      if (!stopped.length) console.log("Nothing to stop.");
+      for (const s of stopped) progressLine(`stopped ${s.name}${s.inVm ? " in the lvs-lab VM" : ""}: ${s.containers} containers, ${s.networks} networks removed`);
+      for (const n of notes) progressLine(n);
+      if (stopped.length) progressLine(`done in ${seconds(began)}`);
     });
+}
+
+/** What --all leaves of the VM: it keeps running empty until its idle stop, unless it did not answer. */
+function vmNote(pid: number | undefined, idleMinutes: number | undefined, answered: boolean): string {
+  if (!answered) return `the lvs-lab VM (pid ${pid}) did not answer, so its instances were not stopped; \`lvs-lab vm down\` stops it with everything in it`;
+  const idle = idleMinutes ? `stops itself after ${idleMinutes} min without a lab` : "has no idle stop (LVS_LAB_VM_IDLE_MINUTES=0)";
+  return `the lvs-lab VM (pid ${pid}) keeps running, empty: it ${idle}; \`lvs-lab vm down\` stops it now`;
 }

@@ -10,7 +10,7 @@ export function vmCommand(): Command {
   );
 
   vm.command("up")
-    .description("build (first time only), boot the VM and load the lab image into its engine; prints its DOCKER_HOST")
+    .description("build (first time only), boot the VM and load the lab image into its engine; prints its DOCKER_HOST (`start` does this by itself when a lab needs it)")
     .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
     .action(async (opts: { image?: string }) => {
       const started = Date.now();
@@ -53,11 +53,14 @@ export function vmCommand(): Command {
           ? [
               `engine:     ${s.dockerHost ?? "?"} ${s.engine ? "answers" : "does not answer"}`,
               `booted in:  ${s.bootSeconds !== undefined ? `${s.bootSeconds} s` : "still booting"}`,
-              ...(s.memoryMiB ? [`memory:     ${s.memoryMiB.rss} MiB resident (peak ${s.memoryMiB.peak} MiB)`] : []),
+              ...(s.memoryMiB ? [`memory:     ${s.memoryMiB.rss} MiB resident (peak ${s.memoryMiB.peak} MiB)${s.givenMiB ? `, ${s.givenMiB} MiB given` : ""}`] : []),
+              `idle stop:  ${s.idleMinutes ? `after ${s.idleMinutes} min without a lab` : "none"}`,
               `console:    ${s.logFile}`,
             ]
-          : []),
-        `built:      ${s.built ? "yes" : "no (the next `lvs-lab vm up` builds it, about a minute)"}`,
+          : s.stoppedIdle
+            ? [`stopped:    by itself at ${s.stoppedIdle.at}, after ${s.stoppedIdle.idleMinutes} min without a lab`]
+            : []),
+        `built:      ${s.built ? "yes" : "no (the first `lvs-lab start` of an LVS lab, or `lvs-lab vm up`, builds it)"}`,
         `cache:      ${s.cacheDir}`,
       ];
       process.stdout.write(lines.join("\n") + "\n");

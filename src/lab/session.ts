@@ -134,7 +134,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
     if (missing.length) {
       throw new UserError(
         `Lab ${labId} needs the kernel module${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}, which the kernel running Docker (${(await engine.info()).kernel}) does not have.`,
-        `Load ${missing.map((m) => `\`modprobe ${m}\``).join(" and ")} on the Docker host, or use the real-kernel VM: \`lvs-lab vm up\` then \`lvs-lab start ${labId} --vm\`.`,
+        `Load ${missing.map((m) => `\`modprobe ${m}\``).join(" and ")} on the Docker host, or use lvs-lab's VM, which has them: \`lvs-lab start ${labId}\` without --no-vm boots it by itself.`,
       );
     }
   }

@@ -9,10 +9,10 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { UserError, withTimeout } from "../errors.js";
-import { FIRST_HOST_PORT, parsePidFile, processAlive, qemuArgv, type QemuOptions } from "./qemu.js";
+import { FIRST_HOST_PORT, parsePidFile, processAlive, qemuArgv, type Accel, type QemuOptions } from "./qemu.js";
 import { VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
 import { readText, removeRunFiles, sleep, tail } from "./run-state.js";
-import { QEMU_BIN, vmAccel, vmMemoryMiB } from "./settings.js";
+import { QEMU_BIN, TCG_TB_SIZE_MIB, vmMemoryMiB } from "./settings.js";
 
 const BOOT_TIMEOUT_MS = 300_000;
 
@@ -160,6 +160,7 @@ export async function bootVm(
   disk: Pick<QemuOptions, "disk" | "diskSnapshot" | "prepareImage">,
   guard: BootGuard,
   recordPid: boolean,
+  accel: Accel,
 ): Promise<BootedVm> {
   const log = recordPid ? p.consoleLog : p.prepareLog;
   let port = FIRST_HOST_PORT;
@@ -172,7 +173,8 @@ export async function bootVm(
       hostPort: port,
       memoryMiB: vmMemoryMiB(),
       cpus: 2,
-      accel: vmAccel(),
+      accel,
+      tbSizeMiB: TCG_TB_SIZE_MIB,
     });
     writeFileSync(log, `# ${new Date().toISOString()} ${QEMU_BIN} ${argv.join(" ")}\n`);
     const logFd = openSync(log, "a");
@@ -229,7 +231,8 @@ export async function bootVm(
   }
 }
 
-function firstLine(child: ChildProcess): Promise<number> {
+/** The first line run.sh prints: the pid of the QEMU it started. */
+export function firstLine(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let buf = "";
     const onData = (b: Buffer) => {

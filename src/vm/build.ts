@@ -11,7 +11,7 @@ import { UserError } from "../errors.js";
 import type { BootGuard } from "./boot.js";
 import { processAlive } from "./qemu.js";
 import { isRecipeDirName, VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
-import { onPath, readState, readText, runningPid, tail, type VmPhase } from "./run-state.js";
+import { readState, readText, runningPid, tail, type VmPhase } from "./run-state.js";
 
 /** Runs vm/build.sh into a temporary directory when this recipe is not built yet. True if it built. */
 export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: string) => void, guard: BootGuard): Promise<boolean> {
@@ -20,13 +20,6 @@ export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: str
     throw new UserError(
       "Building the lvs-lab VM needs root (debootstrap and chroot make its Debian root filesystem).",
       "Run `lvs-lab vm up` once as root; later boots reuse the cached build.",
-    );
-  }
-  const missing = ["debootstrap", "cpio", "dpkg-deb"].filter((c) => !onPath(c));
-  if (missing.length) {
-    throw new UserError(
-      `Building the lvs-lab VM needs ${missing.join(", ")}, which ${missing.length > 1 ? "are" : "is"} not installed.`,
-      "Install them, e.g. `apt-get install debootstrap cpio dpkg` (Debian/Ubuntu).",
     );
   }
   mkdirSync(p.root, { recursive: true });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { UserError } from "../errors.js";
 import { bootVm, type BootGuard } from "./boot.js";
-import { processAlive } from "./qemu.js";
+import { processAlive, type Accel } from "./qemu.js";
 import type { VmPaths } from "./recipe.js";
 import { readText, seconds, sleep, tail, type VmPhase } from "./run-state.js";
 
@@ -57,6 +57,7 @@ export async function prepareDataDisk(
   phase: (name: VmPhase, detail: string) => void,
   timings: Record<string, number>,
   guard: BootGuard,
+  accel: Accel,
 ): Promise<void> {
   const tmp = `${disk}.tmp-${process.pid}`;
   for (const name of readdirSync(p.recipeDir)) {
@@ -69,7 +70,7 @@ export async function prepareDataDisk(
   try {
     phase("disk", `preparation boot: Docker data disk with ${ref} (once per lab image)`);
     const t = Date.now();
-    const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false);
+    const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false, accel);
     await vm.waitForEngine();
     timings.prepareBoot = seconds(t);
     await ensureImage(local, new Engine(vm.dockerHost), ref, imageId, phase, timings);

@@ -5,32 +5,47 @@
  *
  *   vmUp        build (vm/build.sh, cached per recipe hash) → data disk with the lab image
  *               (cached per image id) → boot copy-on-write over it → engine answers
- *   vmDown      stop our QEMU (SIGTERM, then SIGKILL)
- *   vmStatus    what runs, what is built
- *   vmDockerHost  tcp:// address if the VM runs and its engine answers
+ *   vmDown      stop our QEMU (SIGTERM, then SIGKILL) and its idle watcher
+ *   vmStatus    what runs, what is built, why it last stopped by itself
+ *   vmDockerHost  tcp:// address if the VM runs and its engine answers (counts as use)
+ *   vmStartPlan what a start would have to do first (build, data disk, boot), for estimates
+ *
+ * KVM is used where a trial boot proves it works (accel.ts); the VM stops itself after
+ * LVS_LAB_VM_IDLE_MINUTES (default 30) without a lab instance in it (idle.ts).
  *
  * QEMU is started through vm/run.sh, which kills it unless lvs-lab says "detach" on a pipe:
  * however `vm up` ends before the engine answers (error, Ctrl-C, SIGKILL), no QEMU remains.
  * After success QEMU runs on, detached, until `vm down`.
  *
- * Files: settings.ts (accel, memory), run-state.ts (run/ pid, state and lock files),
- * build.ts (vm/build.sh), data-disk.ts (the Docker data disk, the lab image in the VM),
- * boot.ts (QEMU through vm/run.sh, the guard, stopping it).
+ * Files: settings.ts (memory, idle time, forced accel), accel.ts + accel-trial.ts (KVM or
+ * TCG), run-state.ts (run/ pid, state and lock files), build.ts (vm/build.sh), data-disk.ts
+ * (the Docker data disk, the lab image in the VM), boot.ts (QEMU through vm/run.sh, the
+ * guard, stopping it), idle.ts + idle-watch.ts (the idle stop), tools.ts (QEMU and the
+ * build's tools on the host), estimates.ts (how long each phase took here last time).
  */
-import { existsSync, mkdirSync, closeSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, closeSync, openSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
-import { UserError } from "../errors.js";
+import { ExitCode, UserError } from "../errors.js";
 import { BootGuard, bootVm, engineAnswers, stopPid } from "./boot.js";
 import { ensureBuilt } from "./build.js";
+import { parseVerdicts } from "./accel.js";
+import { chooseAccel, kvmDevice } from "./accel-trial.js";
 import { ensureImage, prepareDataDisk } from "./data-disk.js";
-import { parsePidFile, processAlive, processMemoryMiB, type Accel } from "./qemu.js";
+import { estimatesFor, recordTimings, type VmEstimates } from "./estimates.js";
+import type { IdleStopRecord } from "./idle.js";
+import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
+import { parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
-import { onPath, paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
-import { QEMU_BIN, vmAccel, vmMemoryMiB } from "./settings.js";
+import { paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
+import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
+import { missingVmTools, vmToolsError } from "./tools.js";
 
 export { cacheRoot } from "./recipe.js";
 export type { VmPhase } from "./run-state.js";
+export type { VmEstimates } from "./estimates.js";
+export { vmIdleMinutes } from "./settings.js";
+export { canInstallWithApt, installCommand, installVmPackages, missingVmTools, VM_PACKAGES, vmToolsError, type MissingTool } from "./tools.js";
 
 export interface VmStatus {
   running: boolean;
@@ -40,9 +55,15 @@ export interface VmStatus {
   bootSeconds?: number;
   cacheDir: string;
   built: boolean;
-  /** Only when running: does the engine answer (2 s budget)? */
+  /** Only when running: does the engine answer (ENGINE_PATIENCE_MS)? */
   engine?: boolean;
   memoryMiB?: { rss: number; peak: number };
+  /** Guest memory given to QEMU. */
+  givenMiB?: number;
+  /** Minutes without a lab after which it stops itself (0: never). */
+  idleMinutes?: number;
+  /** Not running because it stopped itself, idle. */
+  stoppedIdle?: IdleStopRecord;
   logFile: string;
 }
 
@@ -62,14 +83,17 @@ export interface VmUpResult {
 
 // --- public API ----------------------------------------------------------------------
 
+/** How long a running VM's engine gets to answer a ping: emulated, on a busy machine, 2 s was too short. */
+const ENGINE_PATIENCE_MS = 5_000;
+
 export async function vmStatus(): Promise<VmStatus> {
   const p = paths();
   const built = existsSync(p.kernel) && existsSync(p.initrd);
   const pid = runningPid(p);
   const base = { cacheDir: p.root, built, logFile: p.consoleLog };
-  if (pid === undefined) return { running: false, ...base };
+  if (pid === undefined) return { running: false, ...base, stoppedIdle: readIdleStop(p) };
   const s = readState(p);
-  const engine = s ? await engineAnswers(s.dockerHost, 2_000) : false;
+  const engine = s ? await engineAnswers(s.dockerHost, ENGINE_PATIENCE_MS) : false;
   return {
     running: true,
     pid,
@@ -78,8 +102,41 @@ export async function vmStatus(): Promise<VmStatus> {
     bootSeconds: s?.bootSeconds,
     engine,
     memoryMiB: processMemoryMiB(pid),
+    givenMiB: s?.memoryMiB,
+    idleMinutes: s?.idleMinutes,
     ...base,
   };
+}
+
+function readIdleStop(p: VmPaths): IdleStopRecord | undefined {
+  try {
+    return JSON.parse(readText(p.stoppedFile) ?? "") as IdleStopRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Phase durations to expect, for the accelerator the next boot will most likely use (no trial run here). */
+export function expectedEstimates(): VmEstimates {
+  const p = paths();
+  const kvmProved = kvmDevice() === "usable" && Object.values(parseVerdicts(readText(p.accelFile))).some((v) => v.accel === "kvm");
+  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"));
+}
+
+/** What a start needs before the VM's engine answers: nothing, a boot, or the first-time work too. */
+export interface VmStartPlan {
+  running: boolean;
+  built: boolean;
+  /** The data disk holding this lab image exists (false also when the image is unknown). */
+  diskReady: boolean;
+}
+
+export function vmStartPlan(imageId: string | undefined, labImage: string): VmStartPlan {
+  const p = paths();
+  const running = runningPid(p) !== undefined && readState(p)?.bootSeconds !== undefined;
+  const built = existsSync(p.kernel) && existsSync(p.initrd);
+  const diskReady = imageId !== undefined && existsSync(join(p.recipeDir, dataDiskName(imageId, labImage)));
+  return { running, built, diskReady };
 }
 
 export async function vmDockerHost(): Promise<string | undefined> {
@@ -87,7 +144,22 @@ export async function vmDockerHost(): Promise<string | undefined> {
   if (runningPid(p) === undefined) return undefined;
   const s = readState(p);
   if (!s || s.bootSeconds === undefined) return undefined; // still booting
-  return (await engineAnswers(s.dockerHost, 2_000)) ? s.dockerHost : undefined;
+  markUsed(p);
+  return (await engineAnswers(s.dockerHost, ENGINE_PATIENCE_MS)) ? s.dockerHost : undefined;
+}
+
+/** Any command that reaches for the VM holds off its idle stop (see idle.ts). */
+function markUsed(p: VmPaths): void {
+  try {
+    const now = new Date();
+    utimesSync(p.lastUseFile, now, now);
+  } catch {
+    try {
+      writeFileSync(p.lastUseFile, "");
+    } catch {
+      /* the run/ directory is gone: nothing to hold off */
+    }
+  }
 }
 
 export async function vmDown(): Promise<boolean> {
@@ -97,9 +169,20 @@ export async function vmDown(): Promise<boolean> {
     removeRunFiles(p);
     return false;
   }
+  stopIdleWatch(readState(p), pid);
   await stopPid(pid);
   removeRunFiles(p);
   return true;
+}
+
+function stopIdleWatch(s: VmState | undefined, qemuPid: number): void {
+  const watch = s?.idleWatchPid;
+  if (watch === undefined || !isIdleWatch(readProcCmdline(watch), qemuPid)) return;
+  try {
+    process.kill(watch, "SIGTERM");
+  } catch {
+    /* gone */
+  }
 }
 
 export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
@@ -123,6 +206,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
   if (pid !== undefined) {
     const s = readState(p);
     if (s && s.bootSeconds !== undefined && (await engineAnswers(s.dockerHost, 3_000))) {
+      markUsed(p);
       await ensureImage(local, new Engine(s.dockerHost), opts.labImage, imageId, phase, timings);
       timings.total = seconds(t0);
       return { dockerHost: s.dockerHost, timings };
@@ -134,38 +218,48 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
   const onAbort = () => guard.abort();
   opts.signal?.addEventListener("abort", onAbort);
   try {
-    if (opts.signal?.aborted) throw new UserError("Interrupted.");
+    if (opts.signal?.aborted) throw new UserError("Interrupted.", undefined, ExitCode.interrupted);
     if (pid !== undefined) {
       // Ours but not answering (hung engine, or an interrupted boot): start over.
       phase("stop", `VM (pid ${pid}) does not answer: restarting it`);
       await stopPid(pid);
       removeRunFiles(p);
     }
-    checkTools();
+    const missing = missingVmTools(existsSync(p.kernel) && existsSync(p.initrd));
+    if (missing.length) throw vmToolsError(missing);
 
     const tBuild = Date.now();
     if (await ensureBuilt(p, phase, guard)) timings.build = seconds(tBuild);
+    const tAccel = Date.now();
+    const { accel, notice } = await chooseAccel(p, phase, guard);
+    if (notice) phase("accel", notice);
+    if (Date.now() - tAccel > 1_000) timings.accel = seconds(tAccel);
 
     const disk = join(p.recipeDir, dataDiskName(imageId, opts.labImage));
     if (!existsSync(disk)) {
       const tDisk = Date.now();
-      await prepareDataDisk(p, disk, local, opts.labImage, imageId, phase, timings, guard);
+      await prepareDataDisk(p, disk, local, opts.labImage, imageId, phase, timings, guard, accel);
       timings.disk = seconds(tDisk);
     }
 
     const tBoot = Date.now();
-    phase("boot", `QEMU ${vmAccel() === "kvm" ? "with KVM" : "with TCG emulation (no KVM)"}, ${vmMemoryMiB()} MiB, data disk copy-on-write`);
-    const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true);
+    const memoryMiB = vmMemoryMiB();
+    const idleMinutes = vmIdleMinutes();
+    rmSync(p.stoppedFile, { force: true });
+    phase("boot", `QEMU ${accel === "kvm" ? "with KVM" : "with TCG emulation (no KVM)"}, ${memoryMiB} MiB, data disk copy-on-write`);
+    const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true, accel);
     const state: VmState = {
       pid: vm.pid,
       port: vm.port,
       dockerHost: vm.dockerHost,
-      accel: vmAccel(),
+      accel,
       startedAt: new Date().toISOString(),
       recipe: p.hash,
       disk,
       imageRef: opts.labImage,
       imageId,
+      memoryMiB,
+      idleMinutes,
     };
     writeState(p, state);
     await vm.waitForEngine();
@@ -173,9 +267,15 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     await ensureImage(local, new Engine(vm.dockerHost), opts.labImage, imageId, phase, timings);
     writeState(p, { ...state, bootSeconds: timings.boot });
     await vm.detach();
+    if (idleMinutes > 0) writeState(p, { ...state, bootSeconds: timings.boot, idleWatchPid: startIdleWatch(p, vm.pid, vm.dockerHost, idleMinutes) });
     timings.total = seconds(t0);
+    recordTimings(p, accel, timings);
     phase("ready", `${vm.dockerHost} (boot ${timings.boot} s, total ${timings.total} s)`);
     return { dockerHost: vm.dockerHost, timings };
+  } catch (e) {
+    // The guard has killed QEMU and the build; say so rather than what the kill broke.
+    if (opts.signal?.aborted) throw new UserError("Interrupted: the VM was not started, and nothing half-built was kept.", undefined, ExitCode.interrupted);
+    throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await guard.dispose();
@@ -184,15 +284,6 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
 }
 
 // --- pieces of vmUp --------------------------------------------------------------------
-
-function checkTools(): void {
-  if (!onPath(QEMU_BIN)) {
-    throw new UserError(
-      `${QEMU_BIN} is not installed; the LVS labs need it to run a kernel with ip_vs and ipip.`,
-      "Install it, e.g. `apt-get install qemu-system-x86` (Debian/Ubuntu).",
-    );
-  }
-}
 
 /** Only one `vm up` at a time: a lock file holding the pid of the `vm up` that owns it. */
 function takeLock(p: VmPaths): () => void {

@@ -24,6 +24,8 @@ export interface QemuOptions {
   memoryMiB: number;
   cpus: number;
   accel: Accel;
+  /** TCG's translated-code cache (MiB); QEMU's default of 1 GiB ends up fully resident. */
+  tbSizeMiB?: number;
   /** Data-disk preparation boot: the guest waits for this image, then powers off. */
   prepareImage?: string;
 }
@@ -34,7 +36,9 @@ export function qemuEscape(value: string): string {
 }
 
 export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage">): string {
-  const parts = ["console=ttyS0", "rdinit=/init", "panic=1", "quiet"];
+  // rootfstype=ramfs: the initramfs root as tmpfs would be capped at half the RAM left
+  // after the ~0.5 GB initrd is loaded, and unpacking fails below ~2 GiB of memory.
+  const parts = ["console=ttyS0", "rdinit=/init", "rootfstype=ramfs", "panic=1", "quiet"];
   // Under TCG nothing speculates, so the Spectre/Meltdown mitigations only cost time.
   if (o.accel === "tcg") parts.push("mitigations=off");
   if (o.prepareImage) {
@@ -54,7 +58,7 @@ export function qemuArgv(o: QemuOptions): string[] {
     "-smp",
     String(o.cpus),
     // thread=multi froze both vCPUs in runc once on this kind of machine; single is stable.
-    ...(o.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=single", "-cpu", "max"]),
+    ...(o.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", `tcg,thread=single${o.tbSizeMiB ? `,tb-size=${o.tbSizeMiB}` : ""}`, "-cpu", "max"]),
     "-kernel",
     o.kernel,
     "-initrd",
@@ -85,6 +89,37 @@ export function qemuArgv(o: QemuOptions): string[] {
     );
   }
   return argv;
+}
+
+/**
+ * argv of the accelerator trial (accel.ts): the VM's kernel and initramfs, init replaced by
+ * echo, which prints `marker` once user space runs; the kernel then panics and, with
+ * -no-reboot, QEMU exits. Named apart from the VM so that nothing mistakes it for one.
+ */
+export function trialArgv(o: Pick<QemuOptions, "kernel" | "initrd" | "accel" | "memoryMiB">, marker: string): string[] {
+  return [
+    "-name",
+    `${VM_NAME}-trial`,
+    "-m",
+    String(o.memoryMiB),
+    "-smp",
+    "1",
+    ...(o.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg", "-cpu", "max"]),
+    "-kernel",
+    o.kernel,
+    "-initrd",
+    o.initrd,
+    "-append",
+    `console=ttyS0 rdinit=/usr/bin/echo rootfstype=ramfs panic=-1 quiet -- ${marker}`,
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-serial",
+    "stdio",
+    "-no-reboot",
+    "-nodefaults",
+  ];
 }
 
 /** /proc/PID/cmdline is NUL-separated with a trailing NUL. */

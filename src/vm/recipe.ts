@@ -7,6 +7,9 @@
  *                                                           image; read-only base, booted
  *                                                           copy-on-write (snapshot=on)
  *   root/run/qemu.pid, state.json, console.log, up.lock     the running VM
+ *   root/run/last-use, idle-watch.log, stopped.json         idle stop (idle.ts)
+ *   root/accel.json, timings.json                           KVM trial verdicts (accel.ts),
+ *                                                           phase durations (estimates.ts)
  *
  * The recipe hash covers vm/build.sh and vm/init (their names and contents): edit either
  * and the next `vm up` rebuilds. Pure functions here; nothing starts processes.
@@ -67,6 +70,15 @@ export interface VmPaths {
   consoleLog: string;
   prepareLog: string;
   lockFile: string;
+  /** Touched by every command that uses the VM: the idle stop counts from the latest. */
+  lastUseFile: string;
+  idleLog: string;
+  /** Why the VM last stopped on its own (idle), for `vm status` and `stop --all`. */
+  stoppedFile: string;
+  accelFile: string;
+  trialLog: string;
+  /** Phase durations measured here, for estimates (estimates.ts). */
+  timingsFile: string;
 }
 
 export function vmPaths(root: string, hash: string): VmPaths {
@@ -86,6 +98,12 @@ export function vmPaths(root: string, hash: string): VmPaths {
     consoleLog: join(stateDir, "console.log"),
     prepareLog: join(stateDir, "prepare.log"),
     lockFile: join(stateDir, "up.lock"),
+    lastUseFile: join(stateDir, "last-use"),
+    idleLog: join(stateDir, "idle-watch.log"),
+    stoppedFile: join(stateDir, "stopped.json"),
+    accelFile: join(root, "accel.json"),
+    trialLog: join(stateDir, "accel-trial.log"),
+    timingsFile: join(root, "timings.json"),
   };
 }
 

@@ -7,7 +7,7 @@ import { delimiter, join } from "node:path";
 import { isOurQemu, parsePidFile, processAlive, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, currentRecipeHash, vmPaths, type VmPaths } from "./recipe.js";
 
-export type VmPhase = "download" | "build" | "pack" | "disk" | "boot" | "image load" | "ready" | "stop" | string;
+export type VmPhase = "download" | "build" | "pack" | "accel" | "disk" | "boot" | "image load" | "ready" | "stop" | string;
 
 export interface VmState {
   pid: number;
@@ -20,6 +20,11 @@ export interface VmState {
   disk: string;
   imageRef: string;
   imageId: string;
+  /** Guest memory given (MiB). */
+  memoryMiB?: number;
+  /** The idle stop: minutes, and the watcher's pid (idle-watch.ts). */
+  idleMinutes?: number;
+  idleWatchPid?: number;
 }
 
 export function readText(file: string): string | undefined {

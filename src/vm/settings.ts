@@ -1,16 +1,40 @@
 /**
- * The VM's settings from the environment: how it is accelerated and how much memory it gets.
+ * The VM's settings from the environment: how much memory it gets, how long it may sit
+ * idle, and whether the learner forced an accelerator (the automatic choice is accel.ts).
  */
 import type { Accel } from "./qemu.js";
 
 export const QEMU_BIN = "qemu-system-x86_64";
 
-/** TCG unless LVS_LAB_VM_ACCEL=kvm: telling a working KVM from one that hangs stock kernels needs a trial boot. */
-export function vmAccel(env: NodeJS.ProcessEnv = process.env): Accel {
-  return env.LVS_LAB_VM_ACCEL === "kvm" ? "kvm" : "tcg";
+/**
+ * Guest memory. The failover lab (two directors with keepalived, two real servers, a
+ * client; every step solved and checked with traffic) peaked at 894 MiB in use in the
+ * guest (MemTotal − MemAvailable), 505 MiB of it the initramfs root, which stays in RAM:
+ * 1280 leaves ~40 % for page cache. LVS_LAB_VM_MEMORY_MIB overrides it (at least 768).
+ */
+export const DEFAULT_MEMORY_MIB = 1280;
+
+/** TCG's translated-code cache: QEMU's default of 1 GiB ends up fully resident after an hour of labs. */
+export const TCG_TB_SIZE_MIB = 256;
+
+/** Minutes without a lab instance in it after which the VM powers itself off. */
+export const DEFAULT_IDLE_MINUTES = 30;
+
+/** LVS_LAB_VM_ACCEL=kvm|tcg, or undefined: decide automatically. */
+export function forcedAccel(env: NodeJS.ProcessEnv = process.env): Accel | undefined {
+  const v = env.LVS_LAB_VM_ACCEL?.trim().toLowerCase();
+  return v === "kvm" || v === "tcg" ? v : undefined;
 }
 
 export function vmMemoryMiB(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env.LVS_LAB_VM_MEMORY_MIB);
-  return Number.isInteger(n) && n >= 1024 ? n : 6144;
+  return Number.isInteger(n) && n >= 768 ? n : DEFAULT_MEMORY_MIB;
+}
+
+/** LVS_LAB_VM_IDLE_MINUTES: 0 never stops; unset or invalid: DEFAULT_IDLE_MINUTES. */
+export function vmIdleMinutes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LVS_LAB_VM_IDLE_MINUTES;
+  if (raw === undefined || raw.trim() === "") return DEFAULT_IDLE_MINUTES;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_IDLE_MINUTES;
 }

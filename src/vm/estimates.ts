@@ -1,0 +1,51 @@
+/**
+ * How long the VM's phases took on this machine last time (root/timings.json), so that a
+ * start can say how long it will take. Until something was measured, figures from a
+ * 2-core machine without KVM stand in (README).
+ */
+import { writeFileSync } from "node:fs";
+import type { Accel } from "./qemu.js";
+import type { VmPaths } from "./recipe.js";
+import { readText } from "./run-state.js";
+
+export interface VmEstimates {
+  /** Seconds: vm/build.sh (download, build, pack). */
+  build: number;
+  /** Seconds: the data disk with the lab image (once per image). */
+  disk: number;
+  /** Seconds: a cached boot until the engine answers. */
+  boot: number;
+}
+
+const DEFAULTS: Record<Accel, VmEstimates> = {
+  tcg: { build: 90, disk: 240, boot: 45 },
+  kvm: { build: 60, disk: 40, boot: 10 },
+};
+
+type Recorded = Partial<Record<Accel, Partial<VmEstimates>>>;
+
+function readRecorded(p: VmPaths): Recorded {
+  try {
+    return JSON.parse(readText(p.timingsFile) ?? "{}") as Recorded;
+  } catch {
+    return {};
+  }
+}
+
+export function estimatesFor(p: VmPaths, accel: Accel): VmEstimates {
+  const got = readRecorded(p)[accel] ?? {};
+  const pick = (k: keyof VmEstimates) => (typeof got[k] === "number" && got[k]! > 0 ? got[k]! : DEFAULTS[accel][k]);
+  return { build: pick("build"), disk: pick("disk"), boot: pick("boot") };
+}
+
+/** Keeps the phases measured this time (vmUp's timings), per accelerator. */
+export function recordTimings(p: VmPaths, accel: Accel, timings: Record<string, number>): void {
+  const all = readRecorded(p);
+  const mine = { ...(all[accel] ?? {}) };
+  for (const k of ["build", "disk", "boot"] as const) if (typeof timings[k] === "number") mine[k] = timings[k];
+  try {
+    writeFileSync(p.timingsFile, JSON.stringify({ ...all, [accel]: mine }, null, 2) + "\n");
+  } catch {
+    /* estimates are a nicety */
+  }
+}

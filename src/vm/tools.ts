@@ -1,0 +1,61 @@
+/**
+ * What the host needs for the VM: QEMU to run it, and for the first build debootstrap and
+ * cpio (dpkg-deb comes with dpkg). On Debian/Ubuntu as root lvs-lab can install them
+ * itself (`start` asks, `doctor --fix` does it); elsewhere it names the command to run.
+ */
+import { existsSync } from "node:fs";
+import { UserError } from "../errors.js";
+import { onPath } from "./run-state.js";
+import { QEMU_BIN } from "./settings.js";
+
+export interface MissingTool {
+  command: string;
+  /** The Debian package that provides it. */
+  package: string;
+}
+
+const RUN_TOOLS: MissingTool[] = [{ command: QEMU_BIN, package: "qemu-system-x86" }];
+const BUILD_TOOLS: MissingTool[] = [
+  { command: "debootstrap", package: "debootstrap" },
+  { command: "cpio", package: "cpio" },
+  { command: "dpkg-deb", package: "dpkg" },
+];
+
+/** Every Debian package the VM may need, for `npm run setup` and `doctor --fix`. */
+export const VM_PACKAGES = [...RUN_TOOLS, ...BUILD_TOOLS].map((t) => t.package);
+
+/** Tools missing for running the VM and, unless it is already built, for building it. */
+export function missingVmTools(built: boolean, has: (command: string) => boolean = onPath): MissingTool[] {
+  return [...RUN_TOOLS, ...(built ? [] : BUILD_TOOLS)].filter((t) => !has(t.command));
+}
+
+/** apt-get can install them here without asking anybody else: root on Debian or Ubuntu. */
+export function canInstallWithApt(): boolean {
+  return process.getuid?.() === 0 && existsSync("/etc/debian_version") && onPath("apt-get");
+}
+
+/** The one command that installs the packages (with sudo when not root). */
+export function installCommand(packages: string[], asRoot: boolean): string {
+  return `${asRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${[...new Set(packages)].join(" ")}`;
+}
+
+export function vmToolsError(missing: MissingTool[], debian = existsSync("/etc/debian_version"), asRoot = process.getuid?.() === 0): UserError {
+  const commands = missing.map((t) => t.command).join(", ");
+  const hint = debian
+    ? `Install ${missing.length > 1 ? "them" : "it"}: \`${installCommand(missing.map((t) => t.package), asRoot)}\`${asRoot ? " (or `lvs-lab doctor --fix`)" : ""}, then run the same command again.`
+    : `Install ${missing.map((t) => t.command === QEMU_BIN ? "QEMU (qemu-system-x86_64)" : t.command).join(", ")} with your distribution's package manager, then run the same command again.`;
+  return new UserError(`The lvs-lab VM needs ${commands}, which ${missing.length > 1 ? "are" : "is"} not installed here.`, hint);
+}
+
+/** apt-get update + install, quietly; the last lines of output go into the error. */
+export async function installVmPackages(packages: string[], onLine: (text: string) => void): Promise<void> {
+  const { execa } = await import("execa");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  onLine(`installing ${packages.join(" ")} (apt-get)…`);
+  const update = await execa("apt-get", ["update", "-qq"], { env, reject: false, all: true });
+  const install = await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { env, reject: false, all: true });
+  if (install.exitCode !== 0) {
+    const tail = `${update.all ?? ""}\n${install.all ?? ""}`.trim().split("\n").slice(-6).join("\n");
+    throw new UserError(`Installing ${packages.join(" ")} failed (apt-get exit ${install.exitCode}).\n${tail}`, `Run \`${installCommand(packages, true)}\` yourself to see why.`);
+  }
+}
