@@ -9,6 +9,7 @@ import { registerCheck } from "./check.js";
 import { classCommand } from "./class.js";
 import { registerDoctor } from "./doctor.js";
 import { registerImage } from "./image.js";
+import { registerLint } from "./lint.js";
 import { registerList } from "./list.js";
 import { registerPredict } from "./predict.js";
 import { registerReset } from "./reset.js";
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option("--debug", "show stack traces of internal errors")
     .showHelpAfterError("(run `lvs-lab --help` for the commands)")
     .exitOverride();
-  for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage]) {
+  for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage, registerLint]) {
     register(program);
   }
   program.addCommand(vmCommand());

@@ -13,6 +13,7 @@ import { loadTopology, topologiesDir } from "../topology/load.js";
 import { resolveTopology, templateVariableNames, unknownVariables } from "../topology/resolve.js";
 import type { Topology } from "../topology/schema.js";
 import { applyTranslation, parseLesson, parseTranslation, type Lesson } from "./markdown-lesson.js";
+import { lintTranslation } from "./translation-lint.js";
 
 export const labsDir = join(packageRoot, "labs");
 
@@ -83,8 +84,11 @@ export async function loadLab(id: string, opts: { lang?: string; dir?: string } 
   const lang = pickLanguage(opts.lang);
   const translated = join(dir, lang, `${id}.md`);
   if (lang !== "en" && existsSync(translated)) {
-    const t = parseTranslation(await readFile(translated, "utf8"), display(translated));
-    return { ...loaded, lesson: applyTranslation(loaded.lesson, t) };
+    const tr = parseTranslation(await readFile(translated, "utf8"), display(translated));
+    // A translation that no longer matches its original is refused, never half applied.
+    const [first, ...more] = lintTranslation(loaded.lesson, tr);
+    if (first) throw new FileError(first.file, first.line, `${first.message}${more.length ? ` (and ${more.length} more problems: \`lvs-lab lint\`)` : ""}`);
+    return { ...loaded, lesson: applyTranslation(loaded.lesson, tr) };
   }
   return loaded;
 }

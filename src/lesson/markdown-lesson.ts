@@ -259,7 +259,7 @@ export function parseTranslation(text: string, file: string): Translation & { id
   };
 }
 
-/** The original with a translation's prose and hints laid over it, step by step. */
+/** The original with a translation's prose and hints laid over it, step by step (lintTranslation has checked that they match). */
 export function applyTranslation(lesson: Lesson, t: Translation): Lesson {
   const byId = new Map(t.steps.map((s) => [s.id, s]));
   for (const s of t.steps) {
@@ -272,10 +272,9 @@ export function applyTranslation(lesson: Lesson, t: Translation): Lesson {
     steps: lesson.steps.map((s) => {
       const tr = byId.get(s.id);
       if (!tr) return s;
-      const hints = tr.hints.length === s.hints.length ? tr.hints : s.hints;
       // The answer stays the original's: a translation words the question, it cannot change it.
       const predict = s.predict && tr.predict ? { ...tr.predict, answer: s.predict.answer } : s.predict;
-      return { ...s, title: tr.title, prose: tr.prose, hints, ...(predict ? { predict } : {}) };
+      return { ...s, title: tr.title, prose: tr.prose, hints: tr.hints, ...(predict ? { predict } : {}) };
     }),
   };
 }
