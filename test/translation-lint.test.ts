@@ -1,5 +1,6 @@
 /** The translation lint: a translation that no longer matches its original is refused, with file:line. */
 import { describe, expect, it } from "vitest";
+import { loadLab } from "../src/lesson/load.js";
 import { parseLesson, parseTranslation } from "../src/lesson/markdown-lesson.js";
 import { formatProblem, lintAll, lintTranslation, missingKeys } from "../src/lesson/translation-lint.js";
 
@@ -136,6 +137,15 @@ describe("translation lint", () => {
     expect(missingKeys("zh-CN", { a: { b: "乙", hint_other: "{{count}} 条" } } as never, reference)).toEqual(["c"]);
     expect(missingKeys("zh-CN", { a: {}, c: "丙" } as never, reference)).toEqual(["a.b", "a.hint_other"]);
     expect(missingKeys("en", { a: { b: "B", hint_other: "x" }, c: "C" } as never, reference)).toEqual(["a.hint_one"]);
+  });
+
+  it("lays check-texts over the probes' words and refuses ones that do not fit", async () => {
+    const zh = await loadLab("dnat", { lang: "zh-CN" });
+    const en = await loadLab("dnat", { lang: "en" });
+    expect(zh.lesson.steps[0]!.checks[0]).toEqual({ ...en.lesson.steps[0]!.checks[0], explain: "不打开转发，调度器会丢弃每一个发往别的主机的数据包。" });
+    expect(zh.lesson.steps.map((s) => s.checks.length)).toEqual(en.lesson.steps.map((s) => s.checks.length));
+    const withTexts = good.replace("## 第二步 {#second}\n", "## 第二步 {#second}\n\n```check-texts\n- explain: 说明\n```\n");
+    expect(lint(withTexts)).toEqual(['labs/zh-CN/demo.md:27: step "second" has check-texts, but its probes have no title, explain or message']);
   });
 
   it("finds no problem in the labs, translations and catalogues of the project", async () => {

@@ -52,6 +52,17 @@ export function language(): string {
   return current;
 }
 
+/** Runs `fn` (synchronous, such as a probe's judge) with `lang` as the current language. */
+export function inLanguage<T>(lang: string, fn: () => T): T {
+  const saved = current;
+  current = supportedLanguage(lang);
+  try {
+    return fn();
+  } finally {
+    current = saved;
+  }
+}
+
 /** The sentence for `key` in the current language (or `lang`), variables filled in. */
 export function t(key: MessageKey, vars: TOptions = {}, lang = current): string {
   return i18n.t(key, { ...vars, lng: lang }) as string;

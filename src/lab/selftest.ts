@@ -87,10 +87,18 @@ async function play(s: LabSession, c: Case): Promise<string[]> {
   return failures;
 }
 
-/** Everything a failing verdict says: messages and hop reports of the probes that hold the step back. */
-function failingText(results: ProbeResult[]): string[] {
-  return blocking(results).map((r) => [r.message, ...(r.path ?? []).map((h) => `${h.node}: ${h.what}`)].join(" "));
+/**
+ * Everything a failing verdict says: messages and hop reports of the probes that hold the
+ * step back. A mistake's `says` words are matched in English (`english`): one set of words
+ * per mistake proves the cause whatever language the learner reads, and a translation
+ * cannot weaken the proof; the learner's language is what the report shows.
+ */
+function failingText(results: ProbeResult[], english = false): string[] {
+  return blocking(results).map((r) => [english ? (r.english ?? r.message) : r.message, ...(r.path ?? []).map((h) => `${h.node}: ${h.what}`)].join(" "));
 }
+
+/** Catalogue keys or {{variables}} left raw in a verdict: a translation that does not render. */
+const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
 
 async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case): Promise<CaseProof> {
   const began = Date.now();
@@ -98,19 +106,21 @@ async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], 
   const stepStartedAt = new Date().toISOString();
   const commandFailures = await play(s, c);
   const words = c.says.map((w) => renderTemplate(w, s.vars));
-  const missing = (r: ProbeResult[]) => words.filter((w) => !failingText(r).some((m) => m.includes(w)));
+  const missing = (r: ProbeResult[]) => words.filter((w) => !failingText(r, true).some((m) => m.includes(w)));
   const results = await checkUntil(
     () => checkStep(s, index, { stepStartedAt }),
     kind === "variant" ? stepPasses : (r) => !stepPasses(r) && missing(r).length === 0,
   );
   const passed = stepPasses(results);
   const missingWords = kind === "mistake" ? missing(results) : [];
+  const unrendered = failingText(results).filter((m) => UNRENDERED.test(m));
   const messages = [
     ...failingText(results),
+    ...unrendered.map((m) => `(not rendered: ${m})`),
     ...unrestored.map((u) => `(the snapshot was not restored exactly: ${u})`),
     ...commandFailures.map((f) => `(a command failed: ${f})`),
   ];
-  const ok = kind === "variant" ? passed : !passed && missingWords.length === 0;
+  const ok = kind === "variant" ? passed : !passed && missingWords.length === 0 && unrendered.length === 0;
   return { kind, name: c.name, ok, passed, messages, missingWords, seconds: (Date.now() - began) / 1000 };
 }
 

@@ -86,13 +86,21 @@ export interface Lesson {
   steps: Step[];
 }
 
-/** Translations carry prose and hints only: they are matched to the original by step id. */
+/** The learner-facing strings of one probe of a check block, as a translation words them. */
+export const checkTextsSchema = z.object({ title: z.string().min(1), explain: z.string().min(1), message: z.string().min(1) }).partial().strict();
+export type CheckTexts = z.infer<typeof checkTextsSchema>;
+export const CHECK_TEXT_FIELDS = ["title", "explain", "message"] as const;
+
+/**
+ * Translations carry prose, hints, predictions and (in a ```checks block: one entry per
+ * probe, in order) the probes' title/explain/message; they are matched to the original by step id.
+ */
 export interface Translation {
   file: string;
   title?: string;
   summary?: string;
   intro: string;
-  steps: Array<Pick<Step, "id" | "title" | "prose" | "hints" | "line" | "predict">>;
+  steps: Array<Pick<Step, "id" | "title" | "prose" | "hints" | "line" | "predict"> & { checks?: CheckTexts[] }>;
 }
 
 const HEADING_ID = /\s*\{#([a-z0-9-]+)\}\s*$/;
@@ -243,16 +251,18 @@ export function parseTranslation(text: string, file: string): Translation & { id
     intro,
     steps: steps.map((s) => {
       if (!s.explicitId) throw new FileError(file, s.line, `a translated step names the step it translates: "## ${s.title} {#step-id}"`);
-      if (s.fences.some((f) => !/^(hint|predict)\b/.test(f.info))) {
-        throw new FileError(file, s.line, "translations carry prose, hints and predictions only; checks and solutions live in the original");
+      if (s.fences.some((f) => !/^(hint|predict)\b/.test(f.info) && f.info !== "check-texts")) {
+        throw new FileError(file, s.line, "translations carry prose, hints, predictions and check-texts only; checks and solutions live in the original");
       }
       const predict = s.fences.find((f) => f.info.startsWith("predict"));
+      const checks = s.fences.find((f) => f.info === "check-texts");
       return {
         id: s.explicitId,
         title: s.title,
         prose: s.prose,
         hints: s.fences.filter((f) => f.info.startsWith("hint")).map((f) => f.content.trim()),
         ...(predict ? { predict: parseYaml(predict.content, { file, firstLine: predict.line + 1 }, predictionSchema) } : {}),
+        ...(checks ? { checks: parseYaml(checks.content, { file, firstLine: checks.line + 1 }, z.array(checkTextsSchema)) } : {}),
         line: s.line,
       };
     }),
@@ -274,7 +284,9 @@ export function applyTranslation(lesson: Lesson, t: Translation): Lesson {
       if (!tr) return s;
       // The answer stays the original's: a translation words the question, it cannot change it.
       const predict = s.predict && tr.predict ? { ...tr.predict, answer: s.predict.answer } : s.predict;
-      return { ...s, title: tr.title, prose: tr.prose, hints: tr.hints, ...(predict ? { predict } : {}) };
+      // Probes keep what they test; only the words a learner reads are the translation's.
+      const checks = tr.checks ? s.checks.map((c, i) => ({ ...c, ...tr.checks![i] }) as Probe) : s.checks;
+      return { ...s, title: tr.title, prose: tr.prose, hints: tr.hints, checks, ...(predict ? { predict } : {}) };
     }),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { CATALOGUES, type PartialCatalogue } from "../i18n/index.js";
 import { en } from "../i18n/en.js";
-import type { Lesson, Step, Translation } from "./markdown-lesson.js";
+import { CHECK_TEXT_FIELDS, type CheckTexts, type Lesson, type Step, type Translation } from "./markdown-lesson.js";
 
 export interface LintProblem {
   file: string;
@@ -40,6 +40,24 @@ function compareVariables(original: Set<string>, translated: Set<string>, where:
   ];
 }
 
+/** The words of each probe a learner reads: what a translation's check-texts must cover. */
+function checkTexts(step: Step): CheckTexts[] {
+  return step.checks.map((c) => Object.fromEntries(CHECK_TEXT_FIELDS.flatMap((f) => (f in c && typeof (c as CheckTexts)[f] === "string" ? [[f, (c as CheckTexts)[f]]] : []))));
+}
+
+function lintCheckTexts(o: Step, given: CheckTexts[] | undefined): string[] {
+  const wanted = checkTexts(o);
+  if (!wanted.some((w) => Object.keys(w).length)) return given ? [`step "${o.id}" has check-texts, but its probes have no title, explain or message`] : [];
+  if (!given) return [`step "${o.id}" lacks a check-texts block for the title, explain and message of its probes`];
+  if (given.length !== wanted.length) return [`the check-texts of step "${o.id}" have ${given.length} entries, the step has ${wanted.length} probes`];
+  return wanted.flatMap((w, i) => {
+    const fields = (x: CheckTexts) => Object.keys(x).sort().join(", ") || "none";
+    return fields(w) === fields(given[i]!) ? [] : [`check-texts entry ${i + 1} of step "${o.id}" gives ${fields(given[i]!)}, the probe has ${fields(w)}`];
+  });
+}
+
+const texts = (checks: CheckTexts[] | undefined) => (checks ?? []).flatMap((c) => Object.values(c));
+
 export function lintTranslation(lesson: Lesson, tr: Translation): LintProblem[] {
   const problems: LintProblem[] = [];
   const at = (line: number, message: string) => problems.push({ file: tr.file, line, message });
@@ -67,8 +85,9 @@ export function lintTranslation(lesson: Lesson, tr: Translation): LintProblem[] 
       }
       if (s.predict.answer !== o.predict.answer) at(s.line, `the prediction of step "${o.id}" gives answer ${s.predict.answer}, the original ${o.predict.answer}`);
     }
-    const original = variables(o.title, o.prose, ...o.hints, ...predictionTexts(o.predict));
-    const translated = variables(s.title, s.prose, ...s.hints, ...predictionTexts(s.predict));
+    for (const m of lintCheckTexts(o, s.checks)) at(s.line, m);
+    const original = variables(o.title, o.prose, ...o.hints, ...predictionTexts(o.predict), ...texts(checkTexts(o)));
+    const translated = variables(s.title, s.prose, ...s.hints, ...predictionTexts(s.predict), ...texts(s.checks));
     for (const m of compareVariables(original, translated, `step "${o.id}"`)) at(s.line, m);
   }
   return problems;
@@ -115,7 +134,6 @@ export const UNTRANSLATED_SOURCES = [
   "src/probes/kinds/http.ts (verdicts of http probes)",
   "src/probes/trace.ts (hop reports)",
   "src/probes/capture.ts (capture summaries)",
-  "lesson check blocks: title, explain and message strings (labs/*.md)",
 ];
 
 export interface LintReport {

@@ -3,6 +3,7 @@
  * round the commands for one node become one batched exec and nodes run in parallel.
  */
 import { randomBytes } from "node:crypto";
+import { inLanguage, language } from "../i18n/index.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { probeKind, type Probe } from "./registry.js";
 import type { Collect, CommandOutput, ProbeContext, Round, Verdict } from "./types.js";
@@ -16,6 +17,8 @@ export interface ProbeResult extends Verdict {
   hint?: number;
   /** Shown, never counted: see probeBase.observe. */
   observation?: boolean;
+  /** The verdict's message in English when the learner reads another language: selftest matches a mistake's words against it. */
+  english?: string;
 }
 
 /** A step passes when every probe that is not an observation passes. */
@@ -92,8 +95,11 @@ export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeEx
     const kind = probeKind(p.kind);
     const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
     const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
+    // Judges are pure: the same outputs judged in English give the words a lesson's mistakes name.
+    const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge(p, outputs[i]!, ctx).message);
     return {
       ...verdict,
+      ...(english !== undefined ? { english } : {}),
       kind: p.kind,
       node: p.node,
       description: kind.describe(p, ctx),
