@@ -4,6 +4,7 @@ import { Box, Text } from "ink";
 import type { Line, Seg } from "./markdown.js";
 import { truncate } from "./panes.js";
 import { useTheme, type Theme } from "./theme.js";
+import { displayWidth } from "./width.js";
 
 function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
   const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;
@@ -45,8 +46,8 @@ export const Panel = memo(function Panel({ title, right, width, height, lines, o
   const inner = Math.max(1, width - 2);
   const border = theme.colour ? (focus ? "cyan" : "gray") : undefined;
   const t = truncate(` ${title} `, Math.max(0, inner - 2));
-  const r = right ? truncate(` ${right} `, Math.max(0, inner - 2 - t.length - 1)) : "";
-  const fill = Math.max(0, inner - 1 - t.length - r.length);
+  const r = right ? truncate(` ${right} `, Math.max(0, inner - 2 - displayWidth(t) - 1)) : "";
+  const fill = Math.max(0, inner - 1 - displayWidth(t) - displayWidth(r));
   const rows = Math.max(0, height - 2);
   const shown = lines.slice(offset, offset + rows);
   return (

@@ -6,6 +6,7 @@
  */
 import MarkdownIt from "markdown-it";
 import type Token from "markdown-it/lib/token.mjs";
+import { displayWidth, sliceToWidth } from "./width.js";
 
 export interface Seg {
   text: string;
@@ -68,10 +69,28 @@ function inlineSegs(tokens: Token[] | null, colour: boolean, base: Style = {}): 
   return out;
 }
 
-/** Greedy word wrap of styled runs; a word longer than the width is cut. */
+/** CJK characters: a line may break before or after each, no space needed. */
+const WIDE = /[\u1100-\u115F\u2E80-\u303E\u3041-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{20000}-\u{3FFFD}]/u;
+/** Closing punctuation never starts a line (it stays with the character before it). */
+const NO_BREAK_BEFORE = /^[，。、；：！？）」』”’》〉】…～,.;:!?)\]]/;
+
+/** A word split where lines may break inside it: between CJK characters. */
+function breakable(word: string): string[] {
+  if (!WIDE.test(word)) return [word];
+  const parts: string[] = [];
+  for (const ch of word) {
+    const last = parts[parts.length - 1];
+    const glue = last !== undefined && (NO_BREAK_BEFORE.test(ch) || (!WIDE.test(ch) && !WIDE.test(last.slice(-1))));
+    if (glue) parts[parts.length - 1] = last + ch;
+    else parts.push(ch);
+  }
+  return parts;
+}
+
+/** Greedy word wrap of styled runs, in terminal columns; a word longer than the width is cut between characters. */
 export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], restPrefix: Seg[] = firstPrefix): Line[] {
   const lines: Line[] = [];
-  const prefixWidth = (p: Seg[]) => p.reduce((n, s) => n + s.text.length, 0);
+  const prefixWidth = (p: Seg[]) => p.reduce((n, s) => n + displayWidth(s.text), 0);
   let current: Seg[] = firstPrefix.map((s) => ({ ...s }));
   let used = prefixWidth(firstPrefix);
   const avail = Math.max(4, width);
@@ -90,21 +109,29 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
       lastPushed = { ...seg, text };
       current.push(lastPushed);
     }
-    used += text.length;
+    used += displayWidth(text);
     atStart = false;
   };
   // Words may span runs ("`ls`." is code then text): keep such parts together.
   type Part = { seg: Seg; text: string };
-  const tokens: Array<"space" | "nl" | Part[]> = [];
+  // "break": a line may end here without a space (between CJK characters).
+  const tokens: Array<"space" | "nl" | "break" | Part[]> = [];
   for (const seg of segs) {
     for (const piece of seg.text.split(/(\n|\s+)/)) {
       if (!piece) continue;
       if (piece === "\n") tokens.push("nl");
       else if (/^\s+$/.test(piece)) tokens.push("space");
       else {
-        const prev = tokens[tokens.length - 1];
-        if (Array.isArray(prev)) prev.push({ seg, text: piece });
-        else tokens.push([{ seg, text: piece }]);
+        breakable(piece).forEach((text, i) => {
+          const prev = tokens[tokens.length - 1];
+          // Runs meet inside a word ("参数`ip`"): a CJK character on either side lets the line break there.
+          const lastText = Array.isArray(prev) ? prev[prev.length - 1]!.text : "";
+          const meets = i === 0 && lastText && (WIDE.test(lastText.slice(-1)) || WIDE.test(text[0]!)) && !NO_BREAK_BEFORE.test(text);
+          if (i > 0 || meets) tokens.push("break");
+          const before = tokens[tokens.length - 1];
+          if (Array.isArray(before)) before.push({ seg, text });
+          else tokens.push([{ seg, text }]);
+        });
       }
     }
   }
@@ -119,7 +146,8 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
       pendingSpace = { text: " " };
       continue;
     }
-    const len = tok.reduce((n, p) => n + p.text.length, 0);
+    if (tok === "break") continue;
+    const len = tok.reduce((n, p) => n + displayWidth(p.text), 0);
     const space = !atStart && pendingSpace ? 1 : 0;
     pendingSpace = undefined;
     if (used + space + len <= avail) {
@@ -137,13 +165,14 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
     for (const p of tok) {
       let word = p.text;
       while (word.length) {
-        const room = avail - used;
-        if (room <= 0) {
+        const piece = sliceToWidth(word, avail - used);
+        // No room, or not even for one wide character: go on on the next line.
+        if (!piece) {
           newLine();
           continue;
         }
-        push(p.seg, word.slice(0, room));
-        word = word.slice(room);
+        push(p.seg, piece);
+        word = word.slice(piece.length);
       }
     }
   }
@@ -159,9 +188,9 @@ export function fitSegs(segs: Seg[], width: number): Seg[] {
   for (const seg of segs) {
     if (used >= width) break;
     const room = width - used;
-    const text = seg.text.length <= room ? seg.text : seg.text.slice(0, Math.max(0, room - 1)) + "…";
+    const text = displayWidth(seg.text) <= room ? seg.text : sliceToWidth(seg.text, Math.max(0, room - 1)) + "…";
     out.push({ ...seg, text });
-    used += text.length;
+    used += displayWidth(text);
   }
   return out;
 }
@@ -184,8 +213,9 @@ export function codeLines(content: string, width: number, label?: string): Line[
   for (const raw of content.replace(/\n+$/, "").split("\n")) {
     let rest = raw.replace(/\t/g, "  ");
     do {
-      lines.push({ segs: [rule, { text: rest.slice(0, avail), code: true }], code: true });
-      rest = rest.slice(avail);
+      const piece = sliceToWidth(rest, avail) || [...rest][0]!;
+      lines.push({ segs: [rule, { text: piece, code: true }], code: true });
+      rest = rest.slice(piece.length);
     } while (rest.length);
   }
   return lines;
