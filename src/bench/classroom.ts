@@ -7,10 +7,11 @@
  * A section the bench runner can call (`measureClassroom`, `classroomMarkdown`) and a
  * command of its own, after a build:
  *
- *   node dist/bench/classroom.js [--count 20] [--parallel 20] [--loop-seconds 60] [--adaptive]
- *   node dist/bench/classroom.js --vm --lab nat --count 3
+ *   node dist/bench/classroom.js [--count 20] [--parallel 20] [--phase-seconds 45] [--rounds 2]
+ *                                [--pacings fixed,adaptive] [--prefix P]
+ *   node dist/bench/classroom.js --vm --lab nat --count 3 [--docker-host tcp://127.0.0.1:23750]
  *
- * It writes bench/results/classroom-<lab>-<count>[-adaptive].{json,md} (classroom-vm-… in
+ * It writes bench/results/classroom-<lab>-<count>.{json,md} (classroom-vm-… in
  * the VM). Its instances are named bench-class-NN (bench-vmclass-NN, or --prefix P: P-NN);
  * only those are removed.
  */
@@ -26,7 +27,7 @@ import { checkStep, openLab, solveStep, stopLab, type LabSession } from "../lab/
 import { stepPasses, type ProbeResult } from "../probes/runner.js";
 import { recheckDelayMs } from "../ui/lesson-state.js";
 import { fmtMs, now, root, sleep, stats, type Stats } from "./common.js";
-import { containerMemoryByInstance, cpuTimes, dockerStats, isDaemon, isShimOf, memAvailableMiB, processPss } from "./host-usage.js";
+import { containerCpuSeconds, containerMemoryByInstance, cpuTimes, dockerStats, isDaemon, isShim, isShimOf, memAvailableMiB, processCpuSeconds, processPss } from "./host-usage.js";
 
 export interface ClassroomOptions {
   engine: EngineClient;
@@ -34,13 +35,29 @@ export interface ClassroomOptions {
   count?: number;
   /** Starts at a time (default: all at once). */
   parallel?: number;
-  loopSeconds?: number;
+  /** Seconds of UI loops per phase; phases alternate between the pacings, `rounds` times. */
+  phaseSeconds?: number;
+  rounds?: number;
   /** The UI's re-check interval. */
   intervalMs?: number;
-  /** Re-check with the UI's load-adaptive delay (recheckDelayMs) instead of a fixed interval. */
-  adaptive?: boolean;
+  /** fixed: the interval after every check; adaptive: the UI's load-adaptive pause (recheckDelayMs). */
+  pacings?: Pacing[];
   prefix?: string;
   log?: (line: string) => void;
+}
+
+export type Pacing = "fixed" | "adaptive";
+
+/** Checks while every learner's UI loop runs, under one pacing. */
+export interface LoadedPhase {
+  seconds: number;
+  checkMs: Record<string, Stats>;
+  allMs: Stats;
+  checksPerSecond: number;
+  /** Cores the checks cost: probes in the instances' containers, dockerd + containerd + shims, the lvs-lab sessions. */
+  cores?: { containers: number; engine: number; lvsLab: number };
+  /** Every process on the machine. */
+  cpuBusy?: number;
 }
 
 interface Verdict {
@@ -53,19 +70,16 @@ export interface ClassroomResult {
   count: number;
   parallel: number;
   engine: string;
-  adaptive: boolean;
+  pacings: Pacing[];
   intervalMs: number;
   when: string;
   machine: { cpus: number; memoryGiB: number; loadBefore: number[] };
   otherInstancesOnEngine: number;
   start?: { totalS: number; perInstanceS: Stats; failed: Array<{ name: string; error: string }>; warnings: string[]; fenced?: number };
   memory?: { containersMiB: Stats; shimsMiBPerInstance?: number; daemonsGrowthMiBPerInstance?: number; hostMiBPerInstance?: number };
-  /** Check latency by what is checked: "step N passing|failing". */
+  /** Check latency by what is checked: "step N passing|failing", one learner at a time. */
   quietCheckMs?: Record<string, Stats>;
-  loadedCheckMs?: Record<string, Stats>;
-  loadedAllMs?: Stats;
-  checksPerSecond?: number;
-  cpuBusyDuringLoops?: number;
+  loaded?: Partial<Record<Pacing, LoadedPhase>>;
   wrongVerdicts?: { count: number; examples: unknown[] };
   stopAllS?: number;
 }
@@ -91,6 +105,8 @@ interface Learner {
   solved: number;
   expected?: Verdict;
   group: string;
+  /** As the UI keeps it: the quickest check of this step per outcome so far. */
+  quickestMs: Record<string, number>;
 }
 
 /**
@@ -98,7 +114,6 @@ interface Learner {
  * starts its timer when a check ends, so the wait follows the check.
  */
 async function uiLoop(l: Learner, until: number, delay: (lastMs: number, quickestMs: number) => number, samples: Map<string, number[]>, wrong: unknown[]): Promise<void> {
-  const quickest: Record<string, number> = {};
   while (now() < until) {
     const began = now();
     let outcome = "error";
@@ -111,16 +126,68 @@ async function uiLoop(l: Learner, until: number, delay: (lastMs: number, quickes
     }
     const ms = now() - began;
     samples.get(l.group)!.push(ms);
-    // As the UI keeps it: the quickest check of this step and outcome so far.
-    quickest[outcome] = Math.min(quickest[outcome] ?? Infinity, ms);
-    await sleep(delay(ms, quickest[outcome]!));
+    l.quickestMs[outcome] = Math.min(l.quickestMs[outcome] ?? Infinity, ms);
+    await sleep(Math.max(0, Math.min(delay(ms, l.quickestMs[outcome]!), until - now())));
   }
+}
+
+/** Every learner's UI loop for `seconds`, under one pacing; what the checks took and cost. */
+async function loadPhase(
+  learners: Learner[],
+  seconds: number,
+  intervalMs: number,
+  pacing: Pacing,
+  local: boolean,
+  wrong: unknown[],
+): Promise<{ phase: LoadedPhase; samples: Record<string, number[]> }> {
+  const samples = new Map(learners.map((l) => [l.group, [] as number[]]));
+  const delay = pacing === "adaptive" ? (lastMs: number, quickestMs: number) => recheckDelayMs(intervalMs, lastMs, quickestMs) : () => intervalMs;
+  const ids = learners.flatMap((l) => Object.values(l.session.containers));
+  const costs = () => ({ containers: ids.reduce((a, id) => a + containerCpuSeconds(id), 0), engine: processCpuSeconds((a) => isDaemon(a) || isShim(a)), lvsLab: process.cpuUsage(), cpu: cpuTimes(), at: now() });
+  const c0 = costs();
+  const until = now() + seconds * 1000;
+  // Staggered, as learners do not all open their UI in the same second.
+  await Promise.all(learners.map(async (l, i) => { await sleep((i * intervalMs) / learners.length); await uiLoop(l, until, delay, samples, wrong); }));
+  const c1 = costs();
+  const wall = (c1.at - c0.at) / 1000;
+  const lvsLab = process.cpuUsage(c0.lvsLab);
+  const all = stats([...samples.values()].flat());
+  const phase: LoadedPhase = {
+    seconds: round1(wall),
+    checkMs: statsByGroup(samples),
+    allMs: all,
+    checksPerSecond: round1(all.n / wall),
+    ...(local
+      ? {
+          cores: { containers: round2((c1.containers - c0.containers) / wall), engine: round2((c1.engine - c0.engine) / wall), lvsLab: round2((lvsLab.user + lvsLab.system) / 1e6 / wall) },
+          cpuBusy: round2((c1.cpu.busy - c0.cpu.busy) / (c1.cpu.total - c0.cpu.total)),
+        }
+      : {}),
+  };
+  return { phase, samples: Object.fromEntries(samples) };
+}
+
+/** Phases of one pacing taken together: every sample pooled, rates and cores averaged by time. */
+function pooled(phases: Array<{ phase: LoadedPhase; samples: Record<string, number[]> }>): LoadedPhase {
+  const groups = new Map<string, number[]>();
+  for (const p of phases) for (const [g, xs] of Object.entries(p.samples)) groups.set(g, [...(groups.get(g) ?? []), ...xs]);
+  const seconds = phases.reduce((a, p) => a + p.phase.seconds, 0);
+  const avg = (f: (p: LoadedPhase) => number | undefined) => round2(phases.reduce((a, p) => a + (f(p.phase) ?? 0) * p.phase.seconds, 0) / seconds);
+  const all = stats([...groups.values()].flat());
+  const local = phases[0]?.phase.cores !== undefined;
+  return {
+    seconds: round1(seconds),
+    checkMs: statsByGroup(groups),
+    allMs: all,
+    checksPerSecond: round1(all.n / seconds),
+    ...(local ? { cores: { containers: avg((p) => p.cores?.containers), engine: avg((p) => p.cores?.engine), lvsLab: avg((p) => p.cores?.lvsLab) }, cpuBusy: avg((p) => p.cpuBusy) } : {}),
+  };
 }
 
 const statsByGroup = (m: Map<string, number[]>) => Object.fromEntries([...m].sort().map(([k, v]) => [k, stats(v)]));
 
 export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomResult> {
-  const { engine, lab = "dnat", count = 20, loopSeconds = 60, intervalMs = 2000, adaptive = false, prefix = "bench-class", log = () => undefined } = o;
+  const { engine, lab = "dnat", count = 20, phaseSeconds = 45, rounds = 2, intervalMs = 2000, pacings = ["fixed", "adaptive"], prefix = "bench-class", log = () => undefined } = o;
   const parallel = o.parallel ?? count;
   const local = engine.isLocal();
   const out: ClassroomResult = {
@@ -128,7 +195,7 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
     count,
     parallel,
     engine: engine.host,
-    adaptive,
+    pacings,
     intervalMs,
     when: new Date().toISOString(),
     machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), loadBefore: loadavg().map((l) => Number(l.toFixed(2))) },
@@ -165,7 +232,7 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
     log(`memory: containers ${out.memory.containersMiB.median?.toFixed(1)} MiB per instance (median)`);
 
     const steps = sessions[0]?.lab.lesson.steps.length ?? 1;
-    const learners: Learner[] = sessions.map((session, i) => ({ session, ...learnerState(i, steps), group: "" }));
+    const learners: Learner[] = sessions.map((session, i) => ({ session, ...learnerState(i, steps), group: "", quickestMs: {} }));
     await Promise.all(learners.map(async (l) => { for (let k = 0; k < l.solved; k++) await solveStep(l.session, k); }));
     // The verdict each learner's step gets from a quiet check, one learner at a time.
     const quiet = new Map<string, number[]>();
@@ -179,21 +246,21 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
     }
     out.quietCheckMs = statsByGroup(quiet);
 
-    log(`${learners.length} UI loops for ${loopSeconds} s, every ${intervalMs} ms${adaptive ? " (adaptive)" : ""}`);
-    const samples = new Map([...quiet.keys()].map((k) => [k, [] as number[]]));
+    // Pacings alternate (fixed, adaptive, fixed, adaptive …) so that both meet the same
+    // machine: on a shared one, other work comes and goes.
     const wrong: unknown[] = [];
-    const delay = adaptive ? (lastMs: number, quickestMs: number) => recheckDelayMs(intervalMs, lastMs, quickestMs) : () => intervalMs;
-    const cpu0 = cpuTimes();
-    const until = now() + loopSeconds * 1000;
-    // Staggered, as learners do not all open their UI in the same second.
-    await Promise.all(learners.map(async (l, i) => { await sleep((i * intervalMs) / learners.length); await uiLoop(l, until, delay, samples, wrong); }));
-    const cpu1 = cpuTimes();
-    out.loadedCheckMs = statsByGroup(samples);
-    out.loadedAllMs = stats([...samples.values()].flat());
-    out.checksPerSecond = round1(out.loadedAllMs.n / loopSeconds);
+    const phases = new Map<Pacing, Array<{ phase: LoadedPhase; samples: Record<string, number[]> }>>(pacings.map((p) => [p, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const pacing of pacings) {
+        log(`${learners.length} UI loops, ${pacing} pacing, ${phaseSeconds} s (round ${round + 1} of ${rounds})`);
+        const done = await loadPhase(learners, phaseSeconds, intervalMs, pacing, local, wrong);
+        phases.get(pacing)!.push(done);
+        log(`  ${done.phase.checksPerSecond} checks/s, p50 ${fmtMs(done.phase.allMs.median)}, p95 ${fmtMs(done.phase.allMs.p95)}${done.phase.cores ? `, ${coresOf(done.phase).toFixed(2)} cores` : ""}`);
+      }
+    }
+    out.loaded = Object.fromEntries([...phases].map(([pacing, list]) => [pacing, pooled(list)]));
     out.wrongVerdicts = { count: wrong.length, examples: wrong.slice(0, 5) };
-    if (local) out.cpuBusyDuringLoops = Number(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)).toFixed(3));
-    log(`check under load: p50 ${fmtMs(out.loadedAllMs.median)}, p95 ${fmtMs(out.loadedAllMs.p95)}; ${wrong.length} wrong verdicts`);
+    log(`${wrong.length} verdicts differ from the quiet check`);
   } finally {
     const t = now();
     await removeMine(engine, prefix);
@@ -204,6 +271,8 @@ export async function measureClassroom(o: ClassroomOptions): Promise<ClassroomRe
 }
 
 const round1 = (x: number) => Number(x.toFixed(1));
+const round2 = (x: number) => Number(x.toFixed(2));
+const coresOf = (p: LoadedPhase) => (p.cores ? p.cores.containers + p.cores.engine + p.cores.lvsLab : NaN);
 
 /** Instances whose every bridge has its three rules in iptables and in ip6tables (src/lab/isolation.ts). */
 async function countFenced(engine: EngineClient, sessions: LabSession[]): Promise<number> {
@@ -222,9 +291,11 @@ async function removeMine(engine: EngineClient, prefix: string): Promise<void> {
   await Promise.all(mine.map((i) => stopLab(engine, i.name)));
 }
 
+const mib1 = (x: number | undefined) => (x === undefined ? "–" : `${x.toFixed(1)} MiB`);
+
 export function classroomMarkdown(r: ClassroomResult): string {
   const L = [
-    `### ${r.count} × ${r.lab} on one engine (${r.engine}), ${r.parallel} starts at a time, re-check ${r.adaptive ? `adaptive (≥ ${r.intervalMs / 1000} s)` : `every ${r.intervalMs / 1000} s`}`,
+    `### ${r.count} × ${r.lab} on one engine (${r.engine}), ${r.parallel} starts at a time`,
     "",
     `${r.machine.cpus} cores, ${r.machine.memoryGiB} GiB; load average before ${r.machine.loadBefore.join(" / ")}; ${r.otherInstancesOnEngine} other instances on the engine; ${r.when}.`,
     "",
@@ -232,25 +303,35 @@ export function classroomMarkdown(r: ClassroomResult): string {
     "| --- | --- |",
   ];
   if (r.start) {
-    L.push(`| start ${r.count} instances | ${r.start.totalS} s in all; each ${r.start.perInstanceS.median?.toFixed(1)} s median, ${r.start.perInstanceS.max?.toFixed(1)} s max; **${r.start.failed.length} failed** |`);
+    L.push(`| start ${r.count} instances | ${r.start.totalS} s in all; each ${r.start.perInstanceS.median?.toFixed(1) ?? "–"} s median, ${r.start.perInstanceS.max?.toFixed(1) ?? "–"} s max; **${r.start.failed.length} failed** |`);
     L.push(`| instances fenced off (all their firewall rules present) | ${r.start.fenced ?? "–"} of ${r.count - r.start.failed.length} |`);
   }
   if (r.memory) {
-    L.push(`| memory per instance: its containers (engine's cgroup usage) | ${r.memory.containersMiB.median?.toFixed(1)} MiB median, ${r.memory.containersMiB.max?.toFixed(1)} MiB max |`);
+    L.push(`| memory per instance: its containers (engine's cgroup usage) | ${mib1(r.memory.containersMiB.median)} median, ${mib1(r.memory.containersMiB.max)} max |`);
     if (r.memory.shimsMiBPerInstance !== undefined) {
-      L.push(`| + their containerd shims (PSS) | ${r.memory.shimsMiBPerInstance} MiB |`);
-      L.push(`| + dockerd and containerd growth (PSS) | ${r.memory.daemonsGrowthMiBPerInstance} MiB |`);
-      L.push(`| host's MemAvailable drop (kernel included; noisy on a shared machine) | ${r.memory.hostMiBPerInstance} MiB |`);
+      L.push(`| + their containerd shims (PSS) | ${mib1(r.memory.shimsMiBPerInstance)} |`);
+      L.push(`| + dockerd and containerd growth (PSS) | ${mib1(r.memory.daemonsGrowthMiBPerInstance)} |`);
+      L.push(`| host's MemAvailable drop (kernel included; noisy on a shared machine) | ${mib1(r.memory.hostMiBPerInstance)} |`);
     }
   }
-  for (const [group, quiet] of Object.entries(r.quietCheckMs ?? {})) {
-    const loaded = r.loadedCheckMs?.[group];
-    L.push(`| check ${group}: quiet → under load | ${fmtMs(quiet.median)} → p50 ${fmtMs(loaded?.median)}, p95 ${fmtMs(loaded?.p95)}, max ${fmtMs(loaded?.max)} (${loaded?.n ?? 0} checks) |`);
-  }
-  if (r.loadedAllMs) L.push(`| all checks under load | p50 ${fmtMs(r.loadedAllMs.median)}, **p95 ${fmtMs(r.loadedAllMs.p95)}**, ${r.checksPerSecond} checks/s |`);
-  if (r.cpuBusyDuringLoops !== undefined) L.push(`| CPU busy meanwhile (all cores, every process on the machine) | ${Math.round(r.cpuBusyDuringLoops * 100)} % |`);
-  if (r.wrongVerdicts) L.push(`| verdicts under load that differ from the quiet check | **${r.wrongVerdicts.count}** |`);
+  if (r.wrongVerdicts) L.push(`| verdicts under load that differ from the quiet check | **${r.wrongVerdicts.count}** of ${Object.values(r.loaded ?? {}).reduce((a, p) => a + p.allMs.n, 0)} |`);
   if (r.stopAllS !== undefined) L.push(`| remove all ${r.count} | ${r.stopAllS} s |`);
+  const pacings = Object.keys(r.loaded ?? {}) as Pacing[];
+  if (r.quietCheckMs && pacings.length) {
+    const title = (p: Pacing) => (p === "fixed" ? `every ${r.intervalMs / 1000} s` : `adaptive (≥ ${r.intervalMs / 1000} s)`);
+    L.push("", `Checks while all ${r.count} UIs re-check (p50 / p95), pacings alternating in phases:`, "");
+    L.push(`| check | quiet (one at a time) | ${pacings.map(title).join(" | ")} |`, `| --- | --- | ${pacings.map(() => "---").join(" | ")} |`);
+    for (const [group, quiet] of Object.entries(r.quietCheckMs)) {
+      L.push(`| ${group} | ${fmtMs(quiet.median)} | ${pacings.map((p) => { const s = r.loaded![p]!.checkMs[group]; return `${fmtMs(s?.median)} / ${fmtMs(s?.p95)} (${s?.n ?? 0})`; }).join(" | ")} |`);
+    }
+    const row = (label: string, f: (p: LoadedPhase) => string) => L.push(`| ${label} | | ${pacings.map((p) => f(r.loaded![p]!)).join(" | ")} |`);
+    row("all checks", (p) => `${fmtMs(p.allMs.median)} / **${fmtMs(p.allMs.p95)}**`);
+    row("checks per second", (p) => String(p.checksPerSecond));
+    if (r.loaded![pacings[0]!]!.cores) {
+      row("cores the checks cost (probes + dockerd/containerd/shims + lvs-lab)", (p) => `**${coresOf(p).toFixed(2)}** (${p.cores!.containers} + ${p.cores!.engine} + ${p.cores!.lvsLab})`);
+      row("CPU busy, every process on the machine", (p) => `${Math.round((p.cpuBusy ?? 0) * 100)} %`);
+    }
+  }
   return L.join("\n");
 }
 
@@ -260,10 +341,13 @@ async function main(argv: string[]): Promise<void> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const vm = argv.includes("--vm");
-  let host = resolveDockerHost();
-  if (vm) {
+  // --docker-host names the engine outright (a VM too busy to answer the quick check of --vm).
+  let host = arg("--docker-host") ?? resolveDockerHost();
+  if (vm && !arg("--docker-host")) {
     const { vmDockerHost } = await import("../vm/index.js");
-    const vmHost = await vmDockerHost();
+    // A busy VM may miss one quick "does the engine answer": ask thrice.
+    let vmHost: string | undefined;
+    for (let i = 0; i < 3 && !vmHost; i++) vmHost = await vmDockerHost();
     if (!vmHost) throw new Error("the lvs-lab VM is not running (lvs-lab vm up)");
     host = vmHost;
   }
@@ -273,14 +357,15 @@ async function main(argv: string[]): Promise<void> {
     lab: arg("--lab") ?? (vm ? "nat" : "dnat"),
     count,
     parallel: Number(arg("--parallel") ?? count),
-    loopSeconds: Number(arg("--loop-seconds") ?? 60),
-    adaptive: argv.includes("--adaptive"),
+    phaseSeconds: Number(arg("--phase-seconds") ?? 45),
+    rounds: Number(arg("--rounds") ?? 2),
+    pacings: (arg("--pacings") ?? "fixed,adaptive").split(",") as Pacing[],
     // Another bench on the same engine sweeps bench-*: --prefix keeps two runs apart.
     prefix: arg("--prefix") ?? (vm ? "bench-vmclass" : "bench-class"),
     log: (l) => process.stderr.write(`[classroom] ${l}\n`),
   });
   const outDir = arg("--out") ?? join(root, "bench", "results");
-  const tag = `classroom-${vm ? "vm-" : ""}${result.lab}-${count}${result.adaptive ? "-adaptive" : ""}`;
+  const tag = `classroom-${vm ? "vm-" : ""}${result.lab}-${count}`;
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, `${tag}.json`), JSON.stringify(result, null, 2) + "\n");
   await writeFile(join(outDir, `${tag}.md`), classroomMarkdown(result) + "\n");
