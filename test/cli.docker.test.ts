@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Engine } from "../src/docker/engine.js";
+import { labImageRef } from "../src/docker/image.js";
+import { fenceScript } from "../src/lab/isolation.js";
 import { cli, json } from "./helpers/cli.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -43,13 +45,18 @@ describe("lvs-lab on the real engine", () => {
     expect(start.stderr).toMatch(/^lvs-lab: Lab nat needs the kernel module ip_vs, which the kernel running Docker \(.+\) does not have\./);
   });
 
-  it("stop --all leaves no labelled container or network", async () => {
+  it("stop --all leaves no labelled container, network or firewall rule, a crash's rules included", async () => {
     for (const name of ["t-all-1", "t-all-2"]) expect((await cli(["start", "dnat", "--name", name, "--no-ui"])).code).toBe(0);
+    const engine = new Engine();
+    const rules = async () => (await engine.runOnHost(labImageRef(), "iptables-save -t filter; ip6tables-save -t filter", "reading the rules")).stdout;
+    // The rules of an instance whose containers and networks a crash took away.
+    await engine.runOnHost(labImageRef(), fenceScript("t-all-crashed", [{ hook: "input", match: "-i br-0dead0000001" }]), "a crash's rules");
+    expect(await rules()).toContain('"lvs-lab:t-all-crashed"');
     const stopped = await json<{ stopped: Array<{ name: string }> }>(["stop", "--all"]);
     expect(stopped.stopped.map((s) => s.name)).toEqual(expect.arrayContaining(["t-all-1", "t-all-2"]));
-    const engine = new Engine();
     expect(await engine.listContainers()).toEqual([]);
     expect(await engine.listNetworks()).toEqual([]);
+    expect(await rules()).not.toContain("lvs-lab:");
   });
 
   it("works from the tarball that npm pack makes", async () => {
