@@ -122,3 +122,10 @@ describe("the lesson screen in Chinese at 80x24", () => {
     ui.unmount();
   });
 });
+
+describe("line breaks in Chinese source text", () => {
+  it("join two lines of Chinese without a space, and keep the space next to Latin words", () => {
+    const lines = markdownLines("回包会交给 rs1 的\n默认网关。看一看：在\nrs1 上执行 `ip route`。", 80);
+    expect(plainText(lines)).toBe("回包会交给 rs1 的默认网关。看一看：在 rs1 上执行 `ip route`。");
+  });
+});

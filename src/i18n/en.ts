@@ -255,6 +255,22 @@ export const en = {
   },
   ui: {
     header: { step: "step {{n}} of {{of}}", info: "instance {{instance}} · engine {{engine}}", kernel: " · kernel {{kernel}}" },
+    startup: {
+      starting: "lvs-lab · starting {{title}}",
+      phase: { image: "image", networks: "networks", containers: "containers", services: "services" },
+      ready: "ready",
+      working: "working…",
+      failed: "failed",
+      total: "total {{s}} s · Ctrl-C aborts and removes the half-built lab",
+      seconds: "{{s}} s",
+    },
+    shell: {
+      banner: "── shell on {{node}} · instance {{instance}} · Step {{n}} of {{of}}: {{title}}",
+      back: "── type exit or press Ctrl-D to go back to the lesson",
+      failed: "The shell on {{node}} failed: {{error}}",
+      backFrom: "Back from {{node}}{{code}}; checking again.",
+      exitCode: " (shell exit {{code}})",
+    },
     status: { busy: "⟳ {{what}}…", checking: "⟳ checking…", idle: "· idle", lastCheck: " · last check {{at}} ({{s}} s)" },
     keys: {
       step: "step",

@@ -120,8 +120,8 @@ export const zhCN = {
       routeTo: "到 {{to}} 的路由",
       packetsFor: "发往 {{who}} 的数据包",
       describe: "{{node}}：{{what}}{{via}}{{dev}}",
-      viaSuffix: " 经由 {{who}}",
-      onSuffix: " 从 {{dev}} 发出",
+      viaSuffix: "经由 {{who}}",
+      onSuffix: "，从 {{dev}} 发出",
       because: "：{{reason}}",
       theRoute: "{{path}} 的{{route}}",
       moreSpecific: "更具体的{{route}}（{{path}}）优先于{{wanted}}",
@@ -256,6 +256,22 @@ export const zhCN = {
   },
   ui: {
     header: { step: "第 {{n}}/{{of}} 步", info: "实例 {{instance}} · 引擎 {{engine}}", kernel: " · 内核 {{kernel}}" },
+    startup: {
+      starting: "lvs-lab · 正在启动 {{title}}",
+      phase: { image: "镜像", networks: "网络", containers: "容器", services: "服务" },
+      ready: "就绪",
+      working: "进行中…",
+      failed: "失败",
+      total: "共 {{s}} 秒 · Ctrl-C 中止并删除未建好的实验",
+      seconds: "{{s}} 秒",
+    },
+    shell: {
+      banner: "── {{node}} 上的终端 · 实例 {{instance}} · 第 {{n}} 步（共 {{of}} 步）：{{title}}",
+      back: "── 输入 exit 或按 Ctrl-D 回到课程",
+      failed: "{{node}} 上的终端出错：{{error}}",
+      backFrom: "已从 {{node}} 回来{{code}}；重新检查。",
+      exitCode: "（终端退出码 {{code}}）",
+    },
     status: { busy: "⟳ {{what}}…", checking: "⟳ 检查中…", idle: "· 空闲", lastCheck: " · 上次检查 {{at}}（{{s}} 秒）" },
     keys: {
       step: "步骤",

@@ -148,7 +148,9 @@ export function wrapSegs(segs: Seg[], width: number, firstPrefix: Seg[] = [], re
     }
     if (tok === "break") continue;
     const len = tok.reduce((n, p) => n + displayWidth(p.text), 0);
-    const space = !atStart && pendingSpace ? 1 : 0;
+    // Chinese puts no space between characters: one there comes from a line break in the source.
+    const betweenWide = Boolean(lastPushed && WIDE.test(lastPushed.text.slice(-1)) && WIDE.test(tok[0]!.text[0]!));
+    const space = !atStart && pendingSpace && !betweenWide ? 1 : 0;
     pendingSpace = undefined;
     if (used + space + len <= avail) {
       if (space) push(tok[0]!.seg.code ? { text: " " } : tok[0]!.seg, " ");

@@ -4,6 +4,8 @@ import { Box, Text } from "ink";
 import { Spinner } from "./components.js";
 import { MARK, tint, useTheme } from "./theme.js";
 import { truncate } from "./panes.js";
+import { t } from "../i18n/index.js";
+import { displayWidth, padToWidth } from "./width.js";
 
 export type PhaseName = "image" | "networks" | "containers" | "services";
 export const PHASES: PhaseName[] = ["image", "networks", "containers", "services"];
@@ -31,7 +33,7 @@ export function initialPhases(): Record<PhaseName, PhaseState> {
   return { image: { state: "waiting" }, networks: { state: "waiting" }, containers: { state: "waiting" }, services: { state: "waiting" } };
 }
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const secs = (ms: number) => t("ui.startup.seconds", { s: (ms / 1000).toFixed(1) });
 
 export const StartupView = memo(function StartupView({ title, instance, engineHost, phases, startedAt, width, now, error }: StartupProps) {
   const theme = useTheme();
@@ -46,28 +48,28 @@ export const StartupView = memo(function StartupView({ title, instance, engineHo
   return (
     <Box flexDirection="column" width={width}>
       <Text bold wrap="truncate-end">
-        {truncate(`lvs-lab · starting ${title}`, width)}
+        {truncate(t("ui.startup.starting", { title }), width)}
       </Text>
       <Text dimColor wrap="truncate-end">
-        {truncate(`instance ${instance} · engine ${engineHost}`, width)}
+        {truncate(t("ui.header.info", { instance, engine: engineHost }), width)}
       </Text>
       {PHASES.map((name) => {
         const p = phases[name];
         const mark =
           p.state === "running" ? <Spinner frame={tick} /> : p.state === "done" ? <Text {...tint(theme, "green")}>{MARK.passed}</Text> : p.state === "failed" ? <Text {...tint(theme, "red")}>{MARK.failed}</Text> : <Text dimColor>{MARK.notYet}</Text>;
         const time = p.startedAt !== undefined ? secs((p.endedAt ?? clock) - p.startedAt) : "";
-        const label = p.state === "done" ? "ready" : p.state === "running" ? p.detail ?? "working…" : p.state === "failed" ? "failed" : "";
+        const label = p.state === "done" ? t("ui.startup.ready") : p.state === "running" ? p.detail ?? t("ui.startup.working") : p.state === "failed" ? t("ui.startup.failed") : "";
         return (
           <Box key={name} width={width}>
             <Text> </Text>
             {mark}
-            <Text> {name.padEnd(11)}</Text>
-            <Text dimColor>{time.padStart(7)}  </Text>
+            <Text> {padToWidth(t(`ui.startup.phase.${name}`), 11)}</Text>
+            <Text dimColor>{" ".repeat(Math.max(0, 7 - displayWidth(time)))}{time}  </Text>
             <Text wrap="truncate-end">{truncate(label, Math.max(0, width - 24))}</Text>
           </Box>
         );
       })}
-      <Text dimColor>{truncate(`total ${secs(clock - startedAt)} · Ctrl-C aborts and removes the half-built lab`, width)}</Text>
+      <Text dimColor>{truncate(t("ui.startup.total", { s: ((clock - startedAt) / 1000).toFixed(1) }), width)}</Text>
       {error ? <Text {...tint(theme, "red")}>{truncate(`${MARK.failed} ${error}`, width)}</Text> : null}
     </Box>
   );

@@ -5,6 +5,7 @@
  * Whatever happens (quit, exception, signal, process.exit), the terminal is restored.
  */
 import { render } from "ink";
+import { t as say } from "../i18n/index.js";
 import { setFlagsFromString } from "node:v8";
 import type { LabSession, StartOptions } from "../lab/session.js";
 import type { Progress } from "../state/progress.js";
@@ -175,9 +176,9 @@ function shellBanner(snapshot: UiSnapshot, node: string): string {
   const failing = snapshot.last?.step === i ? snapshot.last.results.filter((r) => !r.ok) : [];
   const lines = [
     "",
-    `── shell on ${node} · instance ${v.instance} · Step ${i + 1} of ${v.steps.length}: ${step.title}`,
+    say("ui.shell.banner", { node, instance: v.instance, n: i + 1, of: v.steps.length, title: step.title }),
     ...failing.map((r) => `   ${MARK.failed} ${r.description}`),
-    "── type exit or press Ctrl-D to go back to the lesson",
+    say("ui.shell.back"),
     "",
   ];
   return lines.join("\n") + "\n";
@@ -203,9 +204,9 @@ export async function runLesson(ctrl: Controller, progress: Progress, opts: { si
       let notice: string;
       try {
         const code = await ctrl.shell(exit.node);
-        notice = `Back from ${exit.node}${code ? ` (shell exit ${code})` : ""}; checking again.`;
+        notice = say("ui.shell.backFrom", { node: exit.node, code: code ? say("ui.shell.exitCode", { code }) : "" });
       } catch (e) {
-        notice = `The shell on ${exit.node} failed: ${e instanceof Error ? e.message : String(e)}`;
+        notice = say("ui.shell.failed", { node: exit.node, error: e instanceof Error ? e.message : String(e) });
       }
       screen.enter();
       // A new app instance starts from the snapshot and checks at once.
