@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { openTarget, stepIndex } from "./check.js";
+import { t } from "../i18n/index.js";
 import { progressLine, seconds } from "./output.js";
 
 export function registerReset(program: Command): void {
@@ -14,6 +15,6 @@ export function registerReset(program: Command): void {
       const { session, progress } = await openTarget(opts.name, { allowBroken: true });
       const index = stepIndex(opts.step, progress, session);
       await resetLab(session, index);
-      progressLine(`${session.name} is back at the start of step ${index + 1} (${seconds(began)})`);
+      progressLine(t("cli.resetDone", { name: session.name, n: index + 1, took: seconds(began) }));
     });
 }

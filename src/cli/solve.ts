@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { markSolvedWithHelp, saveProgress } from "../state/progress.js";
 import { openTarget, stepIndex } from "./check.js";
+import { t } from "../i18n/index.js";
 import { dim, printJson, progressLine } from "./output.js";
 
 export function registerSolve(program: Command): void {
@@ -25,7 +26,7 @@ export function registerSolve(program: Command): void {
         const done = await solveStep(session, i);
         runs.push({ step: i + 1, id: step.id, runs: done });
         if (!opts.json) {
-          progressLine(`step ${i + 1}: ${step.title}`);
+          progressLine(t("cli.solveStep", { n: i + 1, title: step.title }));
           for (const r of done) console.log(`${dim(`${r.node}#`)} ${r.commands.split("\n").join(`\n${dim(`${r.node}#`)} `)}${r.output ? `\n${r.output}` : ""}`);
         }
         updated = markSolvedWithHelp(updated, step.id);
@@ -33,6 +34,6 @@ export function registerSolve(program: Command): void {
       await saveProgress(session.name, updated);
       await (await import("../class/report.js")).tellClass("solve", session, updated, undefined, { json: opts.json });
       if (opts.json) printJson({ instance: session.name, solved: runs });
-      else console.log(dim("\nRun `lvs-lab check` to see the probes pass."));
+      else console.log(dim(`\n${t("cli.solveThenCheck")}`));
     });
 }

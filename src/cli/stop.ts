@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { printJson, progressLine, seconds } from "./output.js";
 
 export function registerStop(program: Command): void {
@@ -34,10 +35,10 @@ export function registerStop(program: Command): void {
         const vmJson = vm?.running ? { running: true, pid: vm.pid, dockerHost: vm.dockerHost, idleMinutes: vm.idleMinutes } : { running: false };
         return printJson({ stopped, vm: vmJson, notes, seconds: (Date.now() - began) / 1000 });
       }
-      if (!stopped.length) console.log("Nothing to stop.");
-      for (const s of stopped) progressLine(`stopped ${s.name}${s.inVm ? " in the lvs-lab VM" : ""}: ${s.containers} containers, ${s.networks} networks removed`);
+      if (!stopped.length) console.log(t("cli.nothingToStop"));
+      for (const s of stopped) progressLine(t("cli.stoppedOne", { name: s.name, vm: s.inVm ? t("cli.inVm") : "", containers: s.containers, networks: s.networks }));
       for (const n of notes) progressLine(n);
-      if (stopped.length) progressLine(`done in ${seconds(began)}`);
+      if (stopped.length) progressLine(t("cli.doneIn", { took: seconds(began) }));
     });
 }
 

@@ -14,6 +14,7 @@ import {
 } from "../docker/instance.js";
 import { LABEL } from "../docker/labels.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
 import { runProbes, stepPasses, type ProbeResult } from "../probes/runner.js";
 import type { ProbeContext } from "../probes/types.js";
@@ -260,7 +261,7 @@ function removeFencedInstance(engine: EngineClient, name: string): Promise<{ con
 export async function openLab(found: FoundInstance, opts: { lang?: string; allowBroken?: boolean } = {}): Promise<LabSession> {
   const { name, engine } = found;
   const first = Object.values(found.containers)[0];
-  if (!first) throw new UserError(`There is no running lab instance "${name}".`, "See `lvs-lab status`.");
+  if (!first) throw new UserError(t("errors.noInstance", { name }), t("errors.noInstanceHint"));
   const lab = await loadLab(first.labels[LABEL.lab] ?? "", { lang: opts.lang });
   const networks = await engine.listNetworks(name);
   const subnets = Object.fromEntries(networks.map((n) => [n.labels[LABEL.network] ?? n.name, n.subnets[0] ?? ""]));
@@ -268,9 +269,9 @@ export async function openLab(found: FoundInstance, opts: { lang?: string; allow
   const containers = Object.fromEntries(Object.entries(found.containers).map(([node, c]) => [node, c.id]));
   const missing = Object.keys(topology.nodes).filter((n) => !containers[n]);
   if (opts.allowBroken) return assembleSession(name, lab, engine, topology, containers, {});
-  if (missing.length) throw new UserError(`Instance "${name}" is missing ${missing.join(", ")}.`, "`lvs-lab reset` recreates it.");
+  if (missing.length) throw new UserError(t("errors.instanceMissing", { name, nodes: missing.join(", ") }), t("errors.instanceMissingHint"));
   const stopped = Object.entries(found.containers).filter(([, c]) => c.state !== "running").map(([n]) => n);
-  if (stopped.length) throw new UserError(`In instance "${name}", ${stopped.join(", ")} ${stopped.length > 1 ? "are" : "is"} not running.`, "`lvs-lab reset` restarts the lab.");
+  if (stopped.length) throw new UserError(t("errors.nodesStopped", { name, nodes: stopped.join(", "), count: stopped.length }), t("errors.nodesStoppedHint"));
   const record = await readInstanceRecord(name);
   const ifaces = record && record.lab === lab.lesson.meta.id ? record.ifaces : await discoverInterfaces(engine, topology, containers);
   return assembleSession(name, lab, engine, topology, containers, ifaces);
@@ -282,7 +283,7 @@ export function probeContext(s: LabSession): ProbeContext {
 
 export function stepAt(s: LabSession, index: number) {
   const step = s.lab.lesson.steps[index];
-  if (!step) throw new UserError(`Lab ${s.lab.lesson.meta.id} has steps 1 to ${s.lab.lesson.steps.length}, not ${index + 1}.`);
+  if (!step) throw new UserError(t("errors.noSuchStep", { lab: s.lab.lesson.meta.id, max: s.lab.lesson.steps.length, n: index + 1 }));
   return step;
 }
 
