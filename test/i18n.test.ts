@@ -4,7 +4,55 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { alternatives, setLanguage, t } from "../src/i18n/index.js";
+import { readFileSync } from "node:fs";
+import { checkBlockSchema, probeKind } from "../src/probes/registry.js";
+import { renderProbe } from "../src/probes/runner.js";
+import type { ProbeContext } from "../src/probes/types.js";
+import { parseTopology } from "../src/topology/load.js";
+import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
 import { judgeRecorded } from "./helpers/recorded.js";
+
+const natTopology = resolveTopology(parseTopology(readFileSync(new URL("../topologies/nat.yaml", import.meta.url), "utf8"), "nat.yaml"), {});
+const natIfaces = { director: { ext: "eth0", int: "eth1" }, rs1: { int: "eth0" }, rs2: { int: "eth0" }, client: { ext: "eth0" } };
+const nat: ProbeContext = { topology: natTopology, ifaces: natIfaces, vars: templateVariables(natTopology, natIfaces, "nat") };
+
+/** Judges one probe of the nat lab (as written in a check block) on canned outputs. */
+function judgeNat(yaml: object, ...outputs: Array<string | [number, string]>): string {
+  const [probe] = checkBlockSchema.parse([yaml]);
+  const p = renderProbe(probe!, nat.vars);
+  return probeKind(p.kind).judge(p, outputs.map((o) => (typeof o === "string" ? { exitCode: 0, output: o } : { exitCode: o[0], output: o[1] })), nat).message;
+}
+
+/** The LVS labs' verdicts: IPVS tables, addresses on lo, ARP entries, commands. */
+function lvsVerdicts(): string[] {
+  const ipvs = {
+    kind: "ipvs", node: "director", service: "{{vip}}:80", scheduler: "rr",
+    realServers: [{ address: "{{rs1.int}}:8000", method: "masq" }, { address: "{{rs2.int}}:8000", method: "masq", weight: 1 }],
+  };
+  const vipOnLo = { kind: "address", node: "rs1", address: "{{vip}}/32", iface: "lo" };
+  const arp = { kind: "neighbour", node: "client", address: "{{vip}}", owner: "director" };
+  const links = ["client", "director", "rs1", "rs2"].map((_, i) => `2: eth0@if3: <BROADCAST> mtu 1500 \\    link/ether 02:42:00:00:00:0${i} brd ff:ff:ff:ff:ff:ff`);
+  return [
+    judgeNat(ipvs, ""),
+    judgeNat(ipvs, "-A -t 198.51.100.50:80 -s wlc\n"),
+    judgeNat(ipvs, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:80 -g -w 1\n"),
+    judgeNat(ipvs, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -m -w 1\n-a -t 198.51.100.50:80 -r 10.0.1.211:8000 -m -w 0\n"),
+    judgeNat(ipvs, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:80 -m -w 1\n"),
+    judgeNat(ipvs, "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -m -w 1\n-a -t 198.51.100.50:80 -r 10.0.1.211:8000 -m -w 1\n"),
+    judgeNat({ ...ipvs, persistent: true }, "-A -t 198.51.100.50:80 -s rr\n"),
+    judgeNat({ ...ipvs, present: false }, "-A -t 198.51.100.50:80 -s rr\n"),
+    judgeNat(ipvs, [2, "Can't initialize ipvs: Protocol not available\n"]),
+    judgeNat(vipOnLo, "1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 198.51.100.50/24 scope global eth0\n"),
+    judgeNat(vipOnLo, "1: lo    inet 198.51.100.50/24 scope global lo\n"),
+    judgeNat(vipOnLo, "1: lo    inet 127.0.0.1/8 scope host lo\n"),
+    judgeNat({ ...vipOnLo, present: false }, "1: lo    inet 198.51.100.50/32 scope global lo\n"),
+    judgeNat(arp, "198.51.100.50 dev eth0 lladdr 02:42:00:00:00:02 REACHABLE\n", ...links),
+    judgeNat(arp, "198.51.100.50 dev eth0 lladdr 02:42:00:00:00:01 REACHABLE\n", ...links),
+    judgeNat(arp, "", ...links),
+    judgeNat({ kind: "command", node: "rs1", run: "false", message: "不行。" }, [1, ""]),
+    judgeNat({ kind: "command", node: "director", run: "conntrack -L", match: "UNREPLIED", message: "没有未应答的连接。" }, "nothing\n"),
+  ];
+}
 
 afterEach(() => setLanguage("en"));
 
@@ -27,6 +75,7 @@ function verdicts(): string[] {
     ...routes.map((f) => judgeRecorded(toClient, `route/${f}.txt`).message),
     ...routes.map((f) => judgeRecorded({ kind: "route", node: "rs1", to: "default", via: "{{director.int}}" }, `route/${f}.txt`).message),
     ...["all-only", "lo-only", "untouched"].map((f) => judgeRecorded(arpIgnore, `sysctl/${f}.txt`).message),
+    ...lvsVerdicts(),
     ...["keepalived-running", "keepalived-stopped"].flatMap((f) => [judgeRecorded(keepalived, `process/${f}.txt`).message, judgeRecorded({ ...keepalived, present: false }, `process/${f}.txt`).message]),
   ];
 }
@@ -41,7 +90,7 @@ describe("zh-CN verdicts", () => {
     const own = (m: string) => m.replace(/“[^”]*”|"[^"]*"|`[^`]*`/g, "");
     chinese.forEach((m, i) => {
       expect(own(m), english[i]).not.toMatch(/\{\{|probe\.|\b(the|not|has|is|rule|packets)\b/);
-      expect(m, english[i]).toMatch(/[\u4e00-\u9fff]/);
+      expect(m, english[i]).toMatch(/[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/);
     });
   });
 
