@@ -80,23 +80,31 @@ export async function sectionCheck(results: BenchResults, flags: Flags): Promise
     await runProbes(probes, probeContext(ts), execOn(ts));
     out.fiveTrace = { totalMs: Math.round(now() - began), calls: [...t.calls] };
 
-    // Whole CLI processes: node start-up + imports + openLab + check + progress file.
-    const cli = { samples: [] as number[], inside: [] as number[], failed: 0 };
-    const floor: number[] = [];
+    // Whole CLI processes: node start-up + imports + openLab + check + progress file
+    // (and the baseline build's, interleaved).
+    const binaries = flags.baselineCli ? [CLI, flags.baselineCli] : [CLI];
+    const cli = binaries.map(() => ({ samples: [] as number[], inside: [] as number[], failed: 0, floor: [] as number[] }));
     for (let i = 0; i < flags.samples; i++) {
-      const r = await run("node", [CLI, "check", "--name", name, "--step", "3", "--json"]);
-      cli.samples.push(r.ms);
-      try {
-        const report = JSON.parse(r.stdout) as { seconds: number; passed: boolean };
-        cli.inside.push(report.seconds * 1000);
-        if (!report.passed) cli.failed++;
-      } catch {
-        cli.failed++;
+      for (const [b, bin] of binaries.entries()) {
+        const r = await run("node", [bin, "check", "--name", name, "--step", "3", "--json"]);
+        cli[b]!.samples.push(r.ms);
+        try {
+          const report = JSON.parse(r.stdout) as { seconds: number; passed: boolean };
+          cli[b]!.inside.push(report.seconds * 1000);
+          if (!report.passed) cli[b]!.failed++;
+        } catch {
+          cli[b]!.failed++;
+        }
+        if (i < 5) cli[b]!.floor.push((await run("node", [bin, "--version"])).ms);
       }
-      if (i < 5) floor.push((await run("node", [CLI, "--version"])).ms);
     }
-    out.cli = { label: "`node bin/lvs-lab.js check --step 3 --json` (whole process)", failed: cli.failed, ...stats(cli.samples), samples: cli.samples.map(Math.round), checkInsideMedian: stats(cli.inside).median };
-    out.cliFloor = { label: "`node bin/lvs-lab.js --version` (node + imports only)", ...stats(floor) };
+    const [mine, baseline] = cli;
+    out.cli = { label: "`node bin/lvs-lab.js check --step 3 --json` (whole process)", failed: mine!.failed, ...stats(mine!.samples), samples: mine!.samples.map(Math.round), checkInsideMedian: stats(mine!.inside).median };
+    out.cliFloor = { label: "`node bin/lvs-lab.js --version` (node + imports only)", ...stats(mine!.floor) };
+    if (baseline) {
+      out.baselineCli = { label: "the same check with the baseline build", failed: baseline.failed, ...stats(baseline.samples), samples: baseline.samples.map(Math.round), checkInsideMedian: stats(baseline.inside).median };
+      out.baselineCliFloor = { label: "`--version` with the baseline build", ...stats(baseline.floor) };
+    }
     out.nodeFloor = { label: "`node -e 0`", ...stats(await Promise.all([0, 1, 2].map(async () => (await run("node", ["-e", "0"])).ms))) };
     log(`CLI check: median ${fmtMs(out.cli.median)} p95 ${fmtMs(out.cli.p95)}; --version ${fmtMs(out.cliFloor.median)}`);
   } finally {

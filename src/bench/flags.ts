@@ -17,6 +17,8 @@ export interface Flags {
   scale: number[];
   only: Set<string> | null;
   out: string;
+  /** Another build's bin/lvs-lab.js, timed interleaved with this one (before/after a change). */
+  baselineCli?: string;
   help: boolean;
 }
 
@@ -28,7 +30,9 @@ export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--samples N]
   --ui-seconds N idle TUI sampling window (default 120)
   --ui-env K=V   environment for the TUI process (repeatable), e.g. NODE_ENV=production
   --only LIST    run only these sections
-  --out DIR      where latest.md / latest.json go (default bench/results)`;
+  --out DIR      where latest.md / latest.json go (default bench/results)
+  --baseline-cli PATH  also time another build's bin/lvs-lab.js (e.g. the commit before a
+                 change), interleaved: start, check, stop and the UI rows get a baseline twin`;
 
 export function parseFlags(argv: string[]): Flags {
   const f: Flags = {
@@ -66,6 +70,7 @@ export function parseFlags(argv: string[]): Flags {
     else if (a === "--only") f.only = new Set(val().split(","));
     else if (a === "--scale") f.scale = val().split(",").map(Number);
     else if (a === "--out") f.out = val();
+    else if (a === "--baseline-cli") f.baselineCli = val();
     else if (a === "-h" || a === "--help") f.help = true;
     else throw new Error(`unknown flag ${a}\n${USAGE}`);
   }

@@ -27,20 +27,23 @@ export function markdown(res: BenchResults, uiEnv: string[]): string {
     const c = res.check;
     L.push("## Check latency (dnat, solved, all probes passing)", "");
     L.push("| what | samples | median | p95 | min | max | failed |", "|---|---|---|---|---|---|---|");
-    for (const s of [c.five, c.openFive, c.step3, c.cli, c.cliFloor, c.nodeFloor]) {
+    for (const s of [c.five, c.openFive, c.step3, c.cli, c.baselineCli, c.cliFloor, c.baselineCliFloor, c.nodeFloor]) {
       if (s) L.push(`| ${s.label} | ${s.n} | ${fmtMs(s.median)} | ${fmtMs(s.p95)} | ${fmtMs(s.min)} | ${fmtMs(s.max)} | ${s.failed ?? "–"} |`);
     }
-    if (c.cli) L.push("", `Inside the CLI process the check itself (its report's \`seconds\`) took ${fmtMs(c.cli.checkInsideMedian)} (median); the rest is node start-up, imports and openLab.`);
+    if (c.cli) L.push("", `Inside the CLI process the check itself (its report's \`seconds\`) took ${fmtMs(c.cli.checkInsideMedian)} (median${c.baselineCli ? `; baseline ${fmtMs(c.baselineCli.checkInsideMedian)}` : ""}); the rest is node start-up, imports and openLab.`);
     L.push("");
   }
   if (res.stop?.singleStats && res.stop.parallelStats) {
-    const { cli, inProcess } = res.stop.singleStats;
+    const { cli, inProcess, baselineCli } = res.stop.singleStats;
     const p = res.stop.parallelStats;
+    const pb = res.stop.parallelBaselineStats;
     L.push("## Stop", "");
     L.push("| what | runs | median | min | max |", "|---|---|---|---|---|");
     L.push(`| one dnat instance, \`lvs-lab stop --name X\` (process) | ${cli.n} | ${fmtMs(cli.median)} | ${fmtMs(cli.min)} | ${fmtMs(cli.max)} |`);
     L.push(`| one dnat instance, in-process \`stopLab\` | ${inProcess.n} | ${fmtMs(inProcess.median)} | ${fmtMs(inProcess.min)} | ${fmtMs(inProcess.max)} |`);
     L.push(`| 4 instances, 4 \`lvs-lab stop --name\` processes in parallel (total) | ${p.n} | ${fmtMs(p.median)} | ${fmtMs(p.min)} | ${fmtMs(p.max)} |`);
+    if (baselineCli.n) L.push(`| one dnat instance, baseline build's \`stop\` (process) | ${baselineCli.n} | ${fmtMs(baselineCli.median)} | ${fmtMs(baselineCli.min)} | ${fmtMs(baselineCli.max)} |`);
+    if (pb?.n) L.push(`| 4 instances, 4 baseline \`stop\` processes in parallel (total) | ${pb.n} | ${fmtMs(pb.median)} | ${fmtMs(pb.min)} | ${fmtMs(pb.max)} |`);
     L.push("");
   }
   if (res.scale) {
@@ -53,12 +56,14 @@ export function markdown(res: BenchResults, uiEnv: string[]): string {
     L.push("");
   }
   if (res.ui) {
-    const u = res.ui;
-    L.push(`## TUI frugality (idle, live re-checking, ${u.seconds} s${uiEnv.length ? `, env ${uiEnv.join(" ")}` : ""})`, "");
-    if (u.available && u.rssMb && u.cpuPercent !== undefined) {
-      L.push("| resident memory median | max | CPU (share of one core, whole window) | worst 1 s |", "|---|---|---|---|");
-      L.push(`| ${u.rssMb.median?.toFixed(1)} MB | ${u.rssMb.max?.toFixed(1)} MB | ${u.cpuPercent.toFixed(2)} % | ${u.cpuPercentMax1s?.toFixed(1)} % |`);
-    } else L.push(`UI not available: ${u.reason}.`);
+    L.push(`## TUI frugality (idle, live re-checking, ${res.ui.seconds} s${uiEnv.length ? `, env ${uiEnv.join(" ")}` : ""})`, "");
+    L.push("| build | resident memory median | max | CPU (share of one core, whole window) | worst 1 s |", "|---|---|---|---|---|");
+    for (const [build, u] of [["this", res.ui], ["baseline", res.uiBaseline]] as const) {
+      if (!u) continue;
+      if (u.available && u.rssMb && u.cpuPercent !== undefined) {
+        L.push(`| ${build} | ${u.rssMb.median?.toFixed(1)} MB | ${u.rssMb.max?.toFixed(1)} MB | ${u.cpuPercent.toFixed(2)} % | ${u.cpuPercentMax1s?.toFixed(1)} % |`);
+      } else L.push(`| ${build} | UI not available: ${u.reason} | | | |`);
+    }
     L.push("");
   }
   L.push("## Targets", "");
@@ -74,7 +79,8 @@ export function targets(res: BenchResults): Target[] {
   const d = res.start?.dnat;
   const script = d?.script?.median;
   if (d?.cli) {
-    t.push({ what: "warm start dnat (lvs-lab CLI, whole process) ≤ 1.3× script", value: ratio(d.cli.median, script), met: within(d.cli.median, 1.3 * (script ?? NaN)) });
+    const before = d.baselineCli ? ` (baseline build ${ratio(d.baselineCli.median, script)})` : "";
+    t.push({ what: "warm start dnat (lvs-lab CLI, whole process) ≤ 1.3× script", value: ratio(d.cli.median, script) + before, met: within(d.cli.median, 1.3 * (script ?? NaN)) });
     t.push({ what: "warm start dnat (lvs-lab CLI) faster than docker-compose", value: `${fmtMs(d.cli.median)} vs ${fmtMs(d.compose?.median)}`, met: within(d.cli.median, d.compose?.median ?? NaN) });
   }
   if (d?.startLab) t.push({ what: "warm start dnat (in-process startLab()) ≤ 1.1× script", value: ratio(d.startLab.median, script), met: within(d.startLab.median, 1.1 * (script ?? NaN)) });
@@ -89,11 +95,13 @@ export function targets(res: BenchResults): Target[] {
   const s = res.stop;
   if (s?.singleStats && s.parallelStats) {
     t.push({ what: "stop ≤ 2 s (CLI, one instance)", value: fmtMs(s.singleStats.cli.median), met: within(s.singleStats.cli.median, 2000) });
-    t.push({ what: "stop of 4 instances in parallel ≤ 2 s", value: fmtMs(s.parallelStats.median), met: within(s.parallelStats.median, 2000) });
+    const before = s.parallelBaselineStats?.n ? ` (baseline build ${fmtMs(s.parallelBaselineStats.median)})` : "";
+    t.push({ what: "stop of 4 instances in parallel ≤ 2 s", value: fmtMs(s.parallelStats.median) + before, met: within(s.parallelStats.median, 2000) });
   }
   const u = res.ui;
   if (u?.available && u.rssMb && u.cpuPercent !== undefined) {
-    t.push({ what: "TUI ≤ 120 MB resident", value: `max ${u.rssMb.max?.toFixed(1)} MB`, met: within(u.rssMb.max, 120) });
+    const before = res.uiBaseline?.rssMb ? ` (baseline build max ${res.uiBaseline.rssMb.max?.toFixed(1)} MB)` : "";
+    t.push({ what: "TUI ≤ 120 MB resident", value: `max ${u.rssMb.max?.toFixed(1)} MB${before}`, met: within(u.rssMb.max, 120) });
     t.push({ what: "TUI ≤ 2 % of a core idle", value: `${u.cpuPercent.toFixed(2)} %`, met: within(u.cpuPercent, 2) });
   } else if (u) t.push({ what: "TUI ≤ 120 MB and ≤ 2 % CPU", value: "UI not available", met: undefined });
   return t;

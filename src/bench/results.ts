@@ -4,6 +4,7 @@ import type { EngineCall, Stats } from "./common.js";
 
 export const METHODS = {
   cli: { label: "lvs-lab CLI", how: "`node bin/lvs-lab.js start <lab> --name X --no-ui` (process, node start-up included)" },
+  baselineCli: { label: "baseline CLI", how: "the same command with the `--baseline-cli` build (before the change)" },
   startLab: { label: "lvs-lab startLab()", how: "in-process `startLab` (src/lab/session.ts): leftovers scan, image and kernel checks, allocation, create, services" },
   library: { label: "lvs-lab library", how: "in-process allocateSubnets+resolveTopology+planInstance → createInstance → discoverInterfaces → prepareServices" },
   script: { label: "(a) shell script", how: "generated `sh` script, docker CLI, networks ∥ then containers ∥" },
@@ -28,15 +29,19 @@ export interface CheckResults {
   step3?: Series;
   cli?: Series & { checkInsideMedian?: number };
   cliFloor?: Series;
+  baselineCli?: Series & { checkInsideMedian?: number };
+  baselineCliFloor?: Series;
   nodeFloor?: Series;
   fiveTrace?: { totalMs: number; calls: EngineCall[] };
 }
 
 export interface StopResults {
-  single: { cli: number[]; inProcess: number[] };
+  single: { cli: number[]; inProcess: number[]; baselineCli: number[] };
   parallel: Array<{ totalMs: number; eachMs: number[] }>;
-  singleStats?: { cli: Stats; inProcess: Stats };
+  parallelBaseline: Array<{ totalMs: number; eachMs: number[] }>;
+  singleStats?: { cli: Stats; inProcess: Stats; baselineCli: Stats };
   parallelStats?: Stats;
+  parallelBaselineStats?: Stats;
   trace?: { totalMs: number; calls: EngineCall[] };
 }
 
@@ -87,6 +92,7 @@ export interface BenchResults {
   stop?: StopResults;
   scale?: ScaleRound[];
   ui?: UiResults;
+  uiBaseline?: UiResults;
   errors: Record<string, string>;
   targets?: Target[];
   totalSeconds?: number;

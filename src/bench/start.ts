@@ -22,20 +22,21 @@ async function libraryStart(id: string, name: string, image: string): Promise<vo
 }
 
 /** One timed start: ms until waitReady passes (preparation excluded), and when the method returned. */
-async function timedStart(method: StartMethod, id: string, name: string, image: string, nodes: Nodes, genDir: string) {
+async function timedStart(method: StartMethod, id: string, name: string, image: string, nodes: Nodes, genDir: string, flags: Flags) {
   // A shared engine: another process may take the block chosen before the clock started.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await timedStartOnce(method, id, name, image, nodes, genDir);
+      return await timedStartOnce(method, id, name, image, nodes, genDir, flags);
     } catch (e) {
-      if (attempt >= 3 || !/overlaps/.test(String((e as Error).message))) throw e;
+      if (attempt >= 5 || !/overlaps/.test(String((e as Error).message))) throw e;
       log(`${name}: address block taken meanwhile, again`);
       await cleanup(name);
+      await sleep(200 + Math.random() * 800);
     }
   }
 }
 
-async function timedStartOnce(method: StartMethod, id: string, name: string, image: string, nodes: Nodes, genDir: string) {
+async function timedStartOnce(method: StartMethod, id: string, name: string, image: string, nodes: Nodes, genDir: string, flags: Flags) {
   let launch: () => Promise<unknown>;
   if (method === "script" || method === "compose") {
     const { plan } = await allocatedPlan(id, name, image);
@@ -45,8 +46,9 @@ async function timedStartOnce(method: StartMethod, id: string, name: string, ima
       method === "script"
         ? async () => mustSucceed(await run("sh", [file]), `the script for ${name}`)
         : async () => mustSucceed(await run("docker-compose", ["-p", name, "-f", file, "--no-ansi", "up", "-d"]), `docker-compose up for ${name}`);
-  } else if (method === "cli") {
-    launch = async () => mustSucceed(await run("node", [CLI, "start", id, "--name", name, "--no-ui"]), `lvs-lab start ${id}`);
+  } else if (method === "cli" || method === "baselineCli") {
+    const cli = method === "cli" ? CLI : flags.baselineCli!;
+    launch = async () => mustSucceed(await run("node", [cli, "start", id, "--name", name, "--no-ui"]), `${cli} start ${id}`);
   } else if (method === "startLab") {
     launch = () => startLab(id, engine, { name });
   } else {
@@ -63,7 +65,7 @@ export async function sectionStart(results: BenchResults, flags: Flags, image: s
   // Per-run copies of the generated baselines go to a scratch directory; one example of each stays in genDir.
   const runDir = await mkdtemp(join(tmpdir(), "lvs-lab-bench-"));
   const plans: Array<{ id: string; methods: StartMethod[] }> = [
-    { id: "dnat", methods: ["cli", "startLab", "library", "script", "compose"] },
+    { id: "dnat", methods: ["cli", ...(flags.baselineCli ? (["baselineCli"] as const) : []), "startLab", "library", "script", "compose"] },
     { id: "nat", methods: ["library", "script", "compose"] },
   ];
   results.start = {};
@@ -75,7 +77,7 @@ export async function sectionStart(results: BenchResults, flags: Flags, image: s
     for (const m of methods) {
       const name = `bench-w-${id}-${m.slice(0, 6).toLowerCase()}`;
       try {
-        await timedStart(m, id, name, image, nodes, runDir);
+        await timedStart(m, id, name, image, nodes, runDir, flags);
       } finally {
         await cleanup(name);
       }
@@ -86,7 +88,7 @@ export async function sectionStart(results: BenchResults, flags: Flags, image: s
       for (const m of order) {
         const name = `bench-${id}-${m.slice(0, 6).toLowerCase()}-${r}`;
         try {
-          const t = await timedStart(m, id, name, image, nodes, runDir);
+          const t = await timedStart(m, id, name, image, nodes, runDir, flags);
           samples[m]!.push(t.ms);
           returned[m]!.push(t.returned);
           log(`start ${id} ${m} run ${r + 1}/${flags.runs}: ${fmtMs(t.ms)}`);

@@ -5,27 +5,32 @@ import type { Flags } from "./flags.js";
 import type { BenchResults, StopResults } from "./results.js";
 
 export async function sectionStop(results: BenchResults, flags: Flags): Promise<void> {
-  const out: StopResults = (results.stop = { single: { cli: [], inProcess: [] }, parallel: [] });
+  const out: StopResults = (results.stop = { single: { cli: [], inProcess: [], baselineCli: [] }, parallel: [], parallelBaseline: [] });
+  const binOf = (mode: "cli" | "baselineCli") => (mode === "cli" ? CLI : flags.baselineCli!);
+  const processModes = flags.baselineCli ? (["cli", "baselineCli"] as const) : (["cli"] as const);
   for (let r = 0; r < flags.stopRuns; r++) {
-    for (const mode of r % 2 ? (["inProcess", "cli"] as const) : (["cli", "inProcess"] as const)) {
-      const name = `bench-stop-${mode === "cli" ? "c" : "p"}${r}`;
+    const modes = [...processModes, "inProcess" as const];
+    for (const mode of r % 2 ? modes.reverse() : modes) {
+      const name = `bench-stop-${mode[0]}${r}`;
       await startLab("dnat", engine, { name });
       await sleep(300);
       const began = now();
-      if (mode === "cli") mustSucceed(await run("node", [CLI, "stop", "--name", name]), `lvs-lab stop ${name}`);
-      else await stopLab(engine, name);
+      if (mode === "inProcess") await stopLab(engine, name);
+      else mustSucceed(await run("node", [binOf(mode), "stop", "--name", name]), `lvs-lab stop ${name}`);
       out.single[mode].push(now() - began);
       await cleanup(name);
     }
   }
   for (let r = 0; r < flags.parallelStopRuns; r++) {
-    const names = [0, 1, 2, 3].map((i) => `bench-pstop-${r}-${i}`);
-    for (const n of names) await startLab("dnat", engine, { name: n });
-    await sleep(300);
-    const began = now();
-    const each = await Promise.all(names.map(async (n) => mustSucceed(await run("node", [CLI, "stop", "--name", n]), `lvs-lab stop ${n}`).ms));
-    out.parallel.push({ totalMs: now() - began, eachMs: each });
-    await Promise.all(names.map(cleanup));
+    for (const mode of r % 2 ? [...processModes].reverse() : processModes) {
+      const names = [0, 1, 2, 3].map((i) => `bench-pstop-${mode[0]}${r}-${i}`);
+      for (const n of names) await startLab("dnat", engine, { name: n });
+      await sleep(300);
+      const began = now();
+      const each = await Promise.all(names.map(async (n) => mustSucceed(await run("node", [binOf(mode), "stop", "--name", n]), `lvs-lab stop ${n}`).ms));
+      (mode === "cli" ? out.parallel : out.parallelBaseline).push({ totalMs: now() - began, eachMs: each });
+      await Promise.all(names.map(cleanup));
+    }
   }
   // Where one removal's time goes.
   const t = tracedEngine();
@@ -36,8 +41,9 @@ export async function sectionStop(results: BenchResults, flags: Flags): Promise<
   await stopLab(t.engine, name);
   out.trace = { totalMs: Math.round(now() - began), calls: [...t.calls] };
   await cleanup(name);
-  out.singleStats = { cli: stats(out.single.cli), inProcess: stats(out.single.inProcess) };
+  out.singleStats = { cli: stats(out.single.cli), inProcess: stats(out.single.inProcess), baselineCli: stats(out.single.baselineCli) };
   out.parallelStats = stats(out.parallel.map((p) => p.totalMs));
+  out.parallelBaselineStats = stats(out.parallelBaseline.map((p) => p.totalMs));
   log(`stop: CLI median ${fmtMs(out.singleStats.cli.median)}, 4 in parallel median ${fmtMs(out.parallelStats.median)}`);
 }
 

@@ -59,15 +59,20 @@ async function uiProcess(panePid: number, name: string, nodes: Awaited<ReturnTyp
 }
 
 export async function sectionUi(results: BenchResults, flags: Flags): Promise<void> {
+  if (flags.baselineCli) results.uiBaseline = await idleUi(flags.baselineCli, flags);
+  results.ui = await idleUi(CLI, flags);
+}
+
+async function idleUi(cli: string, flags: Flags): Promise<UiResults> {
   const name = "bench-ui";
   const session = "bench-ui";
-  const out: UiResults = (results.ui = { available: false, seconds: flags.uiSeconds });
+  const out: UiResults = { available: false, seconds: flags.uiSeconds };
   const clk = Number((await run("getconf", ["CLK_TCK"])).stdout.trim()) || 100;
   const nodes = await topologyNodes("dnat");
   await run("tmux", ["kill-session", "-t", session]);
   try {
     const env = flags.uiEnv.map((kv) => `${kv.split("=")[0]}=${q(kv.split("=").slice(1).join("="))} `).join("");
-    mustSucceed(await run("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30", `${env}node ${q(CLI)} start dnat --name ${name}`]), "tmux new-session");
+    mustSucceed(await run("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30", `${env}node ${q(cli)} start dnat --name ${name}`]), "tmux new-session");
     const panePid = Number((await run("tmux", ["list-panes", "-t", session, "-F", "#{pane_pid}"])).stdout.trim());
     const { pid, ready } = await uiProcess(panePid, name, nodes);
     const screen = async () => (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
@@ -75,7 +80,7 @@ export async function sectionUi(results: BenchResults, flags: Flags): Promise<vo
       out.reason = !pid ? "no lvs-lab node process in the tmux pane" : "the lab did not become ready under the TUI within 60 s";
       out.screen = (await screen().catch(() => "")).trim().slice(0, 1500);
       log(`UI not available: ${out.reason}`);
-      return;
+      return out;
     }
     await sleep(5000); // let the first render and the first checks settle
     const firstScreen = await screen();
@@ -83,7 +88,7 @@ export async function sectionUi(results: BenchResults, flags: Flags): Promise<vo
       out.reason = "`start` did not open a TUI (plain output in the pane, or the process ended)";
       out.screen = firstScreen.trim().slice(0, 1500);
       log(`UI not available: ${out.reason}`);
-      return;
+      return out;
     }
     out.available = true;
     out.pid = pid;
@@ -115,7 +120,7 @@ export async function sectionUi(results: BenchResults, flags: Flags): Promise<vo
     out.sampledSeconds = Math.round(elapsed);
     out.screen = (await screen()).trim().slice(0, 3000);
     out.samples = samples;
-    log(`UI: RSS median ${out.rssMb.median?.toFixed(1)} MB, max ${out.rssMb.max?.toFixed(1)} MB, CPU ${out.cpuPercent?.toFixed(2)} % of a core`);
+    log(`UI (${cli}): RSS median ${out.rssMb.median?.toFixed(1)} MB, max ${out.rssMb.max?.toFixed(1)} MB, CPU ${out.cpuPercent?.toFixed(2)} % of a core`);
   } finally {
     await run("tmux", ["send-keys", "-t", session, "q"]);
     await sleep(300);
@@ -125,4 +130,5 @@ export async function sectionUi(results: BenchResults, flags: Flags): Promise<vo
     await run("node", [CLI, "stop", "--name", name]);
     await cleanup(name);
   }
+  return out;
 }
