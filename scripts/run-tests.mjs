@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 
 const vitest = ["node_modules/vitest/vitest.mjs", "run"];
 const groups = [
-  { name: "kernel", args: ["test/lvs.vm.test.ts", "test/mistakes.vm.test.ts", "test/vm.vm.test.ts", "test/isolation.vm.test.ts"] },
+  { name: "kernel", args: ["test/lvs.vm.test.ts", "test/mistakes.vm.test.ts", "test/vm.vm.test.ts", "test/vm-auto.vm.test.ts", "test/isolation.vm.test.ts"] },
   { name: "host", args: ["--exclude", "**/*.vm.test.ts"] },
 ];
 

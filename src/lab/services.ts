@@ -60,7 +60,9 @@ export async function prepareServices(
 }
 
 async function waitForListeners(engine: EngineClient, id: string, node: string, ports: number[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  // An emulated VM on a busy machine took over 20 s (one exec there alone takes seconds).
+  const patience = engine.isLocal() ? 20 : 120;
+  const deadline = Date.now() + patience * 1000;
   let last: ExecResult | undefined;
   while (Date.now() < deadline) {
     last = await engine.exec(id, ["ss", "-Hltn"], { what: `the responder on ${node}` });
@@ -68,5 +70,5 @@ async function waitForListeners(engine: EngineClient, id: string, node: string, 
     if (ports.every((p) => listening.has(p))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new UserError(`The HTTP responder on ${node} did not start listening on ${ports.join(", ")} within 20 s.`);
+  throw new UserError(`The HTTP responder on ${node} did not start listening on ${ports.join(", ")} within ${patience} s.`);
 }

@@ -85,6 +85,18 @@ export interface VmUpResult {
 
 /** How long a running VM's engine gets to answer a ping: emulated, on a busy machine, 2 s was too short. */
 const ENGINE_PATIENCE_MS = 5_000;
+/** Before a start gives up on a running VM's engine (it never restarts it). */
+const RUNNING_ENGINE_PATIENCE_MS = 60_000;
+
+async function engineAnswersWithin(dockerHost: string, ms: number, stillRunning: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (stillRunning()) {
+    if (await engineAnswers(dockerHost, ENGINE_PATIENCE_MS)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  return false;
+}
 
 export async function vmStatus(): Promise<VmStatus> {
   const p = paths();
@@ -201,15 +213,28 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     );
   }
 
-  // Already running? Healthy → make sure it has this image and return at once.
-  const pid = runningPid(p);
+  // Already running: make sure it has this image and return. A booted VM is never
+  // restarted from here: it may be serving others' labs, only slow to answer on a busy
+  // machine; one whose engine stays silent is for `vm down` to end, not a start.
+  let pid = runningPid(p);
   if (pid !== undefined) {
     const s = readState(p);
-    if (s && s.bootSeconds !== undefined && (await engineAnswers(s.dockerHost, 3_000))) {
-      markUsed(p);
-      await ensureImage(local, new Engine(s.dockerHost), opts.labImage, imageId, phase, timings);
-      timings.total = seconds(t0);
-      return { dockerHost: s.dockerHost, timings };
+    const running = pid;
+    if (s && s.bootSeconds !== undefined) {
+      const answered = await engineAnswersWithin(s.dockerHost, RUNNING_ENGINE_PATIENCE_MS, () => runningPid(p) === running);
+      pid = runningPid(p);
+      if (!answered && pid !== undefined) {
+        throw new UserError(
+          `The lvs-lab VM (pid ${pid}) runs but its engine at ${s.dockerHost} did not answer within ${RUNNING_ENGINE_PATIENCE_MS / 1000} s.`,
+          "It may only be very busy: try again in a minute. If it stays silent, `lvs-lab vm down` stops it (and every lab in it); the next start boots a fresh one.",
+        );
+      }
+      if (answered) {
+        markUsed(p);
+        await ensureImage(local, new Engine(s.dockerHost), opts.labImage, imageId, phase, timings);
+        timings.total = seconds(t0);
+        return { dockerHost: s.dockerHost, timings };
+      }
     }
   }
 
@@ -220,8 +245,9 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
   try {
     if (opts.signal?.aborted) throw new UserError("Interrupted.", undefined, ExitCode.interrupted);
     if (pid !== undefined) {
-      // Ours but not answering (hung engine, or an interrupted boot): start over.
-      phase("stop", `VM (pid ${pid}) does not answer: restarting it`);
+      // Ours, never finished booting, and no `vm up` holds the lock any more: a boot whose
+      // owner died (run.sh normally takes QEMU along). Start over.
+      phase("stop", `VM (pid ${pid}) never finished booting: restarting it`);
       await stopPid(pid);
       removeRunFiles(p);
     }
@@ -232,7 +258,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     if (await ensureBuilt(p, phase, guard)) timings.build = seconds(tBuild);
     const tAccel = Date.now();
     const { accel, notice } = await chooseAccel(p, phase, guard);
-    if (notice) phase("accel", notice);
+    if (notice) phase("notice", notice);
     if (Date.now() - tAccel > 1_000) timings.accel = seconds(tAccel);
 
     const disk = join(p.recipeDir, dataDiskName(imageId, opts.labImage));

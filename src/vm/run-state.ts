@@ -7,7 +7,7 @@ import { delimiter, join } from "node:path";
 import { isOurQemu, parsePidFile, processAlive, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, currentRecipeHash, vmPaths, type VmPaths } from "./recipe.js";
 
-export type VmPhase = "download" | "build" | "pack" | "accel" | "disk" | "boot" | "image load" | "ready" | "stop" | string;
+export type VmPhase = "download" | "build" | "pack" | "accel" | "notice" | "disk" | "boot" | "image load" | "ready" | "stop" | string;
 
 export interface VmState {
   pid: number;
