@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import { bold, dim, printJson } from "./output.js";
 
 export function registerList(program: Command): void {
@@ -7,8 +8,11 @@ export function registerList(program: Command): void {
     .description("list the labs")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
-      const { loadAllLabs } = await import("../lesson/load.js");
-      const labs = await loadAllLabs();
+      const { listLabIds, loadLab } = await import("../lesson/load.js");
+      // Each lab in the learner's language where a translation exists (titles and summaries).
+      const labs = (await Promise.all((await listLabIds()).map((id) => loadLab(id)))).sort(
+        (a, b) => a.lesson.meta.order - b.lesson.meta.order || a.lesson.meta.id.localeCompare(b.lesson.meta.id),
+      );
       const rows = labs.map(({ lesson }) => ({
         id: lesson.meta.id,
         title: lesson.meta.title,
@@ -19,8 +23,9 @@ export function registerList(program: Command): void {
       }));
       if (opts.json) return printJson(rows);
       for (const r of rows) {
-        const needs = r.requirements.length ? dim(`  needs ${r.requirements.join(", ")}`) : "";
-        console.log(`${bold(r.id.padEnd(11))} ${r.title} ${dim(`(${r.level}, ${r.steps} steps)`)}${needs}\n${" ".repeat(12)}${dim(r.summary)}`);
+        const needs = r.requirements.length ? dim(t("cli.listNeeds", { what: r.requirements.join(", ") })) : "";
+        const about = t("cli.listAbout", { level: t(`cli.level.${r.level}`), count: r.steps });
+        console.log(`${bold(r.id.padEnd(11))} ${r.title} ${dim(about)}${needs}\n${" ".repeat(12)}${dim(r.summary)}`);
       }
     });
 }

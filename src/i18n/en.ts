@@ -38,6 +38,10 @@ export const en = {
     stoppedOne: "stopped {{name}}{{vm}}: {{containers}} containers, {{networks}} networks removed",
     inVm: " in the lvs-lab VM",
     doneIn: "done in {{took}}",
+    listNeeds: "  needs {{what}}",
+    listAbout_one: "({{level}}, {{count}} step)",
+    listAbout_other: "({{level}}, {{count}} steps)",
+    level: { beginner: "beginner", intermediate: "intermediate", advanced: "advanced" },
     progressUnreadable: "lvs-lab: the saved progress was unreadable; it was moved to {{path}} and you start at step 1.\n",
   },
   errors: {

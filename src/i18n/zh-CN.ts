@@ -40,6 +40,9 @@ export const zhCN = {
     stoppedOne: "已停止 {{name}}{{vm}}：删除了 {{containers}} 个容器、{{networks}} 个网络",
     inVm: "（在 lvs-lab 虚拟机中）",
     doneIn: "用时 {{took}}",
+    listNeeds: "  需要 {{what}}",
+    listAbout_other: "（{{level}}，{{count}} 步）",
+    level: { beginner: "入门", intermediate: "进阶", advanced: "高级" },
     progressUnreadable: "lvs-lab: 保存的进度无法读取，已移到 {{path}}，你从第 1 步开始。\n",
   },
   errors: {
