@@ -77,9 +77,15 @@ async function ensureVmTools(built: boolean): Promise<void> {
   if (action.action === "ready") return;
   if (action.action === "refuse") throw action.error;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // At a prompt readline takes Ctrl-C as a key, not a signal: it must still interrupt.
+  const ctrlC = new AbortController();
+  rl.on("SIGINT", () => ctrlC.abort());
   let answer: string;
   try {
-    answer = await rl.question(`lvs-lab: the VM needs ${missing.map((t) => t.command).join(", ")}, not installed. Install ${action.packages.join(" ")} with apt-get now? [Y/n] `);
+    answer = await rl.question(`lvs-lab: the VM needs ${missing.map((t) => t.command).join(", ")}, not installed. Install ${action.packages.join(" ")} with apt-get now? [Y/n] `, { signal: ctrlC.signal });
+  } catch (e) {
+    if (ctrlC.signal.aborted) throw new UserError("Interrupted; nothing was installed.", undefined, ExitCode.interrupted);
+    throw e;
   } finally {
     rl.close();
   }
