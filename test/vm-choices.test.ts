@@ -56,7 +56,7 @@ describe("KVM or TCG", () => {
 
   it("judges the trial: the marker alone on a line is user space; the kernel echoing its command line is not", () => {
     const now = new Date("2026-01-01T00:00:00Z");
-    const ok = judgeTrial({ console: `[    1.2] Run /usr/bin/echo as init process\n${TRIAL_MARKER}\r\n[ 1.3] Kernel panic`, timedOut: false, seconds: 2.04 }, now);
+    const ok = judgeTrial({ console: `[    1.2] Run /usr/bin/echo as init process\n${TRIAL_MARKER}\r\n[ 1.3] Kernel panic`, timedOut: false, seconds: 2.04 }, "kvm", now);
     expect(ok).toEqual({ accel: "kvm", reason: "a trial boot with KVM reached user space in 2.0 s", decidedAt: "2026-01-01T00:00:00.000Z" });
     expect(reachedUserSpace(`Kernel command line: console=ttyS0 rdinit=/usr/bin/echo -- ${TRIAL_MARKER}`)).toBe(false);
     expect(reachedUserSpace(`# qemu ... -append "... -- ${TRIAL_MARKER}"`)).toBe(false);

@@ -76,5 +76,5 @@ export async function trialBoot(p: VmPaths, accel: Accel, timeoutMs: number, gua
   }
   const seconds = (Date.now() - started) / 1000;
   await guard.stopTracked();
-  return judgeTrial({ console: readText(p.trialLog) ?? "", timedOut, seconds });
+  return judgeTrial({ console: readText(p.trialLog) ?? "", timedOut, seconds }, accel);
 }

@@ -58,18 +58,22 @@ export function reachedUserSpace(console: string): boolean {
   return console.split("\n").some((l) => l.trim() === TRIAL_MARKER);
 }
 
-/** KVM works when the kernel reached user space under it in time; anything else falls back to TCG. */
-export function judgeTrial(o: TrialOutcome, now: Date = new Date()): AccelVerdict {
+/**
+ * The accelerator tried works when the kernel reached user space under it in time; anything
+ * else falls back to TCG, with the cause.
+ */
+export function judgeTrial(o: TrialOutcome, tried: Accel = "kvm", now: Date = new Date()): AccelVerdict {
   const decidedAt = now.toISOString();
-  if (reachedUserSpace(o.console)) return { accel: "kvm", reason: `a trial boot with KVM reached user space in ${o.seconds.toFixed(1)} s`, decidedAt };
+  const name = tried.toUpperCase();
+  if (reachedUserSpace(o.console)) return { accel: tried, reason: `a trial boot with ${name} reached user space in ${o.seconds.toFixed(1)} s`, decidedAt };
   const lastError = o.console
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => /error|assert|fail|panic|cannot|could not/i.test(l))
+    .filter((l) => !l.startsWith("#") && /error|assert|fail|panic|cannot|could not/i.test(l))
     .pop();
   const why = o.timedOut
-    ? `a trial boot with KVM showed no sign of life within ${o.seconds.toFixed(0)} s`
-    : `a trial boot with KVM ended ${lastError ? `with "${lastError.slice(0, 160)}"` : "before user space"}`;
+    ? `a trial boot with ${name} showed no sign of life within ${o.seconds.toFixed(0)} s`
+    : `a trial boot with ${name} ended ${lastError ? `with "${lastError.slice(0, 160)}"` : "before user space"}`;
   return { accel: "tcg", reason: why, decidedAt };
 }
 
