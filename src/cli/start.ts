@@ -6,19 +6,19 @@ import { bold, dim, progressLine, seconds } from "./output.js";
 import { interruptSignal } from "./signals.js";
 
 export function describeInstance(s: LabSession): string {
-  const lines = [bold(`${s.lab.lesson.meta.title}`) + dim(`  (instance ${s.name}, engine ${s.engine.host})`), ""];
-  for (const net of Object.values(s.topology.networks)) lines.push(`  network ${bold(net.name.padEnd(6))} ${net.subnet}`);
+  const lines = [bold(`${s.lab.lesson.meta.title}`) + dim(t("cli.instanceOn", { name: s.name, engine: s.engine.host })), ""];
+  for (const net of Object.values(s.topology.networks)) lines.push(`  ${t("cli.network")} ${bold(net.name.padEnd(6))} ${net.subnet}`);
   for (const v of Object.entries(s.topology.vips)) lines.push(`  ${v[0].toUpperCase().padEnd(14)} ${v[1].address}`);
   lines.push("");
   for (const node of Object.values(s.topology.nodes)) {
     const addrs = Object.entries(node.addresses)
       .map(([net, a]) => `${a} (${net}${s.ifaces[node.name]?.[net] ? `, ${s.ifaces[node.name]![net]}` : ""})`)
       .join("  ");
-    const serves = node.serve.length ? dim(`  serves HTTP on ${node.serve.join(", ")}`) : "";
+    const serves = node.serve.length ? dim(t("cli.servesHttp", { ports: node.serve.join(", ") })) : "";
     lines.push(`  ${bold(node.name.padEnd(9))} ${node.role.padEnd(16)} ${addrs}${serves}`);
   }
-  lines.push("", `Shell on a node:  lvs-lab shell <node>${s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : ""}`);
-  lines.push(`Check your work:  lvs-lab check     Stop:  lvs-lab stop${s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : ""}`);
+  const flag = s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : "";
+  lines.push("", t("cli.shellHowTo", { flag }), t("cli.checkHowTo", { flag }));
   return lines.join("\n");
 }
 
@@ -54,7 +54,7 @@ export function registerStart(program: Command): void {
         s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { lang: opts.lang });
         reattached = true;
         if (opts.restart) {
-          progressLine(`resetting instance ${name} to the start`);
+          progressLine(t("cli.resetting", { name }));
           s = await resetLab(s, 0, { signal });
         }
       } else if (ui) {
@@ -75,18 +75,18 @@ export function registerStart(program: Command): void {
           onPhase: (phase, state, detail) => {
             if (state === "start") {
               phaseStart = Date.now();
-              progressLine(`${phase}: creating ${detail ?? ""}`);
-            } else progressLine(`${phase}: ready in ${seconds(phaseStart)}`);
+              progressLine(t("cli.phaseCreating", { phase: t(`ui.startup.phase.${phase}`), detail: detail ?? "" }));
+            } else progressLine(t("cli.phaseReady", { phase: t(`ui.startup.phase.${phase}`), took: seconds(phaseStart) }));
           },
         });
       }
       if (opts.restart) await deleteProgress(s.name);
       const { progress, backedUpTo } = await loadProgress(s.name, labId);
-      if (backedUpTo) progressLine(`the saved progress could not be read; it was moved to ${backedUpTo}`);
+      if (backedUpTo) progressLine(t("cli.progressMoved", { path: backedUpTo }));
       await saveProgress(s.name, progress);
       if (!reattached && progress.step > 0) {
         // Fresh containers for a learner who had got further: replay the steps done so far.
-        await replaySteps(s, progress.step, (i) => progressLine(`restoring your progress: step ${i + 1}, ${s.lab.lesson.steps[i]!.title}`));
+        await replaySteps(s, progress.step, (i) => progressLine(t("cli.restoring", { n: i + 1, title: s.lab.lesson.steps[i]!.title })));
       }
       const nameFlag = s.name !== labId ? ` --name ${s.name}` : "";
 
@@ -104,7 +104,7 @@ export function registerStart(program: Command): void {
         const outcome = await runLesson(classLink?.controller ?? controller, progress, { signal });
         await classLink?.close();
         if (outcome.stop) {
-          progressLine(`stopping instance ${s.name}…`);
+          progressLine(t("cli.stopping", { name: s.name }));
           const removed = await stopLab(outcome.session.engine, s.name);
           console.log(t("cli.stopped", { name: s.name, containers: removed.containers, networks: removed.networks }));
         } else {
@@ -114,7 +114,7 @@ export function registerStart(program: Command): void {
         return;
       }
 
-      progressLine(reattached ? `reattached to the running instance ${s.name}` : `lab ready in ${seconds(began)}`);
+      progressLine(reattached ? t("cli.reattached", { name: s.name }) : t("cli.labReady", { took: seconds(began) }));
       console.log(describeInstance(s));
       const step = s.lab.lesson.steps[progress.step]!;
       const done = progress.passed.length ? t("cli.passedSoFar", { count: progress.passed.length }) : "";

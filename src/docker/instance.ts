@@ -3,6 +3,7 @@
  * label; an instance that failed or was interrupted half-way is removed again.
  */
 import { ExitCode, UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import type { ContainerSpec, EngineClient, LabContainer, NetworkSpec } from "./engine.js";
 import { LABEL, ONE_SHOT_INSTANCE } from "./labels.js";
 
@@ -83,12 +84,12 @@ export async function createInstance(
   const { signal, onPhase = () => undefined } = opts;
   try {
     checkAborted(signal);
-    onPhase("networks", "start", `${plan.networks.length} networks`);
+    onPhase("networks", "start", t("ui.startup.networks", { count: plan.networks.length }));
     await settleAll(plan.networks.map((n) => engine.createNetwork(n)));
     opts.onNetworksCreated?.();
     onPhase("networks", "done");
     checkAborted(signal);
-    onPhase("containers", "start", `${plan.containers.length} containers`);
+    onPhase("containers", "start", t("ui.startup.containers", { count: plan.containers.length }));
     const ids = await createContainers(engine, plan.containers, { signal });
     onPhase("containers", "done");
     return ids;

@@ -231,7 +231,7 @@ async function readyForLearner(
   opts: { signal?: AbortSignal; onPhase?: PhaseListener },
 ): Promise<LabSession> {
   try {
-    opts.onPhase?.("services", "start", "addresses and responders");
+    opts.onPhase?.("services", "start", t("ui.startup.services"));
     // Discovering interfaces and waiting for the responders overlap (one exec round less).
     const discovering = discoverInterfaces(engine, topology, containers);
     const [ifaces] = await Promise.all([discovering, prepareServices(engine, topology, containers, discovering, name)]);
