@@ -23,6 +23,28 @@ function judgeNat(yaml: object, ...outputs: Array<string | [number, string]>): s
   return probeKind(p.kind).judge(p, outputs.map((o) => (typeof o === "string" ? { exitCode: 0, output: o } : { exitCode: o[0], output: o[1] })), nat).message;
 }
 
+/** An http probe's outputs in the nat lab: the requests, then each node's capture, `replies` reply frames leaving the director. */
+function httpOutputs(requests: string, replies = 0, directorListens = true): string[] {
+  const frame = "1795803231.555424 eth0  Out ifindex 26 02:42:c6:12:00:32 ethertype IPv4 (0x0800), length 66: 198.51.100.50.80 > 198.51.100.100.34312: Flags [.], ack 1, win 64, length 0\n";
+  return [requests, ...Object.keys(natTopology.nodes).flatMap((n) => [n !== "director" || directorListens ? "--- capture\nstarted\n" : "--- capture\n", `--- capture\nstopped\n--- packets\n${n === "director" ? frame.repeat(replies) : ""}`])];
+}
+
+function httpVerdicts(): string[] {
+  const probe = { kind: "http", to: "{{vip}}:80", count: 4, expect: { servers: ["rs1", "rs2"], clientAddress: "{{client.ext}}", replies: "direct" } };
+  const ok = "ok rs1 saw 198.51.100.100:1\nok rs2 saw 198.51.100.100:2\nok rs1 saw 198.51.100.100:3\nok rs2 saw 198.51.100.100:4\n";
+  const weighted = { kind: "http", to: "{{vip}}:80", count: 8, expect: { spread: { rs1: 3, rs2: 1 }, tolerance: 0.15 } };
+  return [
+    judgeNat(probe, ...httpOutputs(ok)),
+    judgeNat(probe, ...httpOutputs(ok, 12)),
+    judgeNat(probe, ...httpOutputs(ok, 0, false)),
+    judgeNat(probe, ...httpOutputs(ok.replace(/rs2/g, "rs1"))),
+    judgeNat(probe, ...httpOutputs(ok.replace(/198\.51\.100\.100/g, "10.0.1.50"))),
+    judgeNat(probe, ...httpOutputs("fail 28\nfail 28\nok rs1 saw 198.51.100.100:1\nfail 7\n")),
+    judgeNat({ ...probe, expect: { answers: "none" } }, ...httpOutputs("fail 28\nfail 7\nfail 28\nfail 28\n")),
+    judgeNat(weighted, "ok rs1 saw 1.1.1.1:1\n".repeat(4) + "ok rs2 saw 1.1.1.1:1\n".repeat(4)),
+  ];
+}
+
 /** The LVS labs' verdicts: IPVS tables, addresses on lo, ARP entries, commands. */
 function lvsVerdicts(): string[] {
   const ipvs = {
@@ -50,6 +72,7 @@ function lvsVerdicts(): string[] {
     judgeNat(arp, "198.51.100.50 dev eth0 lladdr 02:42:00:00:00:01 REACHABLE\n", ...links),
     judgeNat(arp, "", ...links),
     judgeNat({ kind: "command", node: "rs1", run: "false", message: "不行。" }, [1, ""]),
+    ...httpVerdicts(),
     judgeNat({ kind: "command", node: "director", run: "conntrack -L", match: "UNREPLIED", message: "没有未应答的连接。" }, "nothing\n"),
   ];
 }

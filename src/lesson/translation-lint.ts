@@ -131,7 +131,6 @@ export function incompleteCatalogues(): Array<{ lang: string; missing: string[] 
 
 /** Learner-facing texts kept out of the catalogue for now, named so that the gap stays visible. */
 export const UNTRANSLATED_SOURCES = [
-  "src/probes/kinds/http.ts (verdicts of http probes)",
   "src/probes/trace.ts (hop reports)",
   "src/probes/capture.ts (capture summaries)",
 ];

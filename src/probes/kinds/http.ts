@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { captureFilter, captureId, parseCapture, startCaptureScript, stopCaptureScript, type NodeCapture } from "../capture.js";
 import { parseHttpSamples, type HttpSample } from "../command-output.js";
+import { t } from "../../i18n/index.js";
 import { tracePath } from "../trace.js";
 import type { Collect, ProbeContext, ProbeKind, Spread, Verdict } from "../types.js";
 import { endpoint, probeBase, splitEndpoint, addressWithOwner, withExplain } from "./common.js";
@@ -67,8 +68,8 @@ export const httpProbe: ProbeKind<HttpProbe> = {
   schema,
   describe: (p) => {
     if (p.title) return p.title;
-    const what = p.expect.answers === "none" ? "get no answer" : "get answers";
-    return `${p.count} requests from ${p.node} to ${p.to} ${what}${p.expect.replies ? `, replies ${p.expect.replies}` : ""}`;
+    const replies = p.expect.replies ? t(`probe.http.describeReplies.${p.expect.replies}`) : "";
+    return t(p.expect.answers === "none" ? "probe.http.describeNone" : "probe.http.describe", { count: p.count, node: p.node, to: p.to, replies });
   },
   /** Requests on the sending node; a capture on every node around them (see capture.ts). */
   collect(p, ctx) {
@@ -105,6 +106,15 @@ function repliesLeaving(director: NodeCapture, p: HttpProbe, ctx: ProbeContext):
   return director.packets.filter((k) => k.direction === "Out" && k.protocol === "tcp" && !k.outer && k.src === host && k.sport === port && k.dst === client).length;
 }
 
+/** curl's failures as the parser names them, in the learner's language. */
+const CURL_ERROR_KEYS = {
+  "connection refused": "probe.http.curl.refused",
+  "timed out": "probe.http.curl.timeout",
+  "empty reply": "probe.http.curl.empty",
+  "connection reset": "probe.http.curl.reset",
+} as const;
+const curlError = (error: string | undefined) => (error && error in CURL_ERROR_KEYS ? t(CURL_ERROR_KEYS[error as keyof typeof CURL_ERROR_KEYS]) : (error ?? ""));
+
 function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCapture[], requestOutput: string, ctx: ProbeContext): Verdict {
   const answered = samples.filter((s) => s.ok);
   const counts: Record<string, number> = {};
@@ -119,27 +129,28 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
   if (p.expect.replies) {
     const director = captures.find((c) => c.node === p.director);
     if (director?.state !== "complete") {
-      const why = director?.state === "ended early" ? "tcpdump there stopped before the requests ended" : "tcpdump did not start there";
-      return { ok: false, spread, message: `Could not measure the reply path on ${p.director}: ${why}.` };
+      const why = t(director?.state === "ended early" ? "probe.http.captureEndedEarly" : "probe.http.captureNotStarted");
+      return { ok: false, spread, message: t("probe.http.cannotMeasure", { director: p.director, why }) };
     }
     viaDirector = repliesLeaving(director, p, ctx);
     spread.repliesViaDirector = viaDirector;
   }
   const summary = Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(", ");
-  const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => s.error))].join(", ");
+  const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => curlError(s.error)))].join(t("probe.http.join"));
   const fail = (m: string) => ({ ok: false, spread, message: withExplain(m, p) });
 
-  if (samples.length === 0) return fail(`${p.node} could not send requests to ${p.to} (${requestOutput.trim().slice(0, 120)}).`);
+  const said = { node: p.node, to: p.to, answered: answered.length, total: samples.length, summary, errors };
+  if (samples.length === 0) return fail(t("probe.http.cannotSend", { ...said, output: requestOutput.trim().slice(0, 120) }));
   if (p.expect.answers === "none") {
-    if (answered.length === 0) return { ok: true, spread, message: `No answer from ${p.to}: all ${samples.length} requests from ${p.node} failed (${errors}).` };
-    return fail(`${p.to} answered ${answered.length} of ${samples.length} requests from ${p.node} (${summary}); here none should get through yet.`);
+    if (answered.length === 0) return { ok: true, spread, message: t("probe.http.noAnswer", said) };
+    return fail(t("probe.http.answeredTooSoon", said));
   }
   const needed = p.expect.answers === "all" ? samples.length : p.expect.answers;
   if (answered.length < needed) {
-    return fail(`Only ${answered.length} of ${samples.length} requests from ${p.node} to ${p.to} were answered${summary ? ` (${summary})` : ""}; the rest: ${errors}.`);
+    return fail(t("probe.http.onlySome", { ...said, summary: summary ? t("probe.http.summary", { summary }) : "" }));
   }
   for (const server of p.expect.servers ?? []) {
-    if (!counts[server]) return fail(`${server} answered none of the ${samples.length} requests to ${p.to} (${summary}).`);
+    if (!counts[server]) return fail(t("probe.http.serverNone", { ...said, server }));
   }
   if (p.expect.spread) {
     const totalShare = Object.values(p.expect.spread).reduce((a, b) => a + b, 0);
@@ -147,23 +158,23 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
       const expected = share / totalShare;
       const actual = (counts[server] ?? 0) / Math.max(answered.length, 1);
       if (Math.abs(actual - expected) > p.expect.tolerance) {
-        return fail(`${server} answered ${counts[server] ?? 0} of ${answered.length} requests (${Math.round(actual * 100)} %), expected about ${Math.round(expected * 100)} % (${summary}).`);
+        return fail(t("probe.http.spread", { ...said, server, got: counts[server] ?? 0, actual: Math.round(actual * 100), expected: Math.round(expected * 100) }));
       }
     }
   }
   if (p.expect.clientAddress) {
     const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
     if (wrong.length) {
-      return fail(`The real servers saw the client as ${wrong.map((a) => addressWithOwner(ctx, a)).join(", ")}, not as ${addressWithOwner(ctx, p.expect.clientAddress)}: the client's address was rewritten on the way.`);
+      return fail(t("probe.http.clientRewritten", { seen: wrong.map((a) => addressWithOwner(ctx, a)).join(", "), client: addressWithOwner(ctx, p.expect.clientAddress) }));
     }
   }
   if (p.expect.replies === "direct" && viaDirector! > 0) {
-    return fail(`${viaDirector} reply packets left ${p.director} for the client: replies go back through the director, not straight to the client.`);
+    return fail(t("probe.http.repliesViaDirector", { count: viaDirector, director: p.director }));
   }
   if (p.expect.replies === "via-director" && viaDirector === 0) {
-    return fail(`No reply packet left ${p.director} for the client: replies bypass the director.`);
+    return fail(t("probe.http.repliesBypass", { director: p.director }));
   }
-  const path = viaDirector === undefined ? "" : viaDirector > 0 ? `; ${viaDirector} reply packets went through ${p.director}` : `; replies went straight to the client (0 through ${p.director})`;
-  const seen = spread.clientSeenAs!.length ? `; the servers saw ${spread.clientSeenAs!.join(", ")}` : "";
-  return { ok: true, spread, message: `${answered.length}/${samples.length} answered (${summary})${seen}${path}.` };
+  const path = viaDirector === undefined ? "" : viaDirector > 0 ? t("probe.http.okViaDirector", { count: viaDirector, director: p.director }) : t("probe.http.okDirect", { director: p.director });
+  const seen = spread.clientSeenAs!.length ? t("probe.http.okSeen", { seen: spread.clientSeenAs!.join(", ") }) : "";
+  return { ok: true, spread, message: t("probe.http.ok", { ...said, seen, path }) };
 }
