@@ -11,6 +11,7 @@ import { accelKey, decideAccel, judgeTrial, parseVerdicts, reachedUserSpace, TRI
 import { idlePollMs, watchIdle, type IdleWatchDeps } from "../src/vm/idle.js";
 import { forcedAccel, vmIdleMinutes, vmMemoryMiB, DEFAULT_MEMORY_MIB } from "../src/vm/settings.js";
 import { installCommand, missingVmTools, vmToolsError } from "../src/vm/tools.js";
+import { isVmDockerHost } from "../src/vm/index.js";
 import { plannedSteps, progressText, stepOfPhase, withStep } from "../src/cli/vm-progress.js";
 
 const kvmOk: AccelVerdict = { accel: "kvm", reason: "a trial boot with KVM reached user space in 2.0 s", decidedAt: "2026-01-01T00:00:00.000Z" };
@@ -84,6 +85,17 @@ describe("KVM or TCG", () => {
     expect(parseVerdicts("not json")).toEqual({});
     expect(parseVerdicts("[1]")).toEqual({});
     expect(parseVerdicts(JSON.stringify({ a: kvmOk, b: { accel: "xen", reason: "x", decidedAt: "y" }, c: null }))).toEqual({ a: kvmOk });
+  });
+});
+
+describe("a recorded engine address", () => {
+  it("is the VM's when it is a loopback port the VM takes", () => {
+    expect(isVmDockerHost("tcp://127.0.0.1:23750")).toBe(true);
+    expect(isVmDockerHost("tcp://127.0.0.1:23849")).toBe(true);
+    expect(isVmDockerHost("tcp://127.0.0.1:23850")).toBe(false);
+    expect(isVmDockerHost("tcp://127.0.0.1:2375")).toBe(false);
+    expect(isVmDockerHost("tcp://10.0.0.5:23750")).toBe(false);
+    expect(isVmDockerHost("unix:///var/run/docker.sock")).toBe(false);
   });
 });
 

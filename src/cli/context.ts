@@ -35,6 +35,21 @@ export async function knownEngines(): Promise<Engine[]> {
   return engines;
 }
 
+/** An instance recorded in the VM that is no longer running went with it: say that, not "engine unreachable". */
+async function refuseGoneVm(name: string, lab: string, dockerHost: string): Promise<void> {
+  const { isVmDockerHost, vmStatus } = await import("../vm/index.js");
+  if (dockerHost === resolveDockerHost() || !isVmDockerHost(dockerHost)) return;
+  const vm = await vmStatus();
+  if (vm.running && vm.dockerHost === dockerHost) return;
+  const { deleteInstanceRecord } = await import("../state/instances.js");
+  await deleteInstanceRecord(name);
+  const how = vm.stoppedIdle ? `stopped itself at ${vm.stoppedIdle.at} after ${vm.stoppedIdle.idleMinutes} min without a lab` : vm.running ? "was restarted since" : "is no longer running";
+  throw new UserError(
+    `Instance "${name}" ran in the lvs-lab VM, which ${how}; the lab went with it.`,
+    `Start it again: \`lvs-lab start ${lab}${name !== lab ? ` --name ${name}` : ""}\` (your progress is kept and replayed).`,
+  );
+}
+
 /** The engine where an instance of this name has containers: its record's first, then every known engine. */
 export async function instanceEngine(name: string): Promise<Engine | undefined> {
   const record = await readInstanceRecord(name);
@@ -61,6 +76,7 @@ export async function targetInstance(name: string | undefined): Promise<FoundIns
     engine = all[0]!.e;
   }
   const record = await readInstanceRecord(chosen);
+  if (!engine && record) await refuseGoneVm(chosen, record.lab, record.dockerHost);
   engine ??= record ? new Engine(record.dockerHost) : new Engine(resolveDockerHost());
   const containers = await instanceContainers(engine, chosen);
   if (!Object.keys(containers).length) {

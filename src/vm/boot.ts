@@ -146,9 +146,12 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function pickPort(start = FIRST_HOST_PORT, tries = 100): Promise<number> {
-  for (let port = start; port < start + tries; port++) if (await portFree(port)) return port;
-  throw new UserError(`No free localhost port in ${start}–${start + tries - 1} for the VM's engine.`, "Free one of them, then try again.");
+/** How many ports from FIRST_HOST_PORT on the VM's engine may take (one per cache root running a VM). */
+export const PORT_TRIES = 100;
+
+async function pickPort(start = FIRST_HOST_PORT): Promise<number> {
+  for (let port = start; port < FIRST_HOST_PORT + PORT_TRIES; port++) if (await portFree(port)) return port;
+  throw new UserError(`No free localhost port in ${FIRST_HOST_PORT}–${FIRST_HOST_PORT + PORT_TRIES - 1} for the VM's engine.`, "Free one of them, then try again.");
 }
 
 /**

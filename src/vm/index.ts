@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, closeSync, openSync, rmSync, utimesSync, writeFi
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { ExitCode, UserError } from "../errors.js";
-import { BootGuard, bootVm, engineAnswers, stopPid } from "./boot.js";
+import { BootGuard, bootVm, engineAnswers, PORT_TRIES, stopPid } from "./boot.js";
 import { ensureBuilt } from "./build.js";
 import { parseVerdicts } from "./accel.js";
 import { chooseAccel, kvmDevice } from "./accel-trial.js";
@@ -35,7 +35,7 @@ import { ensureImage, prepareDataDisk } from "./data-disk.js";
 import { estimatesFor, recordTimings, type VmEstimates } from "./estimates.js";
 import type { IdleStopRecord } from "./idle.js";
 import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
-import { parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
+import { FIRST_HOST_PORT, parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
 import { paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
 import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
@@ -158,6 +158,12 @@ export async function vmDockerHost(): Promise<string | undefined> {
   if (!s || s.bootSeconds === undefined) return undefined; // still booting
   markUsed(p);
   return (await engineAnswers(s.dockerHost, ENGINE_PATIENCE_MS)) ? s.dockerHost : undefined;
+}
+
+/** The shape of the VM's engine address (a port from FIRST_HOST_PORT on, on loopback): a record's host may be one. */
+export function isVmDockerHost(dockerHost: string): boolean {
+  const m = /^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(dockerHost);
+  return m !== null && Number(m[1]) >= FIRST_HOST_PORT && Number(m[1]) < FIRST_HOST_PORT + PORT_TRIES;
 }
 
 /** Any command that reaches for the VM holds off its idle stop (see idle.ts). */
