@@ -44,7 +44,8 @@ describe.skipIf(!enabled)("lvs-lab VM (real kernel)", () => {
     expect(phases).toContain("boot");
     expect(await vmDockerHost()).toBe(dockerHost);
     const s = await vmStatus();
-    expect(s).toMatchObject({ running: true, built: true, engine: true, dockerHost, accel: "tcg" });
+    expect(s).toMatchObject({ running: true, built: true, engine: true, dockerHost });
+    expect(["kvm", "tcg"]).toContain(s.accel); // the trial boot decides (accel.ts)
     expect(s.bootSeconds).toBeGreaterThan(0);
     const info = await new Engine(dockerHost).info();
     expect(info.kernel).toMatch(/^6\.1\.0-\d+-amd64$/);
