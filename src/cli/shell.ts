@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 
 async function containerOf(node: string, name?: string) {
   const { targetInstance } = await import("./context.js");
   const target = await targetInstance(name);
   const id = target.containers[node]?.id;
-  if (!id) throw new UserError(`Instance "${target.name}" has no node "${node}" (nodes: ${Object.keys(target.containers).sort().join(", ")}).`);
+  if (!id) throw new UserError(t("errors.noNode", { name: target.name, node, nodes: Object.keys(target.containers).sort().join(", ") }));
   return { target, id };
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import { loadProgress } from "../state/progress.js";
 import { bold, dim, printJson, red } from "./output.js";
 
@@ -26,10 +27,10 @@ export function registerStatus(program: Command): void {
         rows.push(...found);
       }
       if (opts.json) return printJson(rows);
-      if (!rows.length) return console.log("No lab instances. Start one with `lvs-lab start <lab>`.");
+      if (!rows.length) return console.log(t("cli.noInstances"));
       for (const r of rows) {
-        const state = r.broken ? red(`  broken or half-built (leftover of a crash? \`lvs-lab stop --name ${r.name}\`)`) : "";
-        console.log(`${bold(r.name.padEnd(12))} lab ${r.lab.padEnd(10)} step ${r.step}  ${r.nodes.length} nodes ${dim(r.engine)}${state}`);
+        const state = r.broken ? red(t("cli.broken", { name: r.name })) : "";
+        console.log(`${bold(r.name.padEnd(12))} ${t("cli.statusRow", { lab: r.lab.padEnd(10), step: r.step, nodes: r.nodes.length })} ${dim(r.engine)}${state}`);
       }
     });
 }

@@ -55,9 +55,13 @@ export const en = {
     stopping: "stopping instance {{name}}…",
     reattached: "reattached to the running instance {{name}}",
     labReady: "lab ready in {{took}}",
+    noInstances: "No lab instances. Start one with `lvs-lab start <lab>`.",
+    broken: "  broken or half-built (leftover of a crash? `lvs-lab stop --name {{name}}`)",
+    statusRow: "lab {{lab}} step {{step}}  {{nodes}} nodes",
     progressUnreadable: "lvs-lab: the saved progress was unreadable; it was moved to {{path}} and you start at step 1.\n",
   },
   errors: {
+    noNode: 'Instance "{{name}}" has no node "{{node}}" (nodes: {{nodes}}).',
     instanceMissing: 'Instance "{{name}}" is missing {{nodes}}.',
     instanceMissingHint: "`lvs-lab reset` recreates it.",
     nodesStopped_one: 'In instance "{{name}}", {{nodes}} is not running.',

@@ -56,9 +56,13 @@ export const zhCN = {
     stopping: "正在停止实例 {{name}}…",
     reattached: "已重新连接到运行中的实例 {{name}}",
     labReady: "实验已就绪，用时 {{took}}",
+    noInstances: "没有实验实例。用 `lvs-lab start <lab>` 启动一个。",
+    broken: "  已损坏或未建好（崩溃的残留？`lvs-lab stop --name {{name}}`）",
+    statusRow: "实验 {{lab}} 第 {{step}} 步  {{nodes}} 个节点",
     progressUnreadable: "lvs-lab: 保存的进度无法读取，已移到 {{path}}，你从第 1 步开始。\n",
   },
   errors: {
+    noNode: "实例“{{name}}”没有节点“{{node}}”（节点有：{{nodes}}）。",
     instanceMissing: "实例“{{name}}”缺少 {{nodes}}。",
     instanceMissingHint: "`lvs-lab reset` 会重新创建它。",
     nodesStopped_other: "实例“{{name}}”中，{{nodes}} 没有在运行。",
