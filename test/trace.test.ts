@@ -91,6 +91,25 @@ describe("trace: where the packets of a request went, on real captures", () => {
     ]);
   });
 
+  it("dr before the real servers hold the VIP: the director hands the SYN to rs2's MAC, rs2 drops it", () => {
+    expect(hops("dr-vip-not-on-rs")).toEqual([
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "director: SYN arrived on eth0, forwarded unchanged, left on eth0 to rs2's MAC 02:42:c6:33:64:15",
+      "rs2: SYN arrived on eth0, but 198.51.100.77 is not one of rs2's addresses: dropped there (neither answered nor forwarded)",
+      "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("dr with the ARP sysctls at 0: the client's SYN goes straight to rs2's MAC", () => {
+    const verdict = judgeProbeRecording("trace/dr-arp-answered-by-rs.txt");
+    expect(verdict.message).toBe("rs1 answered none of the 6 requests to 198.51.100.77:80 (rs2 6).");
+    expect(hops("dr-arp-answered-by-rs")).toEqual([
+      "client: SYN to 198.51.100.77:80 left on eth0 to rs2's MAC 02:42:c6:33:64:15",
+      "rs2: SYN arrived on eth0; SYN-ACK from 198.51.100.77:80 to 198.51.100.100 (client) left on eth0 to client",
+      "client: SYN-ACK arrived from 198.51.100.77:80: connected and answered",
+    ]);
+  });
+
   it("tun, tunl0 down: the IPIP packet reaches rs2, which sends ICMP back; IPVS tells the client the port is unreachable", () => {
     expect(hops("tun-tunl0-down")).toEqual([
       "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
