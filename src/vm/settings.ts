@@ -9,10 +9,12 @@ export const QEMU_BIN = "qemu-system-x86_64";
 /**
  * Guest memory. The failover lab (two directors with keepalived, two real servers, a
  * client; every step solved and checked with traffic) peaked at 894 MiB in use in the
- * guest (MemTotal − MemAvailable), 505 MiB of it the initramfs root, which stays in RAM:
- * 1280 leaves ~40 % for page cache. LVS_LAB_VM_MEMORY_MIB overrides it (at least 768).
+ * guest (MemTotal − MemAvailable), 505 MiB of it the initramfs root, which stays in RAM.
+ * At 1280 two labs at once ran the guest out of memory (the OOM killer took dockerd, and
+ * init with it): 1536 is the issue's ceiling and leaves room for a second lab.
+ * LVS_LAB_VM_MEMORY_MIB overrides it (at least 768).
  */
-export const DEFAULT_MEMORY_MIB = 1280;
+export const DEFAULT_MEMORY_MIB = 1536;
 
 /** TCG's translated-code cache: QEMU's default of 1 GiB ends up fully resident after an hour of labs. */
 export const TCG_TB_SIZE_MIB = 256;
