@@ -5,6 +5,7 @@ import { ExitCode, UserError } from "../errors.js";
 import { setLanguage, t } from "../i18n/index.js";
 import { pickLanguage } from "../i18n/locale.js";
 import { VERSION } from "../version.js";
+import { registerBundle } from "./bundle.js";
 import { registerCheck } from "./check.js";
 import { classCommand } from "./class.js";
 import { registerDoctor } from "./doctor.js";
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .option("--debug", "show stack traces of internal errors")
     .showHelpAfterError("(run `lvs-lab --help` for the commands)")
     .exitOverride();
-  for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage, registerLint]) {
+  for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage, registerBundle, registerLint]) {
     register(program);
   }
   program.addCommand(vmCommand());

@@ -1,0 +1,95 @@
+/**
+ * The offline bundle: one uncompressed tar holding everything a machine without network
+ * needs. Pure logic (names, manifest, which node_modules to take); IO is in install.ts/create.ts.
+ *
+ * Layout inside the tar:
+ *   manifest.json                 this file's Manifest
+ *   install.sh                    for a machine with only Node and Docker (calls `bundle install`)
+ *   lib/lvs-lab/                  the npm package (npm pack contents) with its production node_modules
+ *   bin/lvs-lab                   symlink to ../lib/lvs-lab/bin/lvs-lab.js
+ *   image/lab.tar                 `docker save` of the lab image
+ *   vm/<recipe>/vmlinuz, initrd.cpio, manifest.txt, docker-<key>.img   (--with-vm; sparse)
+ * `tar -xf bundle -C PREFIX lib bin` alone installs the package: no registry, no npm.
+ */
+import { relative, sep } from "node:path";
+import { z } from "zod";
+
+export const BUNDLE_FORMAT = 1;
+export const MANIFEST_FILE = "manifest.json";
+export const INSTALL_SCRIPT = "install.sh";
+export const PACKAGE_DIR = "lib/lvs-lab";
+export const BIN_LINK = "bin/lvs-lab";
+export const BIN_TARGET = "../lib/lvs-lab/bin/lvs-lab.js";
+export const IMAGE_FILE = "image/lab.tar";
+export const VM_DIR = "vm";
+export const VM_FILES = ["vmlinuz", "initrd.cpio", "manifest.txt"] as const;
+
+const manifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  product: z.literal("lvs-lab"),
+  version: z.string(),
+  createdAt: z.string(),
+  image: z.object({ ref: z.string(), id: z.string(), file: z.string() }),
+  vm: z.object({ recipe: z.string().regex(/^[0-9a-f]{16}$/), files: z.array(z.string()) }).optional(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export function buildManifest(args: { version: string; imageRef: string; imageId: string; vm?: { recipe: string; disk: string }; now?: Date }): Manifest {
+  return {
+    format: BUNDLE_FORMAT,
+    product: "lvs-lab",
+    version: args.version,
+    createdAt: (args.now ?? new Date()).toISOString(),
+    image: { ref: args.imageRef, id: args.imageId, file: IMAGE_FILE },
+    ...(args.vm ? { vm: { recipe: args.vm.recipe, files: vmMembers(args.vm.recipe, args.vm.disk) } } : {}),
+  };
+}
+
+/** Tar member names of the VM's files: relative to the parent of the VM cache root, which is named vm too. */
+export function vmMembers(recipe: string, disk: string): string[] {
+  return [...VM_FILES, disk].map((f) => `${VM_DIR}/${recipe}/${f}`);
+}
+
+export function parseManifest(text: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${MANIFEST_FILE} is not JSON: this file is not an lvs-lab bundle`);
+  }
+  const r = manifestSchema.safeParse(json);
+  if (!r.success) throw new Error(`${MANIFEST_FILE} is not an lvs-lab bundle manifest of format ${BUNDLE_FORMAT}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+/**
+ * The node_modules directories to copy, from `npm ls --omit=dev --all --parseable` (one absolute
+ * path a line, the project first): relative to the project, only the outermost of nested ones
+ * (copying a package copies its own node_modules), sorted.
+ */
+export function productionModuleDirs(npmLsParseable: string, projectRoot: string): string[] {
+  const dirs = npmLsParseable
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((p) => relative(projectRoot, p).split(sep).join("/"))
+    .filter((p) => p.startsWith("node_modules/"));
+  const unique = [...new Set(dirs)].sort();
+  return unique.filter((d) => !unique.some((outer) => outer !== d && d.startsWith(`${outer}/`)));
+}
+
+/** The script a machine with only Node, tar and Docker runs: unpack the package, let it do the rest. */
+export function installScript(): string {
+  return `#!/bin/sh
+# lvs-lab offline install: sh install.sh BUNDLE.tar [PREFIX]   (PREFIX defaults to /usr/local)
+# Needs only node (>= 20), tar and a running Docker engine; no network.
+set -eu
+bundle=\${1:?usage: sh install.sh BUNDLE.tar [PREFIX]}
+prefix=\${2:-/usr/local}
+case "$bundle" in /*) ;; *) bundle="$PWD/$bundle" ;; esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+tar -xf "$bundle" -C "$tmp" ${PACKAGE_DIR}
+node "$tmp/${PACKAGE_DIR}/bin/lvs-lab.js" bundle install "$bundle" --prefix "$prefix"
+`;
+}
