@@ -15,22 +15,23 @@ export function registerStop(program: Command): void {
       const { knownEngines, targetInstance } = await import("./context.js");
       const { stopAllLabs, stopLab } = await import("../lab/session.js");
       const { vmStatus } = await import("../vm/index.js");
-      const vm = await vmStatus().catch(() => undefined);
-      const inVm = (host: string) => vm?.running === true && host === vm.dockerHost;
-      const stopped: Array<{ name: string; containers: number; networks: number; engine: string; inVm: boolean }> = [];
-      const notes: string[] = [];
+      // The VM's answer (an emulated CPU: up to seconds) only labels the output: asked while the removal runs.
+      const vmAsked = vmStatus().catch(() => undefined);
+      const removed: Array<{ name: string; containers: number; networks: number; engine: string }> = [];
+      const engines = opts.all ? await knownEngines() : [];
       if (opts.all) {
-        const engines = await knownEngines();
-        for (const engine of engines) {
-          stopped.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host, inVm: inVm(engine.host) })));
-        }
-        if (vm?.running) notes.push(vmNote(vm.pid, vm.idleMinutes, engines.some((e) => inVm(e.host))));
-        else if (vm?.stoppedIdle) notes.push(`the lvs-lab VM had stopped itself at ${vm.stoppedIdle.at}, after ${vm.stoppedIdle.idleMinutes} min without a lab`);
+        for (const engine of engines) removed.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host })));
       } else {
         if (lab && opts.name && lab !== opts.name) throw new UserError("Give either a lab or --name, not both.");
         const target = await targetInstance(opts.name ?? lab);
-        stopped.push({ name: target.name, engine: target.engine.host, inVm: inVm(target.engine.host), ...(await stopLab(target.engine, target.name)) });
+        removed.push({ name: target.name, engine: target.engine.host, ...(await stopLab(target.engine, target.name)) });
       }
+      const vm = await vmAsked;
+      const inVm = (host: string) => vm?.running === true && host === vm.dockerHost;
+      const stopped = removed.map((s) => ({ ...s, inVm: inVm(s.engine) }));
+      const notes: string[] = [];
+      if (opts.all && vm?.running) notes.push(vmNote(vm.pid, vm.idleMinutes, engines.some((e) => inVm(e.host))));
+      else if (opts.all && vm?.stoppedIdle) notes.push(`the lvs-lab VM had stopped itself at ${vm.stoppedIdle.at}, after ${vm.stoppedIdle.idleMinutes} min without a lab`);
       if (opts.json) {
         const vmJson = vm?.running ? { running: true, pid: vm.pid, dockerHost: vm.dockerHost, idleMinutes: vm.idleMinutes } : { running: false };
         return printJson({ stopped, vm: vmJson, notes, seconds: (Date.now() - began) / 1000 });
