@@ -9,10 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { networkInterfaces } from "node:os";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import type { LabInfo } from "./aggregate.js";
-import { bearer, cookieValue, newInstructorToken, newJoinCode, RateLimiter, sameSecret, type Bucket } from "./auth.js";
+import { bearer, cookieValue, newInstructorToken, newJoinCode, RateLimiter, sameCode, sameSecret, type Bucket } from "./auth.js";
 import { exportCsv } from "./export.js";
 import { ClassLedger, HttpError, type Secrets } from "./ledger.js";
 import { EventLog, type LogRecord } from "./log.js";
@@ -48,6 +50,8 @@ export interface ClassServerOptions {
   broadcastMs?: number;
   onActivity?: (line: string) => void;
   now?: () => number;
+  /** An offline bundle (`lvs-lab bundle create`) offered at GET /api/bundle to holders of the join code. */
+  bundle?: string;
 }
 
 export interface ClassServer {
@@ -185,6 +189,27 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
     return id;
   }
 
+  /**
+   * The offline bundle, for a learner token or the join code (`?code=` or `x-join-code`): a
+   * learner without lvs-lab installed has only the code, and `curl` to fetch it.
+   */
+  async function sendBundle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const code = new URL(req.url ?? "/", "http://class.invalid").searchParams.get("code") ?? req.headers["x-join-code"];
+    if (typeof code === "string") {
+      if (!failures.allows(ip(req))) throw new HttpError(429, "too many wrong codes from this address; wait a minute");
+      if (!sameCode(code, secrets.joinCode)) {
+        failures.take(ip(req));
+        throw new HttpError(401, "the join code is not this class's");
+      }
+      if (!joins.take(ip(req))) throw new HttpError(429, "too many downloads from this address; wait a moment");
+    } else learner(req);
+    if (!opts.bundle) throw new HttpError(404, "this class server offers no bundle (start it with `class serve --bundle FILE`)");
+    const { size } = await stat(opts.bundle);
+    res.writeHead(200, { "content-type": "application/x-tar", "content-length": String(size), "content-disposition": 'attachment; filename="lvs-lab-offline.tar"', "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    opts.onActivity?.(`bundle download to ${ip(req)}`);
+    await pipeline(createReadStream(opts.bundle), res);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://class.invalid");
     const path = url.pathname;
@@ -240,6 +265,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
       return send(res, 200, reply);
     }
     if (at("GET", "/api/inbox")) return send(res, 200, ledger.inbox(learner(req)));
+    if (at("GET", "/api/bundle")) return sendBundle(req, res);
     if (at("POST", "/api/leave")) {
       const id = learner(req);
       await record(ledger.prepareLeave(id, now()));

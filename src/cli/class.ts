@@ -5,8 +5,8 @@
  * The server and the TUI load only when a subcommand needs them.
  */
 import { Command } from "commander";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { stateDir } from "../paths.js";
 import { provisionCommand } from "./class-provision.js";
@@ -70,7 +70,8 @@ export function classCommand(): Command {
     .option("--stuck-minutes <n>", "flag a learner as stuck after this many minutes on the same failing probes", "5")
     .option("--new", "start a new class (the previous one's log is kept aside)")
     .option("--json", "print one JSON line {url, joinCode, instructorToken} and nothing else")
-    .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean }) => {
+    .option("--bundle <file>", "offer this offline bundle (`lvs-lab bundle create`) to learners holding the join code, at GET /api/bundle")
+    .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean; bundle?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError("--port must be a port number (0 picks a free one).");
       const stuckMinutes = positive(opts.stuckMinutes, "--stuck-minutes");
@@ -83,6 +84,7 @@ export function classCommand(): Command {
         port,
         bind: opts.bind,
         stuckMinutes,
+        ...(opts.bundle ? { bundle: await bundleFile(opts.bundle) } : {}),
         onActivity: opts.json ? undefined : (line) => process.stderr.write(`${dim("·")} ${line}\n`),
       }).catch((e: NodeJS.ErrnoException) => {
         if (e.code === "EADDRINUSE") throw new UserError(`Port ${port} is in use.`, "Pick another with --port, or stop the other class server.");
@@ -98,6 +100,7 @@ export function classCommand(): Command {
         console.log(`\n  Learners join with:  ${bold(`lvs-lab class join ${server.url} --code ${server.joinCode} --as NAME`)}`);
         console.log(`  Instructor page:     ${server.url}/?token=${server.instructorToken}`);
         console.log(`  In a terminal:       lvs-lab class watch`);
+        if (opts.bundle) console.log(`  Offline bundle:      curl -fo lvs-lab-offline.tar '${server.url}/api/bundle?code=${server.joinCode}'`);
         console.log(dim(`\nEvent log ${server.logPath}: ${server.replayed.records} records replayed${server.replayed.skipped ? `, ${server.replayed.skipped} unreadable lines skipped` : ""}.`));
         console.log(dim("Ctrl-C stops the server; `lvs-lab class serve` again resumes this class (--new starts another)."));
       }
@@ -197,4 +200,11 @@ export function classCommand(): Command {
   cls.addCommand(provisionCommand());
 
   return cls;
+}
+
+/** The bundle must exist when the class opens, not when the first learner asks for it. */
+async function bundleFile(file: string): Promise<string> {
+  const path = resolve(file);
+  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UserError(`There is no bundle ${path}.`, "Make one with `lvs-lab bundle create FILE`.");
+  return path;
 }
