@@ -144,6 +144,15 @@ describe("an instance's rules live as long as the instance", () => {
     expect(e.containers.size + e.networks.size).toBe(0);
   });
 
+  it("a stop whose rules cannot be removed still removes the instance (its rules match no bridge any more)", async () => {
+    let refuse = false;
+    const e = engine({ onHost: () => (refuse ? { exitCode: 125, stdout: "", stderr: "Unable to find image" } : undefined) });
+    await startLab("dnat", e, { name: "hank" });
+    refuse = true;
+    expect(await stopLab(e, "hank")).toEqual({ containers: 3, networks: 2 });
+    expect(e.containers.size + e.networks.size).toBe(0);
+  });
+
   it("a host that refuses the rules still gets its lab, with a warning that names the cause", async () => {
     const e = engine({ onHost: () => ({ exitCode: 4, stdout: "", stderr: "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" }) });
     const notes: string[] = [];

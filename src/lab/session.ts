@@ -252,9 +252,13 @@ async function readyForLearner(
   }
 }
 
-/** Removes the instance; its firewall rules go once its containers are gone. */
+/**
+ * Removes the instance; its firewall rules go once its containers are gone. A rule left
+ * behind (the lab image was removed, the helper could not run) names a bridge that no
+ * longer exists, so it matches nothing: the stop goes on, and `stop --all` sweeps it.
+ */
 function removeFencedInstance(engine: EngineClient, name: string): Promise<{ containers: number; networks: number }> {
-  return removeInstance(engine, name, () => unfenceInstances(engine, labImageRef(), name));
+  return removeInstance(engine, name, () => unfenceInstances(engine, labImageRef(), name).catch(() => undefined));
 }
 
 /** Reattaches to a running instance that a lookup found, its subnets read from the engine's networks. */
