@@ -110,6 +110,26 @@ describe("trace: where the packets of a request went, on real captures", () => {
     ]);
   });
 
+  it("nat without the real servers' gateway: like dnat, the SYN-ACK leaves by Docker's gateway", () => {
+    expect(hops("nat-no-gateway")).toEqual([
+      "client: SYN to 198.18.0.50:80 left on eth0 to director",
+      "director: SYN arrived on eth0, destination rewritten to 10.0.1.211:8000, left on eth1 to rs2",
+      "rs2: SYN arrived on eth0; SYN-ACK from 10.0.1.211:8000 to 198.18.0.100 (client) left on eth0 via 10.0.1.1 (Docker's gateway on int), and no lab node received it",
+      "director: the SYN-ACK never came back through here, so its source was not rewritten back to 198.18.0.50:80",
+      "client: nothing came back: the SYN was sent 2 times, unanswered",
+    ]);
+  });
+
+  it("nat working: IPVS rewrites the request and, on the way back, the reply", () => {
+    expect(hops("nat-passing", { observe: true })).toEqual([
+      "client: SYN to 198.18.0.50:80 left on eth0 to director",
+      "director: SYN arrived on eth0, destination rewritten to 10.0.1.211:8000, left on eth1 to rs2",
+      "rs2: SYN arrived on eth0; SYN-ACK from 10.0.1.211:8000 to 198.18.0.100 (client) left on eth0 to director",
+      "director: SYN-ACK arrived on eth1, source rewritten to 198.18.0.50:80, left on eth0 to client",
+      "client: SYN-ACK arrived from 198.18.0.50:80: connected and answered",
+    ]);
+  });
+
   it("tun, tunl0 down: the IPIP packet reaches rs2, which sends ICMP back; IPVS tells the client the port is unreachable", () => {
     expect(hops("tun-tunl0-down")).toEqual([
       "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
