@@ -93,7 +93,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("dr before the real servers hold the VIP: the director hands the SYN to rs2's MAC, rs2 drops it", () => {
     expect(hops("dr-vip-not-on-rs")).toEqual([
-      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32 (its ARP entry for 198.51.100.77)",
       "director: SYN arrived on eth0, forwarded unchanged, left on eth0 to rs2's MAC 02:42:c6:33:64:15",
       "rs2: SYN arrived on eth0, but 198.51.100.77 is not one of rs2's addresses: dropped there (neither answered nor forwarded)",
       "client: nothing came back: the SYN was sent 2 times, unanswered",
@@ -104,7 +104,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
     const verdict = judgeProbeRecording("trace/dr-arp-answered-by-rs.txt");
     expect(verdict.message).toBe("rs1 answered none of the 6 requests to 198.51.100.77:80 (rs2 6).");
     expect(hops("dr-arp-answered-by-rs")).toEqual([
-      "client: SYN to 198.51.100.77:80 left on eth0 to rs2's MAC 02:42:c6:33:64:15",
+      "client: SYN to 198.51.100.77:80 left on eth0 to rs2's MAC 02:42:c6:33:64:15 (its ARP entry for 198.51.100.77)",
       "rs2: SYN arrived on eth0; SYN-ACK from 198.51.100.77:80 to 198.51.100.100 (client) left on eth0 to client",
       "client: SYN-ACK arrived from 198.51.100.77:80: connected and answered",
     ]);
@@ -132,7 +132,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("tun, tunl0 down: the IPIP packet reaches rs2, which sends ICMP back; IPVS tells the client the port is unreachable", () => {
     expect(hops("tun-tunl0-down")).toEqual([
-      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32 (its ARP entry for 198.51.100.77)",
       "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
       "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
       'rs2: IPIP from 198.51.100.50 (director) arrived on eth0, not unwrapped; ICMP "10.0.2.21 protocol 4 port 60 unreachable" went back to 198.51.100.50 (director)',
@@ -143,7 +143,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("tun, rp_filter 1: rs2 unwraps the SYN on tunl0 and drops it", () => {
     expect(hops("tun-rp-filter")).toEqual([
-      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32 (its ARP entry for 198.51.100.77)",
       "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
       "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
       "rs2: IPIP from 198.51.100.50 (director) arrived on eth0, unwrapped on tunl0, then went no further: dropped there (neither answered nor forwarded)",
@@ -153,7 +153,7 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("tun working: the reply bypasses the director through the router", () => {
     expect(hops("tun-passing", { observe: true })).toEqual([
-      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32",
+      "client: SYN to 198.51.100.77:80 left on eth0 to director's MAC 02:42:c6:33:64:32 (its ARP entry for 198.51.100.77)",
       "director: SYN arrived on eth0, wrapped in IPIP to 10.0.2.21 (rs2), left on eth0 to router",
       "router: IPIP from 198.51.100.50 (director) arrived on eth1, forwarded unchanged, left on eth0 to rs2",
       "rs2: IPIP from 198.51.100.50 (director) arrived on eth0, unwrapped on tunl0; SYN-ACK from 198.51.100.77:80 to 198.51.100.100 (client) left on eth0 to router",

@@ -86,7 +86,8 @@ function destination(ctx: ProbeContext, from: NodeCapture, sent: Packet, next: S
         const mac = n.capture.links[n.packet.iface];
         // Sent on the link to a node that does not own the address (a VIP, DR): the MAC decided.
         const owned = Object.values(ctx.topology.nodes[n.capture.node]?.addresses ?? {}).includes(target);
-        return mac && !owned && !route?.via ? `${n.capture.node}'s MAC ${mac}` : n.capture.node;
+        if (!mac || owned || route?.via) return n.capture.node;
+        return `${n.capture.node}'s MAC ${mac}${from.neighbours[target] === mac ? ` (its ARP entry for ${target})` : ""}`;
       })
       .join(" and ")
   );
