@@ -60,10 +60,10 @@ async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeR
   return results;
 }
 
-async function onEveryNode(s: LabSession, script: string, what: string): Promise<string[]> {
+async function onEveryNode(s: LabSession, script: (node: string) => string, what: string): Promise<string[]> {
   const nodes = Object.keys(s.containers);
   const outputs = await Promise.all(
-    nodes.map((node) => s.engine.execScript(s.containers[node]!, script, { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })),
+    nodes.map((node) => s.engine.execScript(s.containers[node]!, script(node), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })),
   );
   return nodes.flatMap((node, i) => (restoredOrSaved(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
 }
@@ -100,9 +100,10 @@ function failingText(results: ProbeResult[], english = false): string[] {
 /** Catalogue keys or {{variables}} left raw in a verdict: a translation that does not render. */
 const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
 
-async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case): Promise<CaseProof> {
+/** `touched`: the nodes the previous case ran commands on; they are put back in full. */
+async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case, touched: Set<string>): Promise<CaseProof> {
   const began = Date.now();
-  const unrestored = await onEveryNode(s, restoreScript(), "restoring the step's start");
+  const unrestored = await onEveryNode(s, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start");
   const stepStartedAt = new Date().toISOString();
   const commandFailures = await play(s, c);
   const words = c.says.map((w) => renderTemplate(w, s.vars));
@@ -135,18 +136,20 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const began = Date.now();
   const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
   const surprises: string[] = [];
-  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript(), "saving the step's start")).map((u) => `snapshot: ${u}`));
+  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript, "saving the step's start")).map((u) => `snapshot: ${u}`));
   const before = await checkStep(s, index);
   const failedBefore = !stepPasses(before);
   const proofs: CaseProof[] = [];
+  let touched = new Set<string>();
   for (const [kind, c] of cases) {
-    const p = await proveCase(s, index, kind, c);
+    const p = await proveCase(s, index, kind, c, touched);
+    touched = new Set(c.blocks.flatMap((b) => b.nodes));
     proofs.push(p);
     onCase?.(p);
     if (!p.ok) surprises.push(describeCase(p));
   }
   if (cases.length) {
-    const unrestored = await onEveryNode(s, restoreScript(), "restoring the step's start");
+    const unrestored = await onEveryNode(s, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start");
     surprises.push(...unrestored.map((u) => `the snapshot was not restored exactly before the solution: ${u}`));
   }
   await solveStep(s, index);
