@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     fileParallelism: false,
+    // Only tests marked concurrent (the LVS selftests) share this: two at a time.
+    maxConcurrency: 2,
     reporters: ["default", "./test/helpers/totals-reporter.ts"],
   },
 });
