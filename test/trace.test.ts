@@ -110,6 +110,15 @@ describe("trace: where the packets of a request went, on real captures", () => {
     ]);
   });
 
+  it("dr working: the director changes only the MAC, the real server answers the client directly", () => {
+    expect(hops("dr-passing", { observe: true })).toEqual([
+      "client: SYN to 198.18.0.77:80 left on eth0 to director's MAC 02:42:c6:12:00:32 (its ARP entry for 198.18.0.77)",
+      "director: SYN arrived on eth0, forwarded unchanged, left on eth0 to rs2's MAC 02:42:c6:12:00:15",
+      "rs2: SYN arrived on eth0; SYN-ACK from 198.18.0.77:80 to 198.18.0.100 (client) left on eth0 to client",
+      "client: SYN-ACK arrived from 198.18.0.77:80: connected and answered",
+    ]);
+  });
+
   it("nat without the real servers' gateway: like dnat, the SYN-ACK leaves by Docker's gateway", () => {
     expect(hops("nat-no-gateway")).toEqual([
       "client: SYN to 198.18.0.50:80 left on eth0 to director",
