@@ -179,7 +179,7 @@ function pooled(phases: Array<{ phase: LoadedPhase; samples: Record<string, numb
     seconds: round1(seconds),
     checkMs: statsByGroup(groups),
     allMs: all,
-    checksPerSecond: round1(all.n / seconds),
+    checksPerSecond: seconds ? round1(all.n / seconds) : 0,
     ...(local ? { cores: { containers: avg((p) => p.cores?.containers), engine: avg((p) => p.cores?.engine), lvsLab: avg((p) => p.cores?.lvsLab) }, cpuBusy: avg((p) => p.cpuBusy) } : {}),
   };
 }
