@@ -74,3 +74,45 @@ export function cpuTimes(): { busy: number; total: number } {
   const total = fields.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
 }
+
+/** CPU seconds a container's cgroup has used (cgroup v1 cpuacct or v2 cpu.stat), 0 when not found. */
+export function containerCpuSeconds(id: string): number {
+  const v1 = [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`];
+  for (const path of v1) {
+    try {
+      return Number(readFileSync(path, "utf8")) / 1e9;
+    } catch {
+      // Another cgroup layout.
+    }
+  }
+  for (const path of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    try {
+      return Number(/usage_usec (\d+)/.exec(readFileSync(path, "utf8"))?.[1] ?? 0) / 1e6;
+    } catch {
+      // Another cgroup layout.
+    }
+  }
+  return 0;
+}
+
+/**
+ * CPU seconds of the processes whose command line matches, their reaped children
+ * included (the short-lived runc of every exec is a child of its shim).
+ */
+export function processCpuSeconds(matches: (args: string) => boolean): number {
+  let ticks = 0;
+  for (const line of execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n")) {
+    const [pid, ...args] = line.trim().split(/\s+/);
+    if (!pid || !matches(args.join(" "))) continue;
+    try {
+      // Fields after the command's closing parenthesis: utime is the 12th, stime, cutime, cstime follow.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += fields.slice(11, 15).reduce((a, f) => a + Number(f), 0);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+export const isShim = (args: string) => /containerd-shim/.test(args);
