@@ -60,8 +60,8 @@ async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeR
   return results;
 }
 
-async function onEveryNode(s: LabSession, script: (node: string) => string, what: string): Promise<string[]> {
-  const nodes = Object.keys(s.containers);
+async function onEveryNode(s: LabSession, script: (node: string) => string, what: string, only?: (node: string) => boolean): Promise<string[]> {
+  const nodes = Object.keys(s.containers).filter((n) => !only || only(n));
   const outputs = await Promise.all(
     nodes.map((node) => s.engine.execScript(s.containers[node]!, script(node), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })),
   );
@@ -100,16 +100,30 @@ function failingText(results: ProbeResult[], english = false): string[] {
 /** Catalogue keys or {{variables}} left raw in a verdict: a translation that does not render. */
 const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
 
+/**
+ * Where a restore must run: the nodes the previous case touched (put back in full), and the
+ * client and directors, whose traffic-learned state (ARP entries, IPVS connections) or
+ * keepalived would carry over. An untouched real server or router keeps nothing that
+ * matters to the next case, and each exec costs seconds on an emulated CPU.
+ */
+function restoreOn(s: LabSession, touched: Set<string>): (node: string) => boolean {
+  return (node) => touched.has(node) || ["client", "director", "backup-director"].includes(s.topology.nodes[node]?.role ?? "");
+}
+
+function restoreFrom(touched: Set<string>): (node: string) => string {
+  return (node) => restoreScript({ touched: touched.has(node) });
+}
+
 /** `touched`: the nodes the previous case ran commands on; they are put back in full. */
 async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case, touched: Set<string>): Promise<CaseProof> {
   const began = Date.now();
-  const unrestored = await onEveryNode(s, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start");
+  const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
   const stepStartedAt = new Date().toISOString();
   const commandFailures = await play(s, c);
   const words = c.says.map((w) => renderTemplate(w, s.vars));
   const missing = (r: ProbeResult[]) => words.filter((w) => !failingText(r, true).some((m) => m.includes(w)));
   const results = await checkUntil(
-    () => checkStep(s, index, { stepStartedAt }),
+    () => checkStep(s, index, { stepStartedAt, trace: false }),
     kind === "variant" ? stepPasses : (r) => !stepPasses(r) && missing(r).length === 0,
   );
   const passed = stepPasses(results);
@@ -137,7 +151,7 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
   const surprises: string[] = [];
   if (cases.length) surprises.push(...(await onEveryNode(s, saveScript, "saving the step's start")).map((u) => `snapshot: ${u}`));
-  const before = await checkStep(s, index);
+  const before = await checkStep(s, index, { trace: false });
   const failedBefore = !stepPasses(before);
   const proofs: CaseProof[] = [];
   let touched = new Set<string>();
@@ -149,12 +163,12 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
     if (!p.ok) surprises.push(describeCase(p));
   }
   if (cases.length) {
-    const unrestored = await onEveryNode(s, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start");
+    const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
     surprises.push(...unrestored.map((u) => `the snapshot was not restored exactly before the solution: ${u}`));
   }
   await solveStep(s, index);
   // After the solution every probe holds, observations included: they are the lesson's own claims.
-  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: new Date(began).toISOString() }), (r) => r.every((p) => p.ok));
+  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: new Date(began).toISOString(), trace: false }), (r) => r.every((p) => p.ok));
   const passedAfter = after.every((r) => r.ok);
   if (!failedBefore) surprises.unshift("every probe already passed before the solution");
   surprises.push(...after.filter((r) => !r.ok).map((r) => `after the solution: ${r.message}`));

@@ -77,21 +77,27 @@ export const httpProbe: ProbeKind<HttpProbe> = {
     const ports = [splitEndpoint(p.to).port, ...Object.values(ctx.topology.nodes).flatMap((n) => n.serve)];
     const filter = captureFilter(ports);
     const steps: Collect[] = [{ round: 1, node: p.node, script: requestLoop(p) }];
-    for (const node of Object.keys(ctx.topology.nodes)) {
+    for (const node of captureNodes(p, ctx)) {
       steps.push({ round: 0, node, script: startCaptureScript(id, filter, captureLimit(p)) }, { round: 2, node, script: stopCaptureScript(id) });
     }
     return steps;
   },
   judge(p, outputs, ctx) {
     const samples = parseHttpSamples(outputs[0]!.output);
-    const captures = Object.keys(ctx.topology.nodes).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
+    const captures = captureNodes(p, ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
     const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx);
     // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
-    if ((verdict.ok && !p.observe) || samples.length === 0) return verdict;
+    if ((verdict.ok && !p.observe) || samples.length === 0 || ctx.trace === false) return verdict;
     const { host, port } = splitEndpoint(p.to);
     return { ...verdict, path: tracePath(captures, { from: p.node, host, port }, ctx) };
   },
 };
+
+/** Every node when tracing; otherwise only the director, and only when the reply path is judged. */
+function captureNodes(p: HttpProbe, ctx: ProbeContext): string[] {
+  if (ctx.trace !== false) return Object.keys(ctx.topology.nodes);
+  return p.expect.replies ? [p.director] : [];
+}
 
 /** How long a capture may run at most: all the requests, and the rounds around them on a slow (emulated) engine. */
 function captureLimit(p: HttpProbe): number {
