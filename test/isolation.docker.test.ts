@@ -32,7 +32,11 @@ let gatewayPort = 0;
 
 function listen(host: string, p: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.end("hello from the host\n"));
+    // A probe that gives up resets its connection: that is the prober's business, not an error here.
+    const server = createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.end("hello from the host\n");
+    });
     server.once("error", reject);
     server.listen({ host, port: p, ipv6Only: host === "::" }, () => resolve((server.address() as { port: number }).port));
     servers.push(server);
