@@ -34,13 +34,15 @@ describe.skipIf(!target)("classic LVS mistakes, named", () => {
     const vip = await l.vip();
     await l.sh("rs1", `ip addr add ${vip}/32 dev eth0`);
     await l.sh("rs2", `ip addr add ${vip}/32 dev lo`);
-    expect(await l.failures(3)).toContain(`rs1 has ${vip} on eth0 as /32, but it belongs on lo.`);
+    expect(await l.failures(3)).toContain(
+      `rs1 still has ${vip} on eth0 as /32. On its network card rs1 answers ARP for the VIP whatever the ARP sysctls say, and takes the director's traffic; put it on lo.`,
+    );
     await l.sh("rs1", `ip addr del ${vip}/32 dev eth0; ip addr add ${vip}/32 dev lo`);
     expect(await l.failures(3)).toEqual([]);
     await l.sh("rs1", "for c in lo all; do echo 1 > /proc/sys/net/ipv4/conf/$c/arp_ignore; echo 2 > /proc/sys/net/ipv4/conf/$c/arp_announce; done");
     const arp = await l.failures(4);
-    expect(arp).toContain("rs2: net.ipv4.conf.all.arp_ignore is 0, it must be 1.");
-    expect(arp).toContain("rs2: net.ipv4.conf.all.arp_announce is 0, it must be 2.");
+    expect(arp).toContain("rs2: arp_ignore for eth0 is 0 (the larger of all=0 and eth0=0); it must be 1 or 2.");
+    expect(arp).toContain("rs2: arp_announce for eth0 is 0 (the larger of all=0 and eth0=0); it must be 2.");
   }, 600_000);
 
   it("tun: rp_filter left on", async () => {
