@@ -1,7 +1,7 @@
 /** The Engine API transport's pure parts: DOCKER_HOST forms, exec output frames, queries, progress streams. */
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { demux, engineAddress, followProgress, queryString } from "../src/docker/api.js";
+import { demux, engineAddress, followProgress, queryString, takeFrames } from "../src/docker/api.js";
 
 const frame = (stream: number, text: string) => {
   const body = Buffer.from(text);
@@ -15,6 +15,17 @@ describe("the Docker Engine API transport", () => {
   it("demultiplexes Docker's framed exec stream", () => {
     expect(demux(Buffer.concat([frame(1, "out1 "), frame(2, "err"), frame(1, "out2")]))).toEqual({ stdout: "out1 out2", stderr: "err" });
     expect(demux(Buffer.alloc(0))).toEqual({ stdout: "", stderr: "" });
+  });
+
+  it("takes frames from a stream split anywhere, keeping an incomplete frame for the next chunk", () => {
+    const whole = Buffer.concat([frame(1, '{"id":1}\n'), frame(2, "warning"), frame(1, '{"id":2}\n')]);
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const seen: string[] = [];
+      const take = (s: number, f: Buffer) => seen.push(`${s}:${f.toString()}`);
+      const rest = takeFrames(whole.subarray(0, cut), take);
+      expect(takeFrames(Buffer.concat([rest, whole.subarray(cut)]), take)).toHaveLength(0);
+      expect(seen).toEqual(['1:{"id":1}\n', "2:warning", '1:{"id":2}\n']);
+    }
   });
 
   it("honours DOCKER_HOST forms", () => {

@@ -7,7 +7,7 @@
  */
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { UserError } from "../errors.js";
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
@@ -100,6 +100,22 @@ export class DockerApi {
     });
   }
 
+  /**
+   * POST that hands the connection over to a raw two-way stream (an exec with stdin): the
+   * socket, with whatever the engine sent right after the upgrade.
+   */
+  upgrade(path: string, body: unknown): Promise<{ socket: Duplex; head: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = this.request("POST", path, { body }, { Connection: "Upgrade", Upgrade: "tcp" });
+      req.on("upgrade", (_res, socket, head) => resolve({ socket, head }));
+      req.on("response", (res) => {
+        readAll(res).then((b) => reject(apiError(res.statusCode ?? 500, b)), reject);
+      });
+      req.on("error", reject);
+      send(req, body);
+    });
+  }
+
   private request(method: string, path: string, opts: RequestOptions, headers: Record<string, string> = {}): http.ClientRequest {
     const target = "socketPath" in this.address ? { socketPath: this.address.socketPath } : { host: this.address.host, port: this.address.port };
     const isStream = isReadable(opts.body) || Buffer.isBuffer(opts.body);
@@ -156,14 +172,25 @@ export function readAll(stream: Readable): Promise<Buffer> {
 export function demux(raw: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; ) {
+  const rest = takeFrames(raw, (stream, frame) => (stream === 2 ? err : out).push(frame));
+  // A stream cut short keeps what arrived of its last frame.
+  if (rest.length > 8) (rest[0] === 2 ? err : out).push(rest.subarray(8));
+  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}
+
+/**
+ * Hands each complete frame of a multiplexed stream to `onFrame` (1 stdout, 2 stderr) and
+ * returns the bytes of an incomplete last frame, to be prefixed to the next chunk.
+ */
+export function takeFrames(raw: Buffer, onFrame: (stream: number, frame: Buffer) => void): Buffer {
+  let i = 0;
+  while (i + 8 <= raw.length) {
     const size = raw.readUInt32BE(i + 4);
-    const frame = raw.subarray(i + 8, i + 8 + size);
-    if (raw[i] === 2) err.push(frame);
-    else out.push(frame);
+    if (i + 8 + size > raw.length) break;
+    onFrame(raw[i]!, raw.subarray(i + 8, i + 8 + size));
     i += 8 + size;
   }
-  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+  return raw.subarray(i);
 }
 
 /**

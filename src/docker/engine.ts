@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
 import { DEFAULT_SOCKET, demux, DockerApi, followProgress, readAll } from "./api.js";
+import { ExecAgent } from "./exec-agent.js";
 import { labelFilter } from "./labels.js";
 import { runThrowAway } from "./throw-away.js";
 
@@ -142,6 +143,7 @@ const enc = encodeURIComponent;
 
 export class Engine implements EngineClient {
   private readonly api: DockerApi;
+  private readonly agents = new Map<string, Promise<ExecAgent | undefined>>();
 
   constructor(readonly host: string = resolveDockerHost()) {
     this.api = new DockerApi(host);
@@ -285,27 +287,55 @@ export class Engine implements EngineClient {
   /**
    * Runs a command in a container and returns its exit code and separated output.
    * The command also runs under coreutils `timeout` inside the container, so a hung
-   * probe never outlives its caller.
+   * probe never outlives its caller. It goes through the container's command runner
+   * (exec-agent.ts) when one starts there, through a `docker exec` of its own otherwise.
    */
   async exec(id: string, cmd: string[], opts: ExecOptions & { env?: Record<string, string> } = {}): Promise<ExecResult> {
     const timeoutMs = this.patience(opts.timeoutMs ?? 15_000);
     const what = opts.what ?? `"${cmd.join(" ")}" in ${id.slice(0, 12)}`;
+    const argv = ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd];
+    const env = opts.env ?? {};
     const run = async (): Promise<ExecResult> => {
-      const created = await this.api.json<{ Id: string }>("POST", `/containers/${enc(id)}/exec`, {
-        body: {
-          Cmd: ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd],
-          Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-          AttachStdout: true,
-          AttachStderr: true,
-        },
-      });
-      const { stdout, stderr } = demux(await this.api.hijack(`/exec/${enc(created.Id)}/start`, { Detach: false, Tty: false }));
-      const inspected = await this.api.json<{ ExitCode: number | null }>("GET", `/exec/${enc(created.Id)}/json`);
-      return { exitCode: inspected.ExitCode ?? -1, stdout, stderr };
+      const agent = await this.agentFor(id);
+      if (!agent) return this.dockerExec(id, argv, env);
+      try {
+        return await agent.run(argv, env);
+      } catch (e) {
+        this.agents.delete(id);
+        // A runner that never answered did not start (no python3 in a custom image): from
+        // now on this container gets one `docker exec` per command.
+        if (!agent.answered) {
+          this.agents.set(id, Promise.resolve(undefined));
+          return this.dockerExec(id, argv, env);
+        }
+        throw e;
+      }
     };
     return withTimeout(run(), timeoutMs + 5_000, what).catch((e: unknown) => {
       throw translateEngineError(e, this.host);
     });
+  }
+
+  /** The container's command runner, started at its first command; undefined where none starts. */
+  private agentFor(id: string): Promise<ExecAgent | undefined> {
+    const known = this.agents.get(id);
+    if (known) return known.then((a) => (a === undefined || a.alive ? a : this.reopenAgent(id)));
+    return this.reopenAgent(id);
+  }
+
+  private reopenAgent(id: string): Promise<ExecAgent | undefined> {
+    const opening = ExecAgent.open(this.api, id, id.slice(0, 12)).catch(() => undefined);
+    this.agents.set(id, opening);
+    return opening;
+  }
+
+  private async dockerExec(id: string, argv: string[], env: Record<string, string>): Promise<ExecResult> {
+    const created = await this.api.json<{ Id: string }>("POST", `/containers/${enc(id)}/exec`, {
+      body: { Cmd: argv, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true },
+    });
+    const { stdout, stderr } = demux(await this.api.hijack(`/exec/${enc(created.Id)}/start`, { Detach: false, Tty: false }));
+    const inspected = await this.api.json<{ ExitCode: number | null }>("GET", `/exec/${enc(created.Id)}/json`);
+    return { exitCode: inspected.ExitCode ?? -1, stdout, stderr };
   }
 
   // --- images -------------------------------------------------------------------------

@@ -9,6 +9,8 @@
  * conntrack, path MTUs), and ends with a digest of the state compared to the saved one.
  */
 
+import { AGENT_NAME } from "../docker/exec-agent.js";
+
 const DIR = "/var/lib/lvs-lab-snapshot";
 
 /** The state worth comparing, one section per line group; counters and timers left out. */
@@ -22,7 +24,7 @@ digest() {
   { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | sed 's/ \\[[0-9]*:[0-9]*\\]//' | grep -v -e '^#' -e '^\\*' -e '^COMMIT' -e '^:[A-Z]* ACCEPT$' | sort
   nft list tables 2>/dev/null | sort
   ipvsadm -S -n 2>/dev/null | sort
-  ps -eo args= | grep -v -e LVS_LAB_SCRIPT -e '^ps ' -e '^sort' -e '^md5sum' -e '^cut ' | sort
+  ps -eo args= | grep -v -e LVS_LAB_SCRIPT -e '^${AGENT_NAME} ' -e '^ps ' -e '^sort' -e '^md5sum' -e '^cut ' | sort
 }`;
 
 export function saveScript(): string {
@@ -38,8 +40,9 @@ iptables-legacy-save > $d/iptables-legacy 2>/dev/null
 iptables-nft-save > $d/iptables-nft 2>/dev/null
 ipvsadm -S -n > $d/ipvs 2>/dev/null
 [ -d /etc/keepalived ] && tar -C /etc -cf $d/keepalived.tar keepalived
-# Without the exec that runs this script (its command line names the script's variable).
-ps -eo pid=,ppid=,args= | grep -v LVS_LAB_SCRIPT > $d/ps
+# Without the exec that runs this script (its command line names the script's variable)
+# and lvs-lab's command runner, which restarts by itself.
+ps -eo pid=,ppid=,args= | grep -v LVS_LAB_SCRIPT | awk '$3 != "${AGENT_NAME}"' > $d/ps
 digest > $d/state; md5sum < $d/state | cut -d' ' -f1 > $d/digest
 echo "saved $(cat $d/digest)"`;
 }
@@ -66,7 +69,9 @@ ancestors=" "; up=$me; while [ "$up" -gt 1 ]; do ancestors="$ancestors$up "; up=
 # Processes started since the snapshot go (gently first: keepalived then drops its VIP and
 # pid files); processes of the snapshot that are gone come back.
 is_saved() { awk -v p="$1" '$1 == p { found = 1 } END { exit !found }' $d/ps; }
-mine() { up=$1; while [ "$up" -gt 1 ]; do [ "$up" = "$me" ] && return 0; up=$(awk '{print $4}' /proc/$up/stat 2>/dev/null || echo 0); done; return 1; }
+# Command runners (another lvs-lab process may have one here) and what they run are not either.
+agents=" $(pgrep -f '^${AGENT_NAME} ' | tr '\n' ' ')"
+mine() { up=$1; while [ "$up" -gt 1 ]; do case "$agents" in *" $up "*) return 0 ;; esac; [ "$up" = "$me" ] && return 0; up=$(awk '{print $4}' /proc/$up/stat 2>/dev/null || echo 0); done; return 1; }
 extra() {
   for pid in $(ps -eo pid=); do
     [ "$pid" = 1 ] || [ ! -d /proc/$pid ] && continue
