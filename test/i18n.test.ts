@@ -11,6 +11,9 @@ import type { ProbeContext } from "../src/probes/types.js";
 import { parseTopology } from "../src/topology/load.js";
 import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
 import { judgeRecorded } from "./helpers/recorded.js";
+import { loadLab } from "../src/lesson/load.js";
+import { CHECK_TEXT_FIELDS } from "../src/lesson/markdown-lesson.js";
+import type { Probe } from "../src/probes/registry.js";
 
 const natTopology = resolveTopology(parseTopology(readFileSync(new URL("../topologies/nat.yaml", import.meta.url), "utf8"), "nat.yaml"), {});
 const natIfaces = { director: { ext: "eth0", int: "eth1" }, rs1: { int: "eth0" }, rs2: { int: "eth0" }, client: { ext: "eth0" } };
@@ -144,5 +147,53 @@ describe("zh-CN verdicts", () => {
   it("falls back to English for a language without a catalogue", () => {
     expect(setLanguage("fr-FR")).toBe("en");
     expect(setLanguage("zh")).toBe("zh-CN");
+  });
+});
+
+/** Outputs on which a probe fails and says why with its explain: an empty reading, or the address it must not have. */
+function failingOutputs(p: Probe, ctx: ProbeContext) {
+  const kind = probeKind(p.kind);
+  const output = p.kind === "address" && !p.present ? `2: ${p.iface}    inet ${p.address}/32 scope global ${p.iface}\n` : "";
+  return kind.collect(p, ctx).map(() => ({ exitCode: 1, output }));
+}
+
+/** Each probe of a lab's lesson in `lang` with the words a learner reads: its texts, its description and its failing verdict. */
+async function checkBlockWords(id: string, lang: string) {
+  setLanguage(lang);
+  const { lesson, topology } = await loadLab(id, { lang });
+  const resolved = resolveTopology(topology, {});
+  const ifaces = Object.fromEntries(Object.entries(resolved.nodes).map(([n, node]) => [n, Object.fromEntries(Object.keys(node.addresses).map((net, i) => [net, `eth${i}`]))]));
+  const ctx: ProbeContext = { topology: resolved, ifaces, vars: templateVariables(resolved, ifaces, id) };
+  return lesson.steps.flatMap((s) =>
+    s.checks.map((c, i) => {
+      const p = renderProbe(c, ctx.vars);
+      const texts = Object.fromEntries(CHECK_TEXT_FIELDS.flatMap((f) => (typeof (p as Record<string, unknown>)[f] === "string" ? [[f, (p as Record<string, string>)[f]]] : [])));
+      const kind = probeKind(p.kind);
+      return { where: `${id} ${s.id} probe ${i + 1}`, texts, description: kind.describe(p, ctx), verdict: kind.judge(p, failingOutputs(p, ctx), ctx) };
+    }),
+  );
+}
+
+describe("zh-CN check blocks of the translated labs", () => {
+  const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
+  const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+
+  it.each(["dnat", "nat", "schedulers", "dr"])("%s: every title, explain and message is in Chinese and rendered in the verdicts", async (id) => {
+    const english = await checkBlockWords(id, "en");
+    const chinese = await checkBlockWords(id, "zh-CN");
+    expect(chinese.map((c) => c.where)).toEqual(english.map((c) => c.where));
+    chinese.forEach((c, i) => {
+      const en = english[i]!;
+      expect(Object.keys(c.texts), c.where).toEqual(Object.keys(en.texts));
+      for (const [field, text] of Object.entries(c.texts)) {
+        expect(text, `${c.where} ${field}`).not.toBe(en.texts[field as keyof typeof en.texts]);
+        expect(text, `${c.where} ${field}`).toMatch(CJK);
+      }
+      if (c.texts.title) expect(c.description, c.where).toBe(c.texts.title);
+      expect(c.verdict.ok, c.where).toBe(false);
+      if (c.texts.message) expect(c.verdict.message, c.where).toContain(c.texts.message);
+      if (c.texts.explain) expect(c.verdict.message, c.where).toContain(c.texts.explain);
+      for (const words of [c.description, c.verdict.message]) expect(words, c.where).not.toMatch(UNRENDERED);
+    });
   });
 });
