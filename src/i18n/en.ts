@@ -2,7 +2,10 @@
  * The English catalogue: the reference every other language translates, key for key.
  * {{name}} is filled in by i18next; _one/_other are plural forms chosen by {{count}}.
  */
+import { enTools } from "./en-tools.js";
+
 export const en = {
+  ...enTools,
   common: {
     alternatives: "{{head}} or {{last}}",
     listSeparator: ", ",

@@ -3,8 +3,10 @@
  * （real server）、虚拟服务器（virtual service）。命令、地址和接口名保持原样。
  */
 import type { PartialCatalogue } from "./index.js";
+import { zhCNTools } from "./zh-CN-tools.js";
 
 export const zhCN = {
+  ...zhCNTools,
   common: {
     alternatives: "{{head}} 或 {{last}}",
     listSeparator: "、",

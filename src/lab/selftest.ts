@@ -94,7 +94,10 @@ async function play(s: LabSession, c: Case): Promise<string[]> {
  * cannot weaken the proof; the learner's language is what the report shows.
  */
 function failingText(results: ProbeResult[], english = false): string[] {
-  return blocking(results).map((r) => [english ? (r.english ?? r.message) : r.message, ...(r.path ?? []).map((h) => `${h.node}: ${h.what}`)].join(" "));
+  return blocking(results).map((r) => {
+    const path = english ? (r.englishPath ?? r.path) : r.path;
+    return [english ? (r.english ?? r.message) : r.message, ...(path ?? []).map((h) => `${h.node}: ${h.what}`)].join(" ");
+  });
 }
 
 /** Catalogue keys or {{variables}} left raw in a verdict: a translation that does not render. */

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { inLanguage, language } from "../i18n/index.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { probeKind, type Probe } from "./registry.js";
-import type { Collect, CommandOutput, ProbeContext, Round, Verdict } from "./types.js";
+import type { Collect, CommandOutput, Hop, ProbeContext, Round, Verdict } from "./types.js";
 
 export type NodeExec = (node: string, script: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
@@ -19,6 +19,8 @@ export interface ProbeResult extends Verdict {
   observation?: boolean;
   /** The verdict's message in English when the learner reads another language: selftest matches a mistake's words against it. */
   english?: string;
+  /** The hops of `path` in English, for the same reason. */
+  englishPath?: Hop[];
 }
 
 /** A step passes when every probe that is not an observation passes. */
@@ -96,10 +98,10 @@ export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeEx
     const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
     const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
     // Judges are pure: the same outputs judged in English give the words a lesson's mistakes name.
-    const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge(p, outputs[i]!, ctx).message);
+    const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge(p, outputs[i]!, ctx));
     return {
       ...verdict,
-      ...(english !== undefined ? { english } : {}),
+      ...(english ? { english: english.message, ...(english.path ? { englishPath: english.path } : {}) } : {}),
       kind: p.kind,
       node: p.node,
       description: kind.describe(p, ctx),

@@ -4,6 +4,7 @@
  * the answer back, and says per node what happened: arrived, rewritten, wrapped in IPIP,
  * answered, dropped. Pure: captures in, one sentence per hop out.
  */
+import { t } from "../i18n/index.js";
 import { contains, isCidr, parseCidr } from "../topology/ipv4.js";
 import type { NodeCapture, Packet } from "./capture.js";
 import { addressWithOwner } from "./kinds/common.js";
@@ -16,7 +17,7 @@ export interface TracedRequest {
   port: number;
 }
 
-const CAPTURE_PROBLEM = { "not started": "tcpdump did not start there", "ended early": "tcpdump there stopped before the requests ended", complete: "" };
+const CAPTURE_PROBLEM = { "not started": "probe.http.captureNotStarted", "ended early": "probe.http.captureEndedEarly" } as const;
 
 /** Capture timestamps come from one kernel; a little slack for equal stamps. */
 const SLACK = 0.001;
@@ -77,39 +78,42 @@ function isOwnAddress(capture: NodeCapture, address: string): boolean {
 function destination(ctx: ProbeContext, from: NodeCapture, sent: Packet, next: Seen[], outside: boolean): string {
   const target = sent.outer?.dst ?? sent.dst;
   const route = routeTo(from, target);
-  const gateway = route?.via ? ` via ${addressWithOwner(ctx, route.via)}` : "";
-  if (outside) return next.length ? `${gateway}, which passed it on to ${next[0]!.capture.node}` : `${gateway}, and no lab node received it`;
-  return (
-    " to " +
-    next
-      .map((n) => {
-        const mac = n.capture.links[n.packet.iface];
-        // Sent on the link to a node that does not own the address (a VIP, DR): the MAC decided.
-        const owned = Object.values(ctx.topology.nodes[n.capture.node]?.addresses ?? {}).includes(target);
-        if (!mac || owned || route?.via) return n.capture.node;
-        return `${n.capture.node}'s MAC ${mac}${from.neighbours[target] === mac ? ` (its ARP entry for ${target})` : ""}`;
-      })
-      .join(" and ")
-  );
+  const via = route?.via ? t("trace.via", { gateway: addressWithOwner(ctx, route.via) }) : "";
+  if (outside) return next.length ? t("trace.passedOn", { via, node: next[0]!.capture.node }) : t("trace.leftTheLab", { via });
+  const receivers = next.map((n) => {
+    const node = n.capture.node;
+    const mac = n.capture.links[n.packet.iface];
+    // Sent on the link to a node that does not own the address (a VIP, DR): the MAC decided.
+    const owned = Object.values(ctx.topology.nodes[node]?.addresses ?? {}).includes(target);
+    if (!mac || owned || route?.via) return node;
+    return from.neighbours[target] === mac ? t("trace.macFromArp", { node, mac, sender: from.node, address: target }) : t("trace.mac", { node, mac });
+  });
+  return t("trace.to", { receivers: receivers.join(t("trace.receiverJoin")) });
 }
 
-/** What a node did to a packet between arriving and leaving. */
-function rewrite(ctx: ProbeContext, arrived: Packet, left: Packet): string {
+const rewroteDestination = (arrived: Packet, left: Packet) => arrived.dst !== left.dst || arrived.dport !== left.dport;
+
+/**
+ * What a node did to a packet between arriving and leaving. `unchangedNote` says why an
+ * unchanged packet matters here (a reply that a rewriting node should have rewritten back).
+ */
+function rewrite(ctx: ProbeContext, arrived: Packet, left: Packet, unchangedNote?: string): string {
   const changes: string[] = [];
-  if (left.outer && !arrived.outer) changes.push(`wrapped in IPIP to ${addressWithOwner(ctx, left.outer.dst)}`);
-  if (arrived.dst !== left.dst || arrived.dport !== left.dport) changes.push(`destination rewritten to ${endpoint(left.dst, left.dport)}`);
-  if (arrived.src !== left.src || arrived.sport !== left.sport) changes.push(`source rewritten to ${endpoint(left.src, left.sport)}`);
-  if (arrived.outer && !left.outer) changes.push("unwrapped");
-  return changes.length ? changes.join(", ") : "forwarded unchanged";
+  if (left.outer && !arrived.outer) changes.push(t("trace.wrapped", { to: addressWithOwner(ctx, left.outer.dst) }));
+  if (rewroteDestination(arrived, left)) changes.push(t("trace.destinationRewritten", { to: endpoint(left.dst, left.dport) }));
+  if (arrived.src !== left.src || arrived.sport !== left.sport) changes.push(t("trace.sourceRewritten", { to: endpoint(left.src, left.sport) }));
+  if (arrived.outer && !left.outer) changes.push(t("trace.unwrapped"));
+  if (changes.length) return changes.join(t("trace.changeJoin"));
+  return unchangedNote ? t("trace.unchangedBecause", { note: unchangedNote }) : t("trace.unchanged");
 }
 
 /** "SYN arrived on eth0"; for IP-in-IP, who wrapped it and, where it ends, whether it was unwrapped. */
 function arrival(ctx: ProbeContext, capture: NodeCapture, packet: Packet, name: string, final: boolean): string {
-  if (!packet.outer) return `${name} arrived on ${packet.iface}`;
-  const from = `IPIP from ${addressWithOwner(ctx, packet.outer.src)} arrived on ${packet.iface}`;
+  if (!packet.outer) return t("trace.arrived", { name, iface: packet.iface });
+  const from = t("trace.ipipArrived", { from: addressWithOwner(ctx, packet.outer.src), iface: packet.iface });
   if (!final) return from;
   const unwrapped = inner(capture, packet);
-  return unwrapped !== packet ? `${from}, unwrapped on ${unwrapped.iface}` : `${from}, not unwrapped`;
+  return unwrapped !== packet ? t("trace.unwrappedOn", { arrival: from, iface: unwrapped.iface }) : t("trace.notUnwrapped", { arrival: from });
 }
 
 interface Walk {
@@ -119,6 +123,14 @@ interface Walk {
   /** Set when the packet left that node and no lab node received it. */
   left?: Packet;
   visited: string[];
+  /** The nodes that rewrote the packet's destination on the way. */
+  rewroteDestination: string[];
+}
+
+/** For the way back: the nodes that rewrote the request, and what it means when they forward the answer unchanged. */
+interface UnchangedAt {
+  nodes: Set<string>;
+  note: string;
 }
 
 /**
@@ -126,21 +138,31 @@ interface Walk {
  * sent, node to node, until it stops, leaves the lab or reaches `goal`. `head` tells
  * what the first node sent.
  */
-function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Match, goal: string, head: string, name: string): Walk {
+function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Match, goal: string, head: string, name: string, unchangedAt?: UnchangedAt): Walk {
   const hops: Hop[] = [];
   const visited = new Set([start.capture.node]);
+  const rewrote: string[] = [];
   let here = start;
+  const done = (left?: Packet): Walk => ({ hops, end: here, ...(left ? { left } : {}), visited: [...visited], rewroteDestination: rewrote });
   for (;;) {
+    const node = here.capture.node;
     const arrived = here === start ? undefined : here.packet;
     const left = arrived ? first(here.capture, "Out", match, arrived.time) : here.packet;
-    if (!left) return { hops, end: here, visited: [...visited] };
+    if (!left) return done();
     const { next, outside } = receivers(captures, visited, match, here.capture, left);
-    const what = arrived ? `${arrival(ctx, here.capture, arrived, name, false)}, ${rewrite(ctx, inner(here.capture, arrived), left)}, left` : `${head} left`;
-    hops.push({ node: here.capture.node, what: `${what} on ${left.iface}${destination(ctx, here.capture, left, next, outside)}` });
-    if (!next.length) return { hops, end: here, left, visited: [...visited] };
+    const leaving = { iface: left.iface, destination: destination(ctx, here.capture, left, next, outside) };
+    if (arrived) {
+      const unwrapped = inner(here.capture, arrived);
+      if (rewroteDestination(unwrapped, left)) rewrote.push(node);
+      const note = unchangedAt?.nodes.has(node) ? unchangedAt.note : undefined;
+      hops.push({ node, what: t("trace.passedThrough", { arrival: arrival(ctx, here.capture, arrived, name, false), change: rewrite(ctx, unwrapped, left, note), ...leaving }) });
+    } else {
+      hops.push({ node, what: t("trace.sent", { head, ...leaving }) });
+    }
+    if (!next.length) return done(left);
     here = next[0]!;
     visited.add(here.capture.node);
-    if (here.capture.node === goal) return { hops, end: here, visited: [...visited] };
+    if (here.capture.node === goal) return done();
   }
 }
 
@@ -178,16 +200,16 @@ function clientEnd(ctx: ProbeContext, client: NodeCapture, request: TracedReques
   const expected = endpoint(request.host, request.port);
   if (!answer) {
     const icmp = client.packets.find((p) => p.direction === "In" && p.protocol === "icmp" && p.time >= conn.syn.time - SLACK);
-    if (icmp) return `ICMP "${icmp.text}" arrived from ${addressWithOwner(ctx, icmp.src)}`;
-    return `nothing came back: the SYN was sent ${conn.tries === 1 ? "once" : `${conn.tries} times`}, unanswered`;
+    if (icmp) return t("trace.icmpArrived", { text: icmp.text, from: addressWithOwner(ctx, icmp.src) });
+    return t("trace.nothingBack", { count: conn.tries });
   }
   const from = endpoint(answer.src, answer.sport);
-  if (/^R/.test(answer.flags ?? "")) return `RST arrived from ${from}: connection refused`;
+  if (/^R/.test(answer.flags ?? "")) return t("trace.refused", { from });
   if (from !== expected) {
     const reset = client.packets.some((p) => p.direction === "Out" && isTcp(p, /^R/) && p.seq === isn + 1 && p.time >= answer.time - SLACK);
-    return `SYN-ACK arrived from ${from} instead of ${expected}${reset ? ", so the client answered with RST" : ", and the client ignored it"}`;
+    return t(reset ? "trace.wrongSourceReset" : "trace.wrongSourceIgnored", { from, expected });
   }
-  return `SYN-ACK arrived from ${from}: connected${conn.answered ? " and answered" : ", but no answer to the request came back"}`;
+  return t(conn.answered ? "trace.answered" : "trace.connectedUnanswered", { from });
 }
 
 /** What a node did with a SYN that it did not forward: answered, refused, dropped. */
@@ -196,21 +218,21 @@ function stopped(ctx: ProbeContext, at: Seen, isn: number): { what: string; answ
   const syn = inner(at.capture, at.packet);
   const answer = first(at.capture, "Out", (p) => isTcp(p, /^(S\.|R)/) && p.ack === isn + 1, at.packet.time);
   if (answer && /^R/.test(answer.flags!)) {
-    return { what: `${arrivedAt}; nothing listens on ${endpoint(syn.dst, syn.dport)}, so a RST to ${addressWithOwner(ctx, answer.dst)}`, answer };
+    return { what: t("trace.nothingListens", { arrival: arrivedAt, endpoint: endpoint(syn.dst, syn.dport), to: addressWithOwner(ctx, answer.dst) }), answer };
   }
-  if (answer) return { what: `${arrivedAt}; SYN-ACK from ${endpoint(answer.src, answer.sport)} to ${addressWithOwner(ctx, answer.dst)}`, answer };
+  if (answer) return { what: t("trace.synAck", { arrival: arrivedAt, from: endpoint(answer.src, answer.sport), to: addressWithOwner(ctx, answer.dst) }), answer };
   const senders = [syn.src, at.packet.outer?.src];
   const icmp = first(at.capture, "Out", (p) => p.protocol === "icmp" && senders.includes(p.dst), at.packet.time);
-  if (icmp) return { what: `${arrivedAt}; ICMP "${icmp.text}" went back to ${addressWithOwner(ctx, icmp.dst)}`, icmp };
+  if (icmp) return { what: t("trace.icmpBack", { arrival: arrivedAt, text: icmp.text, to: addressWithOwner(ctx, icmp.dst) }), icmp };
   // An ARP request the node sent right after the SYN came, that nobody answered: it had nowhere to send it.
   const unansweredArp = at.capture.packets.find(
     (p) =>
       p.direction === "Out" && p.protocol === "arp" && p.text?.startsWith("Request") && p.time >= at.packet.time - SLACK && p.time < at.packet.time + 1.5 &&
       !at.capture.packets.some((r) => r.direction === "In" && r.protocol === "arp" && r.src === p.dst && r.text?.startsWith("Reply")),
   );
-  if (unansweredArp) return { what: `${arrivedAt}, but nobody answered its ARP request for ${addressWithOwner(ctx, unansweredArp.dst)}: dropped there` };
-  const notMine = !at.packet.outer && !isOwnAddress(at.capture, syn.dst) ? `, but ${syn.dst} is not one of ${at.capture.node}'s addresses` : ", then went no further";
-  return { what: `${arrivedAt}${notMine}: dropped there (neither answered nor forwarded)` };
+  if (unansweredArp) return { what: t("trace.arpUnanswered", { arrival: arrivedAt, address: addressWithOwner(ctx, unansweredArp.dst) }) };
+  if (!at.packet.outer && !isOwnAddress(at.capture, syn.dst)) return { what: t("trace.notOwnAddress", { arrival: arrivedAt, address: syn.dst, node: at.capture.node }) };
+  return { what: t("trace.wentNoFurther", { arrival: arrivedAt }) };
 }
 
 /** A lab node that got an ICMP error meant for it, and what it told the client in turn (IPVS relays them). */
@@ -219,26 +241,27 @@ function icmpRelay(ctx: ProbeContext, captures: NodeCapture[], icmp: Packet, cli
   const got = relay && first(relay, "In", (p) => p.protocol === "icmp" && p.src === icmp.src && p.text === icmp.text, icmp.time);
   if (!relay || !got) return undefined;
   const sent = first(relay, "Out", (p) => p.protocol === "icmp" && p.src !== icmp.src, got.time);
-  const onward = sent ? `it sent ICMP "${sent.text}" on to ${addressWithOwner(ctx, sent.dst)}` : "it told the client nothing";
-  return { node: relay.node, what: `ICMP "${got.text}" arrived on ${got.iface}; ${onward}` };
+  const onward = sent ? t("trace.icmpOnward", { text: sent.text, to: addressWithOwner(ctx, sent.dst) }) : t("trace.icmpNotRelayed");
+  return { node: relay.node, what: t("trace.icmpRelayed", { text: got.text, iface: got.iface, onward }) };
 }
 
 /** The hops of the first failed request (or of the first request when none failed). */
 export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: ProbeContext): Hop[] {
   const target = endpoint(request.host, request.port);
   const client = captures.find((c) => c.node === request.from);
-  const blind: Hop[] = captures.filter((c) => c.state !== "complete").map((c) => ({ node: c.node, what: `its packets are unknown: ${CAPTURE_PROBLEM[c.state]}` }));
+  const blind: Hop[] = captures.flatMap((c) => (c.state === "complete" ? [] : [{ node: c.node, what: t("trace.unknown", { problem: t(CAPTURE_PROBLEM[c.state]) }) }]));
   if (!client || client.state !== "complete") return blind.filter((h) => h.node === request.from);
   const all = connections(client, request);
   const conn = all.find((c) => !c.answered) ?? all[0];
   if (!conn) {
     const arp = client.packets.find((p) => p.direction === "Out" && p.protocol === "arp");
     const unanswered = arp && !client.packets.some((p) => p.direction === "In" && p.protocol === "arp" && p.src === arp.dst);
-    return [...blind, { node: request.from, what: `no SYN to ${target} left ${request.from}${unanswered ? `: nobody answered its ARP request for ${addressWithOwner(ctx, arp.dst)}` : ""}` }];
+    const what = unanswered ? t("trace.noSynArp", { target, node: request.from, address: addressWithOwner(ctx, arp.dst) }) : t("trace.noSyn", { target, node: request.from });
+    return [...blind, { node: request.from, what }];
   }
   const isn = conn.syn.seq!;
   const isSyn: Match = (p) => isTcp(p, /^S$/) && p.seq === isn;
-  const there = walk(ctx, captures, { capture: client, packet: conn.syn }, isSyn, "", `SYN to ${target}`, "SYN");
+  const there = walk(ctx, captures, { capture: client, packet: conn.syn }, isSyn, "", t("trace.synTo", { target }), "SYN");
   const hops = [...blind, ...there.hops];
   if (there.left) return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
 
@@ -249,14 +272,14 @@ export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: 
   }
   const kind = /^R/.test(end.answer.flags!) ? "RST" : "SYN-ACK";
   const isAnswer: Match = (p) => isTcp(p, kind === "RST" ? /^R/ : /^S\.$/) && p.ack === isn + 1;
-  const back = walk(ctx, captures, { capture: there.end.capture, packet: end.answer }, isAnswer, request.from, end.what, kind);
   // A node that rewrote the request must see the answer, and rewrite it back.
-  const rewriters = new Set(there.hops.filter((h) => h.what.includes("destination rewritten")).map((h) => h.node));
-  const notBack = `its source was not rewritten back to ${target}`;
-  hops.push(...back.hops.map((h) => (rewriters.has(h.node) && h.what.includes("forwarded unchanged") ? { ...h, what: h.what.replace("forwarded unchanged", `forwarded unchanged (${notBack})`) } : h)));
+  const rewriters = new Set(there.rewroteDestination);
+  const notBack = t("trace.notRewrittenBack", { target });
+  const back = walk(ctx, captures, { capture: there.end.capture, packet: end.answer }, isAnswer, request.from, end.what, kind, { nodes: rewriters, note: notBack });
+  hops.push(...back.hops);
   const reachedClient = back.end.capture.node === request.from;
   if (!reachedClient) {
-    for (const node of [...rewriters].filter((n) => !back.visited.includes(n))) hops.push({ node, what: `the ${kind} never came back through here, so ${notBack}` });
+    for (const node of [...rewriters].filter((n) => !back.visited.includes(n))) hops.push({ node, what: t("trace.neverCameBack", { kind, notBack }) });
   }
   return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, reachedClient ? back.end.packet : undefined) }];
 }
