@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
-import type { LabProof } from "../lab/selftest.js";
+import type { LabProof, StepProof } from "../lab/selftest.js";
+import { t } from "../i18n/index.js";
 import { bold, dim, green, printJson, progressLine, red } from "./output.js";
 import { interruptSignal } from "./signals.js";
 
@@ -20,50 +21,70 @@ export function registerSelftest(program: Command): void {
       const engine = await engineFor(opts);
       const ids = labs.length ? labs : await listLabIds();
       for (const id of ids) await loadLab(id);
-      const image = await ensureLabImage(engine, (e) => progressLine(`image: ${e.line}`));
+      const image = await ensureLabImage(engine, (e) => progressLine(t("selftest.image", { line: e.line })));
       const kernel = await probeKernel(engine, image);
       const proofs: LabProof[] = [];
       const notRun: Array<{ lab: string; reason: string }> = [];
       const signal = interruptSignal();
+      const took = (seconds: number) => seconds.toFixed(1);
       for (const id of ids) {
         const { lesson } = await loadLab(id);
         const missing = missingRequirements(lesson.meta.requirements, kernel);
         if (missing.length) {
-          notRun.push({ lab: id, reason: `needs ${missing.join(" and ")}, which the kernel of ${engine.host} lacks` });
+          notRun.push({ lab: id, reason: t("selftest.needs", { what: missing.join(t("selftest.and")), host: engine.host }) });
           continue;
         }
-        if (!opts.json) progressLine(`selftest ${id}…`);
+        if (!opts.json) progressLine(t("selftest.running", { lab: id }));
         const proof = await selftestLab(id, engine, {
           signal,
           lang: opts.lang,
-          onCase: (step, c) => !opts.json && progressLine(`  ${id} step ${step} ${c.kind} ${c.name}: ${c.ok ? "as expected" : "NOT as expected"} (${c.seconds.toFixed(1)} s)`),
-          onStep: (p) => !opts.json && progressLine(`  ${id} step ${p.step} ${stepProved(p) ? "proved" : "NOT proved"} (${p.seconds.toFixed(1)} s)`),
+          onCase: (step, c) =>
+            !opts.json &&
+            progressLine(t("selftest.case", { lab: id, step, kind: t(`selftest.kind.${c.kind}`), name: c.name, verdict: t(c.ok ? "selftest.asExpected" : "selftest.notAsExpected"), s: took(c.seconds) })),
+          onStep: (p) => !opts.json && progressLine(t("selftest.step", { lab: id, step: p.step, verdict: t(stepProved(p) ? "selftest.proved" : "selftest.notProved"), s: took(p.seconds) })),
         });
         proofs.push(proof);
-        if (signal.aborted) throw new UserError("Interrupted; the selftest instance was removed.", undefined, ExitCode.interrupted);
+        if (signal.aborted) throw new UserError(t("selftest.interrupted"), undefined, ExitCode.interrupted);
       }
       const ok = proofs.every((p) => p.ok);
       if (opts.json) printJson({ ok: ok && !notRun.length, engine: engine.host, proofs, notRun });
-      else {
-        console.log(bold("\nlab         step  fails before  passes after  variants  mistakes  seconds"));
-        for (const p of proofs) {
-          for (const s of p.steps) {
-            const mark = (b: boolean) => (b ? green("yes") : red("NO "));
-            const tally = (kind: string) => {
-              const of = s.cases.filter((c) => c.kind === kind);
-              const good = of.filter((c) => c.ok).length;
-              return (good === of.length ? green : red)(`${good}/${of.length}`.padEnd(8));
-            };
-            console.log(
-              `${p.lab.padEnd(11)} ${String(s.step).padStart(4)}  ${mark(s.failedBefore)}           ${mark(s.passedAfter)}           ${tally("variant")}  ${tally("mistake")}  ${s.seconds.toFixed(1).padStart(6)}  ${dim(s.id)}`,
-            );
-            for (const why of s.surprises) console.log(`            ${red("→")} ${why}`);
-          }
-          if (p.error) console.log(`${p.lab.padEnd(11)} ${red("error")}: ${p.error}`);
-          console.log(`${p.lab.padEnd(11)} ${p.ok ? green("PROVED") : red("FAILED")} in ${p.seconds.toFixed(1)} s`);
-        }
-        for (const n of notRun) console.log(`${n.lab.padEnd(11)} ${red("NOT RUN")}: ${n.reason} (try --vm)`);
-      }
+      else printTable(proofs, notRun, await import("../ui/width.js"));
       process.exitCode = !ok ? ExitCode.failed : notRun.length ? ExitCode.environment : ExitCode.ok;
     });
+}
+
+interface Columns {
+  displayWidth(text: string): number;
+  padToWidth(text: string, width: number): string;
+}
+
+/** The proof table: columns as wide as their heading in the learner's language (CJK characters take two columns). */
+function printTable(proofs: LabProof[], notRun: Array<{ lab: string; reason: string }>, { displayWidth, padToWidth: pad }: Columns): void {
+  const heading = (key: "lab" | "step" | "failsBefore" | "passesAfter" | "variants" | "mistakes") => t(`selftest.column.${key}`);
+  const width = (text: string, least: number) => Math.max(least, displayWidth(text));
+  const lab = width(heading("lab"), 11);
+  const step = width(heading("step"), 4);
+  const before = width(heading("failsBefore"), 3);
+  const after = width(heading("passesAfter"), 3);
+  const variants = width(heading("variants"), 8);
+  const mistakes = width(heading("mistakes"), 8);
+  const head = [pad(heading("lab"), lab), " ", pad(heading("step"), step), "  ", pad(heading("failsBefore"), before), "  ", pad(heading("passesAfter"), after)];
+  console.log(bold(`\n${head.join("")}  ${pad(heading("variants"), variants)}  ${pad(heading("mistakes"), mistakes)}  ${t("selftest.column.seconds")}`));
+  const mark = (b: boolean, w: number) => (b ? green : red)(pad(t(b ? "selftest.yes" : "selftest.no"), w));
+  const tally = (s: StepProof, kind: string, w: number) => {
+    const of = s.cases.filter((c) => c.kind === kind);
+    const good = of.filter((c) => c.ok).length;
+    return (good === of.length ? green : red)(`${good}/${of.length}`.padEnd(w));
+  };
+  for (const p of proofs) {
+    const name = pad(p.lab, lab);
+    for (const s of p.steps) {
+      const cells = `${mark(s.failedBefore, before)}  ${mark(s.passedAfter, after)}  ${tally(s, "variant", variants)}  ${tally(s, "mistake", mistakes)}`;
+      console.log(`${name} ${String(s.step).padStart(step)}  ${cells}  ${s.seconds.toFixed(1).padStart(6)}  ${dim(s.id)}`);
+      for (const why of s.surprises) console.log(`${" ".repeat(12)}${red("→")} ${why}`);
+    }
+    if (p.error) console.log(`${name} ${red(t("selftest.error"))}${t("selftest.colon")}${p.error}`);
+    console.log(`${name} ${p.ok ? green(t("selftest.labProved")) : red(t("selftest.labFailed"))} ${t("selftest.took", { s: p.seconds.toFixed(1) })}`);
+  }
+  for (const n of notRun) console.log(`${pad(n.lab, lab)} ${red(t("selftest.notRun"))}${t("selftest.colon")}${t("selftest.notRunReason", { reason: n.reason })}`);
 }

@@ -6,6 +6,7 @@
  * to the clean start with a snapshot (snapshot.ts).
  */
 import type { Engine } from "../docker/engine.js";
+import { t } from "../i18n/index.js";
 import type { Case } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
@@ -101,7 +102,7 @@ function failingText(results: ProbeResult[], english = false): string[] {
 }
 
 /** Catalogue keys or {{variables}} left raw in a verdict: a translation that does not render. */
-const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
+const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+|\btrace\.[a-z][a-zA-Z]+\b/;
 
 /**
  * Where a restore must run: the nodes the previous case touched (put back in full), and the
@@ -134,18 +135,19 @@ async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], 
   const unrendered = failingText(results).filter((m) => UNRENDERED.test(m));
   const messages = [
     ...failingText(results),
-    ...unrendered.map((m) => `(not rendered: ${m})`),
-    ...unrestored.map((u) => `(the snapshot was not restored exactly: ${u})`),
-    ...commandFailures.map((f) => `(a command failed: ${f})`),
+    ...unrendered.map((message) => t("selftest.notRendered", { message })),
+    ...unrestored.map((what) => t("selftest.notRestored", { what })),
+    ...commandFailures.map((what) => t("selftest.commandFailed", { what })),
   ];
   const ok = kind === "variant" ? passed : !passed && missingWords.length === 0 && unrendered.length === 0;
   return { kind, name: c.name, ok, passed, messages, missingWords, seconds: (Date.now() - began) / 1000 };
 }
 
 function describeCase(p: CaseProof): string {
-  if (p.kind === "variant") return `variant ${p.name} was rejected: ${p.messages.join(" | ")}`;
-  if (p.passed) return `mistake ${p.name} passed the step`;
-  return `mistake ${p.name} failed without saying "${p.missingWords.join('", "')}": ${p.messages.join(" | ")}`;
+  const messages = p.messages.join(" | ");
+  if (p.kind === "variant") return t("selftest.variantRejected", { name: p.name, messages });
+  if (p.passed) return t("selftest.mistakePassed", { name: p.name });
+  return t("selftest.mistakeUnsaid", { name: p.name, words: p.missingWords.join('", "'), messages });
 }
 
 async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) => void): Promise<StepProof> {
@@ -153,7 +155,7 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const began = Date.now();
   const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
   const surprises: string[] = [];
-  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript, "saving the step's start")).map((u) => `snapshot: ${u}`));
+  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript, "saving the step's start")).map((what) => t("selftest.snapshot", { what })));
   const before = await checkStep(s, index, { trace: false });
   const failedBefore = !stepPasses(before);
   const proofs: CaseProof[] = [];
@@ -167,14 +169,14 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   }
   if (cases.length) {
     const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
-    surprises.push(...unrestored.map((u) => `the snapshot was not restored exactly before the solution: ${u}`));
+    surprises.push(...unrestored.map((what) => t("selftest.notRestoredBeforeSolution", { what })));
   }
   await solveStep(s, index);
   // After the solution every probe holds, observations included: they are the lesson's own claims.
   const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: new Date(began).toISOString(), trace: false }), (r) => r.every((p) => p.ok));
   const passedAfter = after.every((r) => r.ok);
-  if (!failedBefore) surprises.unshift("every probe already passed before the solution");
-  surprises.push(...after.filter((r) => !r.ok).map((r) => `after the solution: ${r.message}`));
+  if (!failedBefore) surprises.unshift(t("selftest.passedBefore"));
+  surprises.push(...after.filter((r) => !r.ok).map((r) => t("selftest.afterSolution", { message: r.message })));
   return {
     step: index + 1,
     id: step.id,
