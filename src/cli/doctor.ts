@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { ExitCode, UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { overlaps, parseCidr } from "../topology/ipv4.js";
 import { green, printJson, progressLine, red } from "./output.js";
 
 export type CheckState = "ok" | "warn" | "fail";
+export type CheckName = "engine" | "image" | "ip_vs" | "ipip" | "qemu" | "vm" | "addresses" | "leftovers";
 export interface DoctorCheck {
-  name: string;
+  name: CheckName;
   state: CheckState;
   message: string;
   fix?: string;
@@ -22,13 +24,13 @@ async function canInstallEngine(): Promise<boolean> {
 async function installEngine(): Promise<void> {
   const { execa } = await import("execa");
   const { Engine, resolveDockerHost } = await import("../docker/engine.js");
-  progressLine("installing docker.io (apt-get)…");
+  progressLine(t("doctor.installingEngine"));
   if (!existsSync("/usr/sbin/dockerd")) {
     await execa("apt-get", ["update", "-qq"]);
     await execa("apt-get", ["install", "-y", "-qq", "docker.io"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
   }
   const logFile = "/var/log/lvs-lab-dockerd.log";
-  progressLine(`starting dockerd (log: ${logFile})…`);
+  progressLine(t("doctor.startingDockerd", { log: logFile }));
   const child = execa("dockerd", [], { detached: true, stdin: "ignore", stdout: { file: logFile }, stderr: { file: logFile }, reject: false });
   child.unref();
   const engine = new Engine(resolveDockerHost());
@@ -36,7 +38,7 @@ async function installEngine(): Promise<void> {
     if (await engine.info().then(() => true, () => false)) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new UserError("dockerd was started but did not answer within 30 s.", "See `journalctl -u docker` or run `dockerd` by hand to read its error.");
+  throw new UserError(t("doctor.dockerdSilent"), t("doctor.dockerdSilentHint"));
 }
 
 export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<DoctorCheck[]> {
@@ -55,13 +57,11 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
     info = await engine.info().catch((e: unknown) => e as Error);
   }
   if (info instanceof Error) {
-    const fix = (await canInstallEngine())
-      ? "run `lvs-lab doctor --fix` (installs Debian's docker.io and starts dockerd)"
-      : "install Docker and start it (https://docs.docker.com/engine/install/), or set DOCKER_HOST";
+    const fix = t((await canInstallEngine()) ? "doctor.engineFix" : "doctor.engineInstall");
     checks.push({ name: "engine", state: "fail", message: info.message, fix });
     return checks;
   }
-  checks.push({ name: "engine", state: "ok", message: `Docker ${info.version} (API ${info.apiVersion}) at ${info.host}, kernel ${info.kernel}` });
+  checks.push({ name: "engine", state: "ok", message: t("doctor.engine", { version: info.version, api: info.apiVersion, host: info.host, kernel: info.kernel }) });
 
   const ref = labImageRef();
   let hasImage = await engine.imageExists(ref);
@@ -69,22 +69,22 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
     await ensureLabImage(engine, (e) => progressLine(`${e.phase}: ${e.line}`));
     hasImage = true;
   }
-  checks.push(hasImage ? { name: "image", state: "ok", message: `${ref} present` } : { name: "image", state: "fail", message: `${ref} is not built`, fix: "lvs-lab image build (or lvs-lab doctor --fix)" });
+  checks.push(hasImage ? { name: "image", state: "ok", message: t("doctor.image", { ref }) } : { name: "image", state: "fail", message: t("doctor.noImage", { ref }), fix: t("doctor.imageFix") });
 
   if (hasImage) {
     const k = await probeKernel(engine, ref);
     const vm = await import("../vm/index.js");
     const status = await vm.vmStatus().catch(() => undefined);
-    const vmNote = `nothing to do: \`lvs-lab start <lab>\` uses lvs-lab's VM (${status?.running ? "running now" : "booted when a lab needs it"})`;
+    const vmNote = t(status?.running ? "doctor.vmRunningNote" : "doctor.vmBootedNote");
     checks.push(
       k.ipvs
-        ? { name: "ip_vs", state: "ok", message: `IPVS available; schedulers ${k.schedulers.join(" ") || "none loaded"}` }
-        : { name: "ip_vs", state: "warn", message: `the kernel ${info.kernel} has no IPVS (ip_vs): the LVS labs run in lvs-lab's VM`, fix: `${vmNote}; or modprobe ip_vs on the Docker host` },
+        ? { name: "ip_vs", state: "ok", message: t("doctor.ipvs", { schedulers: k.schedulers.join(" ") || t("doctor.noSchedulers") }) }
+        : { name: "ip_vs", state: "warn", message: t("doctor.noIpvs", { kernel: info.kernel }), fix: t("doctor.orModprobe", { note: vmNote, module: "ip_vs" }) },
     );
     checks.push(
       k.ipip
-        ? { name: "ipip", state: "ok", message: "IP-in-IP (ipip, tunl0) available" }
-        : { name: "ipip", state: "warn", message: `the kernel ${info.kernel} has no ipip: the tun lab runs in lvs-lab's VM`, fix: `${vmNote}; or modprobe ipip on the Docker host` },
+        ? { name: "ipip", state: "ok", message: t("doctor.ipip") }
+        : { name: "ipip", state: "warn", message: t("doctor.noIpip", { kernel: info.kernel }), fix: t("doctor.orModprobe", { note: vmNote, module: "ipip" }) },
     );
     const needsVm = !k.ipvs || !k.ipip;
     let missing = vm.missingVmTools(status?.built ?? false);
@@ -94,18 +94,16 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
     }
     if (missing.length) {
       const error = vm.vmToolsError(missing);
-      checks.push({ name: "qemu", state: needsVm ? "warn" : "ok", message: needsVm ? error.message : `${missing.map((t) => t.command).join(", ")} not installed (only needed where the kernel lacks ip_vs or ipip)`, ...(needsVm ? { fix: vm.canInstallWithApt() ? "lvs-lab doctor --fix" : error.hint } : {}) });
+      checks.push({ name: "qemu", state: needsVm ? "warn" : "ok", message: needsVm ? error.message : t("doctor.qemuNotNeeded", { tools: missing.map((tool) => tool.command).join(", ") }), ...(needsVm ? { fix: vm.canInstallWithApt() ? "lvs-lab doctor --fix" : error.hint } : {}) });
     } else {
-      checks.push({ name: "qemu", state: "ok", message: `the VM's tools are installed (${vm.VM_PACKAGES.join(", ")})` });
+      checks.push({ name: "qemu", state: "ok", message: t("doctor.qemu", { packages: vm.VM_PACKAGES.join(", ") }) });
     }
     checks.push({
       name: "vm",
       state: "ok",
       message: status?.running
-        ? `running (${status.accel ?? "?"}), engine at ${status.dockerHost}`
-        : status?.built
-          ? "built, not running (a start that needs it boots it)"
-          : "not built (the first start that needs it builds it from Debian packages)",
+        ? t("doctor.vmRunning", { accel: status.accel ?? "?", host: status.dockerHost })
+        : t(status?.built ? "doctor.vmBuilt" : "doctor.vmNotBuilt"),
     });
   }
 
@@ -117,15 +115,15 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
   }
   checks.push(
     taken.size
-      ? { name: "addresses", state: "ok", message: `${[...taken].join(", ")} in use (other labs or host routes): new instances will get other free blocks` }
-      : { name: "addresses", state: "ok", message: "the labs' preferred address blocks are free" },
+      ? { name: "addresses", state: "ok", message: t("doctor.addressesTaken", { blocks: [...taken].join(", ") }) }
+      : { name: "addresses", state: "ok", message: t("doctor.addressesFree") },
   );
 
   const leftovers = await findLeftovers(engine);
   checks.push(
     leftovers.length
-      ? { name: "leftovers", state: "warn", message: `broken or half-built instances: ${leftovers.join(", ")}`, fix: "lvs-lab stop --all" }
-      : { name: "leftovers", state: "ok", message: "no leftovers of crashed runs" },
+      ? { name: "leftovers", state: "warn", message: t("doctor.leftovers", { names: leftovers.join(", ") }), fix: "lvs-lab stop --all" }
+      : { name: "leftovers", state: "ok", message: t("doctor.noLeftovers") },
   );
   return checks;
 }
@@ -137,11 +135,19 @@ export function registerDoctor(program: Command): void {
     .option("--json", "machine-readable output")
     .option("--fix", "install and start the engine, build the image and, where the kernel lacks ip_vs, install QEMU (Debian/Ubuntu, root)")
     .option("--vm", "check the lvs-lab VM's engine")
+    .option("--lang <lang>", "the language of the report")
     .action(async (opts: { json?: boolean; fix?: boolean; vm?: boolean }) => {
       const checks = await runDoctor(opts);
       const failed = checks.some((c) => c.state === "fail");
       if (opts.json) printJson({ ok: !failed, checks });
-      else for (const c of checks) console.log(`${MARK[c.state]} ${c.name.padEnd(10)} ${c.message}${c.fix ? `\n  ${" ".repeat(10)}→ ${c.fix}` : ""}`);
+      else printChecks(checks, (await import("../ui/width.js")).padToWidth);
       process.exitCode = failed ? ExitCode.environment : ExitCode.ok;
     });
+}
+
+/** One line per check, its name in the learner's language (the JSON keeps the names as they are). */
+function printChecks(checks: DoctorCheck[], pad: (text: string, width: number) => string): void {
+  for (const c of checks) {
+    console.log(`${MARK[c.state]} ${pad(t(`doctor.name.${c.name}`), 10)} ${c.message}${c.fix ? `\n  ${" ".repeat(10)}→ ${c.fix}` : ""}`);
+  }
 }
