@@ -197,3 +197,22 @@ describe("zh-CN check blocks of the translated labs", () => {
     });
   });
 });
+
+describe("a translated lesson judged in English, for the words a mistake names", () => {
+  it.each(["nat", "dr"])("%s: each zh-CN probe with its original texts gives the English verdict word for word", async (id) => {
+    const english = await checkBlockWords(id, "en");
+    const { lesson } = await loadLab(id, { lang: "zh-CN" });
+    setLanguage("en");
+    const originals = lesson.steps.flatMap((s) => s.checks.map((c) => ({ ...c, ...c.originalTexts }) as Probe));
+    const { topology } = await loadLab(id, { lang: "en" });
+    const resolved = resolveTopology(topology, {});
+    const ifaces = Object.fromEntries(Object.entries(resolved.nodes).map(([n, node]) => [n, Object.fromEntries(Object.keys(node.addresses).map((net, i) => [net, `eth${i}`]))]));
+    const ctx: ProbeContext = { topology: resolved, ifaces, vars: templateVariables(resolved, ifaces, id) };
+    const verdicts = originals.map((c) => {
+      const p = renderProbe(c, ctx.vars);
+      return probeKind(p.kind).judge(p, failingOutputs(p, ctx), ctx).message;
+    });
+    expect(verdicts).toEqual(english.map((e) => e.verdict.message));
+    expect(originals.filter((c) => c.originalTexts).length).toBeGreaterThan(0);
+  });
+});

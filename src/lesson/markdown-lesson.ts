@@ -285,7 +285,7 @@ export function applyTranslation(lesson: Lesson, t: Translation): Lesson {
       // The answer stays the original's: a translation words the question, it cannot change it.
       const predict = s.predict && tr.predict ? { ...tr.predict, answer: s.predict.answer } : s.predict;
       // Probes keep what they test; only the words a learner reads are the translation's.
-      const checks = tr.checks ? s.checks.map((c, i) => ({ ...c, ...tr.checks![i] }) as Probe) : s.checks;
+      const checks = tr.checks ? s.checks.map((c, i) => ({ ...c, ...tr.checks![i], originalTexts: { title: c.title, explain: c.explain, message: "message" in c ? c.message : undefined } }) as Probe) : s.checks;
       return { ...s, title: tr.title, prose: tr.prose, hints: tr.hints, checks, ...(predict ? { predict } : {}) };
     }),
   };

@@ -98,7 +98,7 @@ export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeEx
     const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
     const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
     // Judges are pure: the same outputs judged in English give the words a lesson's mistakes name.
-    const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge(p, outputs[i]!, ctx));
+    const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge({ ...p, ...p.originalTexts }, outputs[i]!, ctx));
     return {
       ...verdict,
       ...(english ? { english: english.message, ...(english.path ? { englishPath: english.path } : {}) } : {}),

@@ -17,6 +17,11 @@ export const probeBase = {
    * It is shown but never holds a step back, so a learner who is already further passes.
    */
   observe: z.boolean().default(false),
+  /**
+   * Set when a translation replaced title, explain or message: the original's words, so
+   * that a verdict judged in English (a mistake's `says` words) reads as in English.
+   */
+  originalTexts: z.object({ title: z.string(), explain: z.string(), message: z.string() }).partial().optional(),
 };
 
 /** "10.0.1.50 (director)": an address in a message always says whose it is. */
