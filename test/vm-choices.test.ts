@@ -4,7 +4,8 @@
  * QEMU is missing, and the progress line. The trial boot itself needs a working KVM,
  * which this project's machines lack: only its failure path runs for real (vm.vm.test.ts).
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setLanguage } from "../src/i18n/index.js";
 import { UserError } from "../src/errors.js";
 import { choosePlacement, isYes, qemuAction, roughDuration, vmCostLine } from "../src/lab/placement.js";
 import { accelKey, decideAccel, judgeTrial, parseVerdicts, reachedUserSpace, TRIAL_MARKER, type AccelVerdict } from "../src/vm/accel.js";
@@ -286,5 +287,32 @@ describe("start's VM progress", () => {
     expect(progressText(steps, 0, 20)).toBe("VM 1/3 building the VM (Debian packages, kernel, initramfs) · 0:20 · about 5 min left");
     expect(progressText(steps, 2, 10)).toBe("VM 3/3 booting the VM · 0:10 · about 30 s left");
     expect(progressText(steps, 2, 75)).toBe("VM 3/3 booting the VM · 1:15 · taking longer than the usual 40 s");
+  });
+});
+
+describe("the VM's words in Chinese", () => {
+  const s = { build: 60, disk: 240, boot: 40 };
+  afterEach(() => setLanguage("en"));
+
+  it("says what the VM costs and counts down in Chinese, durations in 秒/分钟", () => {
+    setLanguage("zh-CN");
+    expect(vmCostLine({ running: false, built: true, diskReady: true }, s)).toBe("启动虚拟机大约需要 40 秒。");
+    expect(vmCostLine({ running: false, built: false, diskReady: false }, s)).toBe("第一次：用 Debian 软件包构建虚拟机，并把实验镜像复制进去，大约 6 分钟（以后每次启动大约 40 秒）。");
+    expect(roughDuration(3725)).toBe("1 小时 2 分钟");
+    const steps = plannedSteps({ running: false, built: false, diskReady: false }, s);
+    expect(progressText(steps, 0, 20)).toBe("虚拟机 1/3 构建虚拟机（Debian 软件包、内核、initramfs） · 0:20 · 大约还剩 5 分钟");
+    expect(progressText(steps, 2, 75)).toBe("虚拟机 3/3 启动虚拟机 · 1:15 · 比通常的 40 秒 要久");
+  });
+
+  it("refuses --no-vm in Chinese, the commands untouched", () => {
+    setLanguage("zh-CN");
+    let error: unknown;
+    try {
+      choosePlacement({ labId: "dr", missing: ["ip_vs", "ipip"], hostKernel: "6.18.44-fc", vm: false });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as UserError).message).toBe("实验 dr 需要内核模块 ip_vs 和 ipip，而运行 Docker 的内核（6.18.44-fc）没有。");
+    expect((error as UserError).hint).toBe("在 Docker 主机上执行 `modprobe ip_vs` 和 `modprobe ipip`，或者去掉 --no-vm：lvs-lab 会在自己的虚拟机里运行这个实验。");
   });
 });

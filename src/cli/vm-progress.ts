@@ -3,6 +3,7 @@
  * disk, boot), each with the time it took here last time. On a terminal one live line
  * counts the seconds and what is left; in a pipe each step and detail is a plain line.
  */
+import { t } from "../i18n/index.js";
 import { roughDuration, type PhaseSeconds, type VmReadiness } from "../lab/placement.js";
 import { dim } from "./output.js";
 
@@ -20,9 +21,9 @@ const ACCEL_TRIAL_SECONDS = 30;
 export function plannedSteps(r: VmReadiness, s: PhaseSeconds): ProgressStep[] {
   if (r.running) return [];
   return [
-    ...(r.built ? [] : [{ key: "build" as const, label: "building the VM (Debian packages, kernel, initramfs)", estimate: s.build }]),
-    ...(r.diskReady ? [] : [{ key: "disk" as const, label: "copying the lab image onto the VM's data disk (once per image)", estimate: s.disk }]),
-    { key: "boot", label: "booting the VM", estimate: s.boot },
+    ...(r.built ? [] : [{ key: "build" as const, label: t("vm.step.build"), estimate: s.build }]),
+    ...(r.diskReady ? [] : [{ key: "disk" as const, label: t("vm.step.disk"), estimate: s.disk }]),
+    { key: "boot", label: t("vm.step.boot"), estimate: s.boot },
   ];
 }
 
@@ -41,9 +42,9 @@ export function withStep(steps: ProgressStep[], key: StepKey, before: number, im
   if (steps.some((s) => s.key === key)) return steps;
   const added: ProgressStep =
     key === "accel"
-      ? { key, label: "trying KVM (once per kernel and QEMU version)", estimate: ACCEL_TRIAL_SECONDS }
+      ? { key, label: t("vm.step.accel"), estimate: ACCEL_TRIAL_SECONDS }
       : key === "image"
-        ? { key, label: "copying the lab image into the VM (once per image)", estimate: image.disk }
+        ? { key, label: t("vm.step.image"), estimate: image.disk }
         : { key, label: key, estimate: image.boot };
   const at = Math.min(Math.max(before, 0), steps.length);
   return [...steps.slice(0, at), added, ...steps.slice(at)];
@@ -57,14 +58,14 @@ function clock(seconds: number): string {
 /** The live line: "VM 2/3 booting the VM · 0:12 · about 35 s left". */
 export function progressText(steps: ProgressStep[], current: number, stepSeconds: number): string {
   const step = steps[current];
-  if (!step) return "VM: getting ready";
+  if (!step) return t("vm.progress.gettingReady");
   const later = steps.slice(current + 1).reduce((sum, s) => sum + s.estimate, 0);
   const rest = step.estimate - stepSeconds;
   const left =
     rest > 0 || later > 0
-      ? `about ${roughDuration(Math.max(rest, 0) + later)} left`
-      : `taking longer than the usual ${roughDuration(step.estimate)}`;
-  return `VM ${current + 1}/${steps.length} ${step.label} · ${clock(stepSeconds)} · ${left}`;
+      ? t("vm.progress.left", { duration: roughDuration(Math.max(rest, 0) + later) })
+      : t("vm.progress.slow", { duration: roughDuration(step.estimate) });
+  return t("vm.progress.live", { n: current + 1, of: steps.length, label: step.label, clock: clock(stepSeconds), left });
 }
 
 export interface ProgressSink {
@@ -94,7 +95,7 @@ export class VmProgress {
         this.stepStarted = Date.now();
         if (!this.out.tty) {
           const s = this.steps[index]!;
-          this.line(`VM ${index + 1}/${this.steps.length}: ${s.label} (usually about ${roughDuration(s.estimate)})`);
+          this.line(t("vm.progress.step", { n: index + 1, of: this.steps.length, label: s.label, duration: roughDuration(s.estimate) }));
         }
       }
     }

@@ -3,6 +3,9 @@
  * runs the LVS labs where the host kernel has no ip_vs / ipip.
  */
 import { Command } from "commander";
+import { t } from "../i18n/index.js";
+
+type StatusLabel = "running" | "engine" | "bootedIn" | "memory" | "idleStop" | "console" | "stopped" | "built" | "cache";
 
 export function vmCommand(): Command {
   const vm = new Command("vm").description(
@@ -12,6 +15,7 @@ export function vmCommand(): Command {
   vm.command("up")
     .description("build (first time only), boot the VM and load the lab image into its engine; prints its DOCKER_HOST (`start` does this by itself when a lab needs it)")
     .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
+    .option("--lang <lang>", "the language of the output")
     .action(async (opts: { image?: string }) => {
       const started = Date.now();
       const { resolveDockerHost } = await import("../docker/engine.js");
@@ -21,25 +25,27 @@ export function vmCommand(): Command {
         labImage: opts.image ?? labImageRef(),
         localDockerHost: resolveDockerHost(),
         onPhase: (phase, detail) => {
-          process.stderr.write(`vm [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${phase}: ${detail}\n`);
+          process.stderr.write(`${t("vm.up.phase", { s: ((Date.now() - started) / 1000).toFixed(0).padStart(4), phase, detail })}\n`);
         },
       });
-      const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} s`);
-      process.stderr.write(`vm: engine ready at ${dockerHost} (${parts.join(", ")}). Stop it with \`lvs-lab vm down\`.\n`);
+      const parts = Object.entries(timings).map(([phase, s]) => t("vm.up.timing", { phase, s }));
+      process.stderr.write(`${t("vm.up.ready", { host: dockerHost, timings: parts.join(t("vm.up.timingJoin")) })}\n`);
       process.stdout.write(`${dockerHost}\n`);
     });
 
   vm.command("down")
     .description("stop the VM (containers inside it are discarded)")
+    .option("--lang <lang>", "the language of the output")
     .action(async () => {
       const { vmDown } = await import("../vm/index.js");
       const stopped = await vmDown();
-      process.stderr.write(stopped ? "vm: stopped.\n" : "vm: not running.\n");
+      process.stderr.write(`${t(stopped ? "vm.down.stopped" : "vm.down.notRunning")}\n`);
     });
 
   vm.command("status")
     .description("is the VM running, where is its engine, is it built")
     .option("--json", "machine-readable output")
+    .option("--lang <lang>", "the language of the output")
     .action(async (opts: { json?: boolean }) => {
       const { vmStatus } = await import("../vm/index.js");
       const s = await vmStatus();
@@ -47,23 +53,24 @@ export function vmCommand(): Command {
         process.stdout.write(JSON.stringify(s, null, 2) + "\n");
         return;
       }
-      const lines = [
-        `running:    ${s.running ? `yes (pid ${s.pid}, ${s.accel ?? "?"})` : "no"}`,
+      const rows: Array<[StatusLabel, string]> = [
+        ["running", s.running ? t("vm.status.yesPid", { pid: s.pid, accel: s.accel ?? "?" }) : t("vm.status.no")],
         ...(s.running
-          ? [
-              `engine:     ${s.dockerHost ?? "?"} ${s.engine ? "answers" : "does not answer"}`,
-              `booted in:  ${s.bootSeconds !== undefined ? `${s.bootSeconds} s` : "still booting"}`,
-              ...(s.memoryMiB ? [`memory:     ${s.memoryMiB.rss} MiB resident (peak ${s.memoryMiB.peak} MiB)${s.givenMiB ? `, ${s.givenMiB} MiB given` : ""}`] : []),
-              `idle stop:  ${s.idleMinutes ? `after ${s.idleMinutes} min without a lab` : "none"}`,
-              `console:    ${s.logFile}`,
-            ]
+          ? ([
+              ["engine", t(s.engine ? "vm.status.answers" : "vm.status.silent", { host: s.dockerHost ?? "?" })],
+              ["bootedIn", s.bootSeconds !== undefined ? t("vm.status.seconds", { s: s.bootSeconds }) : t("vm.status.stillBooting")],
+              ...(s.memoryMiB ? [["memory", t("vm.status.memory", { rss: s.memoryMiB.rss, peak: s.memoryMiB.peak }) + (s.givenMiB ? t("vm.status.given", { given: s.givenMiB }) : "")]] : []),
+              ["idleStop", s.idleMinutes ? t("vm.status.idleAfter", { minutes: s.idleMinutes }) : t("vm.status.none")],
+              ["console", s.logFile],
+            ] as Array<[StatusLabel, string]>)
           : s.stoppedIdle
-            ? [`stopped:    by itself at ${s.stoppedIdle.at}, after ${s.stoppedIdle.idleMinutes} min without a lab`]
+            ? [["stopped", t("vm.status.stoppedIdle", { at: s.stoppedIdle.at, minutes: s.stoppedIdle.idleMinutes })] as [StatusLabel, string]]
             : []),
-        `built:      ${s.built ? "yes" : "no (the first `lvs-lab start` of an LVS lab, or `lvs-lab vm up`, builds it)"}`,
-        `cache:      ${s.cacheDir}`,
+        ["built", s.built ? t("vm.status.yes") : t("vm.status.notBuilt")],
+        ["cache", s.cacheDir],
       ];
-      process.stdout.write(lines.join("\n") + "\n");
+      const { padToWidth } = await import("../ui/width.js");
+      process.stdout.write(rows.map(([label, value]) => `${padToWidth(t(`vm.status.label.${label}`), 11)} ${value}`).join("\n") + "\n");
     });
 
   return vm;

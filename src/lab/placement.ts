@@ -4,6 +4,7 @@
  * by itself. And what to do when QEMU is missing. Pure; src/cli/lab-engine.ts does the IO.
  */
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 
 export type Placement = { where: "host" } | { where: "vm"; why: string };
 
@@ -16,7 +17,7 @@ export interface PlacementInput {
   vm?: boolean;
 }
 
-const list = (items: string[]) => items.join(" and ");
+const list = (items: string[]) => items.join(t("vm.and"));
 
 /** The VM when asked or needed; --no-vm on a kernel without the modules is refused (exit 2). */
 export function choosePlacement(i: PlacementInput): Placement {
@@ -24,13 +25,13 @@ export function choosePlacement(i: PlacementInput): Placement {
   if (!i.missing.length) return { where: "host" };
   if (i.vm === false) {
     throw new UserError(
-      `Lab ${i.labId} needs the kernel module${i.missing.length > 1 ? "s" : ""} ${list(i.missing)}, which the kernel running Docker (${i.hostKernel}) does not have.`,
-      `Load ${i.missing.map((m) => `\`modprobe ${m}\``).join(" and ")} on the Docker host, or leave out --no-vm: lvs-lab then runs the lab in its own VM.`,
+      t("vm.placement.needsModules", { lab: i.labId, count: i.missing.length, modules: list(i.missing), kernel: i.hostKernel }),
+      t("vm.placement.loadModules", { commands: list(i.missing.map((m) => `\`modprobe ${m}\``)) }),
     );
   }
   return {
     where: "vm",
-    why: `Lab ${i.labId} needs ${list(i.missing)}, which this machine's kernel (${i.hostKernel}) lacks: it runs in lvs-lab's VM, a Debian kernel under QEMU.`,
+    why: t("vm.placement.runsInVm", { lab: i.labId, modules: list(i.missing), kernel: i.hostKernel }),
   };
 }
 
@@ -48,19 +49,19 @@ export interface PhaseSeconds {
 
 /** "45 s", "4 min", "1 h 5 min": an estimate, so rounded. */
 export function roughDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  if (seconds < 90) return t("vm.duration.seconds", { n: Math.max(5, Math.round(seconds / 5) * 5) });
   const minutes = Math.round(seconds / 60);
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes < 60 ? t("vm.duration.minutes", { n: minutes }) : t("vm.duration.hours", { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
 /** What getting the VM's engine costs this time, in one sentence. */
 export function vmCostLine(r: VmReadiness, s: PhaseSeconds): string {
-  if (r.running) return "The VM is already running.";
+  if (r.running) return t("vm.cost.running");
   if (!r.built) {
-    return `First time: building the VM from Debian packages and copying the lab image into it, about ${roughDuration(s.build + s.disk + s.boot)} (later starts about ${roughDuration(s.boot)}).`;
+    return t("vm.cost.firstTime", { total: roughDuration(s.build + s.disk + s.boot), boot: roughDuration(s.boot) });
   }
-  if (!r.diskReady) return `This lab image is new to the VM: copying it in takes about ${roughDuration(s.disk + s.boot)}, once (later starts about ${roughDuration(s.boot)}).`;
-  return `Booting it takes about ${roughDuration(s.boot)}.`;
+  if (!r.diskReady) return t("vm.cost.newImage", { total: roughDuration(s.disk + s.boot), boot: roughDuration(s.boot) });
+  return t("vm.cost.boot", { boot: roughDuration(s.boot) });
 }
 
 export type QemuAction =

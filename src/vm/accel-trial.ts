@@ -12,6 +12,7 @@ import { accelKey, decideAccel, judgeTrial, parseVerdicts, reachedUserSpace, TRI
 import { firstLine, type BootGuard } from "./boot.js";
 import { processAlive, trialArgv, type Accel } from "./qemu.js";
 import { VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
+import { t } from "../i18n/index.js";
 import { readText, sleep, type VmPhase } from "./run-state.js";
 import { forcedAccel, QEMU_BIN } from "./settings.js";
 
@@ -48,7 +49,7 @@ export async function chooseAccel(p: VmPaths, phase: (name: VmPhase, detail: str
   const decision = decideAccel({ forced, device, cached: verdicts[key] });
   if (!("trial" in decision)) return { accel: decision.accel, notice: decision.notice };
 
-  phase("accel", `trial boot with KVM (up to ${TRIAL_TIMEOUT_MS / 1000} s, once per kernel and QEMU version)`);
+  phase("accel", t("vm.phase.trial", { s: TRIAL_TIMEOUT_MS / 1000 }));
   const verdict = await trialBoot(p, "kvm", TRIAL_TIMEOUT_MS, guard);
   writeFileSync(p.accelFile, JSON.stringify({ ...verdicts, [key]: verdict }, null, 2) + "\n");
   if (verdict.accel === "kvm") return { accel: "kvm" };

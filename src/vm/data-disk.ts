@@ -11,6 +11,7 @@ import { UserError } from "../errors.js";
 import { bootVm, type BootGuard } from "./boot.js";
 import { processAlive, type Accel } from "./qemu.js";
 import type { VmPaths } from "./recipe.js";
+import { t as say } from "../i18n/index.js";
 import { readText, seconds, sleep, tail, type VmPhase } from "./run-state.js";
 
 const DATA_DISK_BYTES = 16 * 1024 ** 3; // sparse; only what Docker writes takes space
@@ -26,12 +27,12 @@ export async function ensureImage(
 ): Promise<void> {
   if ((await vmEngine.imageId(ref)) === imageId) return;
   const t = Date.now();
-  phase("image load", `copying ${ref} into the VM's engine (docker save | docker load)`);
+  phase("image load", say("vm.phase.imageLoad", { ref }));
   await transferImage(local, vmEngine, ref);
   timings.imageLoad = seconds(t);
   const got = await vmEngine.imageId(ref);
   if (got !== imageId) throw new Error(`after loading, the VM has ${ref} as ${got ?? "nothing"}, expected ${imageId}`);
-  phase("image load", `done in ${timings.imageLoad} s`);
+  phase("image load", say("vm.phase.imageLoaded", { s: timings.imageLoad }));
 }
 
 async function transferImage(local: Engine, vmEngine: Engine, ref: string): Promise<void> {
@@ -68,13 +69,13 @@ export async function prepareDataDisk(
   await fh.truncate(DATA_DISK_BYTES);
   await fh.close();
   try {
-    phase("disk", `preparation boot: Docker data disk with ${ref} (once per lab image)`);
+    phase("disk", say("vm.phase.prepareDisk", { ref }));
     const t = Date.now();
     const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false, accel);
     await vm.waitForEngine();
     timings.prepareBoot = seconds(t);
     await ensureImage(local, new Engine(vm.dockerHost), ref, imageId, phase, timings);
-    phase("disk", "guest stops dockerd, unmounts the disk and powers off");
+    phase("disk", say("vm.phase.powerOff"));
     const deadline = Date.now() + PREPARE_POWEROFF_TIMEOUT_MS;
     while (processAlive(vm.pid) && Date.now() < deadline) await sleep(250);
     if (processAlive(vm.pid) || !/data disk ready/.test(readText(p.prepareLog) ?? "")) {

@@ -38,6 +38,7 @@ import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
 import { paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
+import { t as say } from "../i18n/index.js";
 import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
 import { missingVmTools, vmToolsError } from "./tools.js";
 
@@ -253,7 +254,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     if (pid !== undefined) {
       // Ours, never finished booting, and no `vm up` holds the lock any more: a boot whose
       // owner died (run.sh normally takes QEMU along). Start over.
-      phase("stop", `VM (pid ${pid}) never finished booting: restarting it`);
+      phase("stop", say("vm.phase.restart", { pid }));
       await stopPid(pid);
       removeRunFiles(p);
     }
@@ -278,7 +279,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     const memoryMiB = vmMemoryMiB();
     const idleMinutes = vmIdleMinutes();
     rmSync(p.stoppedFile, { force: true });
-    phase("boot", `QEMU ${accel === "kvm" ? "with KVM" : "with TCG emulation (no KVM)"}, ${memoryMiB} MiB, data disk copy-on-write`);
+    phase("boot", say(accel === "kvm" ? "vm.phase.bootKvm" : "vm.phase.bootTcg", { memory: memoryMiB }));
     const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true, accel);
     const state: VmState = {
       pid: vm.pid,
@@ -302,7 +303,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     if (idleMinutes > 0) writeState(p, { ...state, bootSeconds: timings.boot, idleWatchPid: startIdleWatch(p, vm.pid, vm.dockerHost, idleMinutes) });
     timings.total = seconds(t0);
     recordTimings(p, accel, timings);
-    phase("ready", `${vm.dockerHost} (boot ${timings.boot} s, total ${timings.total} s)`);
+    phase("ready", say("vm.phase.ready", { host: vm.dockerHost, boot: timings.boot, total: timings.total }));
     return { dockerHost: vm.dockerHost, timings };
   } catch (e) {
     // The guard has killed QEMU and the build; say so rather than what the kill broke.
