@@ -3,6 +3,7 @@
  * state and the verdicts of the steps checked (kind, node, ok, message, hops). Never a
  * shell's contents or a command. Not joined: nothing happens and nothing is waited for.
  */
+import { t } from "../i18n/index.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import { stepStartedAt, type Progress } from "../state/progress.js";
 import { enqueue, fetchInbox, flushOutbox, readMembership, repeatsLastCheck, unseenMessages, type Membership } from "./learner.js";
@@ -89,12 +90,12 @@ export async function reportToClass(type: EventType, ref: LabRef, progress: Prog
 export async function classNotices(reported: Reported | undefined, currentStep: number, nameFlag = ""): Promise<string[]> {
   if (!reported) return [];
   const lines: string[] = [];
-  if (reported.unknown) lines.push(`The class server at ${reported.membership.url} does not know you any more: \`lvs-lab class join\` again, or \`lvs-lab class leave\`.`);
+  if (reported.unknown) lines.push(t("class.unknown", { url: reported.membership.url }));
   const inbox = reported.inbox;
   if (!inbox) return lines;
-  for (const m of await unseenMessages(inbox).catch(() => [])) lines.push(`Instructor: ${m.text}`);
+  for (const m of await unseenMessages(inbox).catch(() => [])) lines.push(t("ui.notice.instructor", { text: m.text }));
   if (inbox.offer && inbox.offer.step > currentStep) {
-    lines.push(`Your instructor offers to bring your lab to step ${inbox.offer.step}: \`lvs-lab solve --to ${inbox.offer.step}${nameFlag}\` applies the solutions of the steps before it that do not pass yet.`);
+    lines.push(t("class.offer", { step: inbox.offer.step, flag: nameFlag }));
   }
   return lines;
 }

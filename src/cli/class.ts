@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { stateDir } from "../paths.js";
 import { provisionCommand } from "./class-provision.js";
 import { bold, dim, printJson } from "./output.js";
@@ -120,9 +121,9 @@ export function classCommand(): Command {
     .action(async (url: string, opts: { code: string; as: string }) => {
       const { joinClass } = await import("../class/join.js");
       const m = await joinClass(url, opts.code, opts.as);
-      console.log(`Joined ${bold(`"${m.title}"`)} as ${bold(m.name)}.`);
-      console.log(dim("Your checks, hints, solutions and predictions go to the instructor; your shells and commands never do."));
-      console.log(dim("`lvs-lab class leave` stops it."));
+      console.log(t("class.joined", { title: bold(m.title), name: bold(m.name) }));
+      console.log(dim(t("class.whatIsSent")));
+      console.log(dim(t("class.leaveHowTo")));
     });
 
   cls
@@ -131,7 +132,7 @@ export function classCommand(): Command {
     .action(async () => {
       const { leaveClass } = await import("../class/join.js");
       const left = await leaveClass();
-      console.log(left ? `Left "${left.title}".` : "You are in no class.");
+      console.log(left ? t("class.left", { title: left.title }) : t("class.noClass"));
     });
 
   cls
@@ -143,8 +144,8 @@ export function classCommand(): Command {
       const m = await readMembership();
       const queued = await queuedCount();
       if (opts.json) return printJson(m ? { joined: true, url: m.url, name: m.name, title: m.title, queued } : { joined: false, queued });
-      if (!m) return console.log("You are in no class. Join one with `lvs-lab class join URL --code CODE --as NAME`.");
-      console.log(`In ${bold(`"${m.title}"`)} at ${m.url} as ${bold(m.name)}${queued ? `; ${queued} events wait for the server` : ""}.`);
+      if (!m) return console.log(t("class.noClassJoin"));
+      console.log(t(queued ? "class.inQueued" : "class.in", { title: bold(m.title), url: m.url, name: bold(m.name), count: queued }));
     });
 
   cls

@@ -3,6 +3,7 @@
  * catch-up does it (see lab/catch-up.ts); the class, when joined, hears of it.
  */
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { saveProgress } from "../state/progress.js";
 import { openTarget } from "./check.js";
 import { dim, printJson, progressLine } from "./output.js";
@@ -13,18 +14,18 @@ export async function solveTo(opts: { name?: string; to: string; step?: string; 
   const { session, progress } = await openTarget(opts.name);
   const steps = session.lab.lesson.steps;
   const n = Number(opts.to);
-  if (!Number.isInteger(n) || n < 1 || n > steps.length) throw new UserError(`--to must be a step number from 1 to ${steps.length}.`);
+  if (!Number.isInteger(n) || n < 1 || n > steps.length) throw new UserError(t("class.badTo", { max: steps.length }));
   if (progress.step >= n - 1) {
     if (opts.json) return printJson({ instance: session.name, to: n, solved: [], current: progress.step + 1 });
-    return console.log(`You are at step ${progress.step + 1} already: nothing to catch up.`);
+    return console.log(t("class.atStepAlready", { n: progress.step + 1 }));
   }
   const r = await catchUpTo(session, progress, n - 1, (i, action) => {
-    if (!opts.json) progressLine(`step ${i + 1}, ${steps[i]!.title}: ${action === "solved" ? "solution applied, passes now" : "passes already"}`);
+    if (!opts.json) progressLine(t("class.caughtUpStep", { n: i + 1, title: steps[i]!.title, what: t(action === "solved" ? "class.solutionApplied" : "class.passesAlready") }));
   });
   await saveProgress(session.name, r.progress);
   await tellClass("catch-up", session, r.progress, undefined, { json: opts.json });
   if (opts.json) return printJson({ instance: session.name, to: n, solved: r.solved.map((i) => i + 1), current: r.progress.step + 1 });
-  console.log(`Your lab is at the start of step ${n}: ${steps[n - 1]!.title}.`);
+  console.log(t("class.atStart", { n, title: steps[n - 1]!.title }));
   const solved = r.solved.map((i) => i + 1);
-  console.log(dim(solved.length > 1 ? `Steps ${solved.join(", ")} count as solved with help.` : solved.length ? `Step ${solved[0]} counts as solved with help.` : "Every earlier step passed already."));
+  console.log(dim(solved.length ? t("class.solvedWithHelp", { count: solved.length, steps: solved.join(t("common.listSeparator")) }) : t("class.allPassedAlready")));
 }
