@@ -3,7 +3,6 @@
  * {{name}} is filled in by i18next; _one/_other are plural forms chosen by {{count}}.
  */
 import { enTools } from "./en-tools.js";
-
 export const en = {
   ...enTools,
   common: {
