@@ -142,7 +142,12 @@ describe("translation lint", () => {
   it("lays check-texts over the probes' words and refuses ones that do not fit", async () => {
     const zh = await loadLab("dnat", { lang: "zh-CN" });
     const en = await loadLab("dnat", { lang: "en" });
-    expect(zh.lesson.steps[0]!.checks[0]).toEqual({ ...en.lesson.steps[0]!.checks[0], explain: "不打开转发，调度器会丢弃每一个发往别的主机的数据包。" });
+    const original = en.lesson.steps[0]!.checks[0]!;
+    expect(zh.lesson.steps[0]!.checks[0]).toEqual({
+      ...original,
+      explain: "不打开转发，调度器会丢弃每一个发往别的主机的数据包。",
+      originalTexts: { title: undefined, explain: original.explain, message: undefined },
+    });
     expect(zh.lesson.steps.map((s) => s.checks.length)).toEqual(en.lesson.steps.map((s) => s.checks.length));
     const withTexts = good.replace("## 第二步 {#second}\n", "## 第二步 {#second}\n\n```check-texts\n- explain: 说明\n```\n");
     expect(lint(withTexts)).toEqual(['labs/zh-CN/demo.md:27: step "second" has check-texts, but its probes have no title, explain or message']);
