@@ -2,7 +2,9 @@
  * The English catalogue, continued: the hops of a traced request and the output of the
  * commands around the lessons (selftest, doctor, vm, class). Part of `en` (en.ts).
  */
+import { enClassroom } from "./en-class.js";
 export const enTools = {
+  ...enClassroom,
   trace: {
     unknown: "its packets are unknown: {{problem}}",
     synTo: "SYN to {{target}}",

@@ -2,7 +2,9 @@
  * 简体中文目录（续）：请求逐跳的去向，以及课程之外的命令（selftest、doctor、vm、class）的输出。
  * 与 en-tools.ts 逐键对应，是 zhCN（zh-CN.ts）的一部分。
  */
+import { zhCNClassroom } from "./zh-CN-class.js";
 export const zhCNTools = {
+  ...zhCNClassroom,
   trace: {
     unknown: "不知道它的数据包去了哪里：{{problem}}",
     synTo: "发往 {{target}} 的 SYN",

@@ -4,6 +4,7 @@
  * screen is left however the process ends.
  */
 import { render } from "ink";
+import { t } from "../../i18n/index.js";
 import { errorOf, requestJson } from "../learner.js";
 import type { LearnerDetail } from "../ledger.js";
 import { initialWatch, reduceWatch, type WatchEffect, type WatchEvent, type WatchState } from "./state.js";
@@ -35,8 +36,8 @@ export async function runWatch(url: string, token: string): Promise<void> {
         return quit();
       case "fetchDetail":
         requestJson(`${url}/api/learners/${effect.learner}`, { token, timeoutMs: 5000 }).then(
-          (a) => (a.status === 200 ? dispatch({ type: "detail", detail: a.body as LearnerDetail }) : dispatch({ type: "notice", text: `Details: ${errorOf(a)}` })),
-          (e: Error) => dispatch({ type: "notice", text: `Details: ${e.message}` }),
+          (a) => (a.status === 200 ? dispatch({ type: "detail", detail: a.body as LearnerDetail }) : dispatch({ type: "notice", text: t("classroom.watch.details", { error: errorOf(a) }) })),
+          (e: Error) => dispatch({ type: "notice", text: t("classroom.watch.details", { error: e.message }) }),
         );
         return;
       case "catchUp": {
@@ -44,9 +45,10 @@ export async function runWatch(url: string, token: string): Promise<void> {
         requestJson(`${url}/api/catch-up`, { method: "POST", token, body, timeoutMs: 5000 }).then(
           (a) => {
             const reaches = (a.body as { reaches?: string[] }).reaches ?? [];
-            dispatch({ type: "notice", text: a.status === 200 ? `Catch-up to step ${effect.step} offered to ${reaches.length ? reaches.join(", ") : "nobody (no one is behind)"}.` : `Catch-up refused: ${errorOf(a)}` });
+            const names = reaches.length ? reaches.join(t("classroom.instructor.listSeparator")) : t("classroom.grid.nobodyBehind");
+            dispatch({ type: "notice", text: a.status === 200 ? t("classroom.grid.catchUpOffered", { step: effect.step, names }) : t("classroom.grid.catchUpRefused", { error: errorOf(a) }) });
           },
-          (e: Error) => dispatch({ type: "notice", text: `Catch-up failed: ${e.message}` }),
+          (e: Error) => dispatch({ type: "notice", text: t("classroom.grid.catchUpFailed", { error: e.message }) }),
         );
         return;
       }

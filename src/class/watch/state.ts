@@ -5,6 +5,7 @@
  */
 import type { ClassView } from "../aggregate.js";
 import type { LearnerDetail } from "../ledger.js";
+import { t } from "../../i18n/index.js";
 import { rowOrder } from "./lines.js";
 
 export interface WatchState {
@@ -82,7 +83,7 @@ function onKey(s: WatchState, input: string, key: WatchKey): Transition {
   const found = s.view ? rowOrder(s.view).find((o) => o.row.learner === s.selected) : undefined;
   const grid = s.view?.labs.find((g) => g.id === found?.lab) ?? s.view?.labs[0];
   if (input === "c" && found && grid) {
-    if (found.row.current >= grid.classStep) return stay({ ...s, notice: `${found.row.name} is not behind the class (step ${grid.classStep}).` });
+    if (found.row.current >= grid.classStep) return stay({ ...s, notice: t("classroom.grid.notBehind", { name: found.row.name, step: grid.classStep }) });
     return stay(s, { type: "catchUp", lab: grid.id, step: grid.classStep, learner: found.row.name });
   }
   if (input === "C" && grid) return stay(s, { type: "catchUp", lab: grid.id, step: grid.classStep });

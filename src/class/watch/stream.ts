@@ -6,6 +6,7 @@
 import { request as httpRequest, type ClientRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ClassView } from "../aggregate.js";
+import { t } from "../../i18n/index.js";
 
 export interface StreamHandlers {
   onView(view: ClassView): void;
@@ -46,7 +47,7 @@ export function openStream(url: string, token: string, handlers: StreamHandlers)
     req = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
-        return again(res.statusCode === 401 ? "the instructor token is not this class's" : `HTTP ${res.statusCode}`);
+        return again(res.statusCode === 401 ? t("classroom.watch.badToken") : `HTTP ${res.statusCode}`);
       }
       res.setEncoding("utf8");
       const feed = sseParser((event, data) => {
@@ -58,7 +59,7 @@ export function openStream(url: string, token: string, handlers: StreamHandlers)
         }
       });
       res.on("data", feed);
-      res.on("end", () => again("the server closed the stream"));
+      res.on("end", () => again(t("classroom.watch.closed")));
       res.on("error", (e) => again(e.message));
     });
     req.on("error", (e) => again(e.message));

@@ -2,6 +2,8 @@
 import { useInput } from "ink";
 import { Rows } from "../../ui/components.js";
 import type { Line } from "../../ui/markdown.js";
+import { displayWidth } from "../../ui/width.js";
+import { t } from "../../i18n/index.js";
 import { cleanText } from "../protocol.js";
 import { detailLines, fit, gridLines, rowOrder } from "./lines.js";
 import type { WatchKey, WatchState } from "./state.js";
@@ -20,21 +22,23 @@ function window(lines: Line[], rows: number, keep = 0): Line[] {
 
 export function WatchScreen({ state, width, height }: WatchScreenProps) {
   const v = state.view;
-  const status = state.connected ? "live" : state.problem ? `reconnecting: ${state.problem}` : "connecting…";
-  const right = fit(`${v?.learners ?? 0} learners · ${status}`, Math.min([...`${v?.learners ?? 0} learners · ${status}`].length, Math.floor(width * 0.6)));
-  const header: Line = { segs: [{ text: fit(`lvs-lab class · ${cleanText(v?.title ?? "")}`, Math.max(0, width - [...right].length - 1)) + " ", bold: true }, { text: right, dim: !state.connected }] };
+  const status = state.connected ? t("classroom.watch.live") : state.problem ? t("classroom.watch.reconnecting", { problem: state.problem }) : t("classroom.watch.connecting");
+  const learners = t("classroom.watch.learners", { count: v?.learners ?? 0, status });
+  const right = fit(learners, Math.min(displayWidth(learners), Math.floor(width * 0.6)));
+  const title = t("classroom.watch.header", { title: cleanText(v?.title ?? "") });
+  const header: Line = { segs: [{ text: fit(title, Math.max(0, width - displayWidth(right) - 1)) + " ", bold: true }, { text: right, dim: !state.connected }] };
   const rows = Math.max(1, height - 3);
   let body: Line[];
   if (state.detailOpen && state.detail) body = window(detailLines(state.detail, width), rows);
-  else if (state.detailOpen) body = [{ segs: [{ text: "loading…", dim: true }] }];
+  else if (state.detailOpen) body = [{ segs: [{ text: t("classroom.watch.loading"), dim: true }] }];
   else if (v) {
     const grid = gridLines(v, state.selected, width);
     body = window(grid.lines, rows, grid.selectedAt);
-  } else body = [{ segs: [{ text: "Waiting for the class server…", dim: true }] }];
+  } else body = [{ segs: [{ text: t("classroom.watch.waitingServer"), dim: true }] }];
   while (body.length < rows) body.push({ segs: [] });
   const selected = v ? rowOrder(v).find((o) => o.row.learner === state.selected) : undefined;
   const classStep = v?.labs.find((g) => g.id === selected?.lab)?.classStep;
-  const keys = state.detailOpen ? "Esc back  ↑↓ learner  c catch up  q quit" : `↑↓ learner  ⏎ details  c catch up${classStep ? ` to ${classStep}` : ""}  C everyone behind  q quit`;
+  const keys = state.detailOpen ? t("classroom.watch.keysDetail") : t("classroom.watch.keysGrid", { to: classStep ? t("classroom.watch.catchUpTo", { step: classStep }) : "" });
   const footer: Line[] = [{ segs: [{ text: fit(state.notice ?? "", width), dim: true }] }, { segs: [{ text: fit(keys, width), dim: true }] }];
   return <Rows width={width} lines={[header, ...body, ...footer]} />;
 }
