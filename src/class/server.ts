@@ -19,7 +19,8 @@ import { exportCsv } from "./export.js";
 import { ClassLedger, HttpError, type Secrets } from "./ledger.js";
 import { EventLog, type LogRecord } from "./log.js";
 import { catchUpBodySchema, describeIssue, eventsBodySchema, joinBodySchema, LIMITS, sayBodySchema, type EventsReply, type JoinReply } from "./protocol.js";
-import { PAGE_CSS, PAGE_JS, pageHtml, signInPage } from "./web/page.js";
+import { language, t } from "../i18n/index.js";
+import { PAGE_CSS, pageHtml, pageJs, signInPage } from "./web/page.js";
 
 export const COOKIE = "lvs_class";
 
@@ -52,6 +53,8 @@ export interface ClassServerOptions {
   now?: () => number;
   /** An offline bundle (`lvs-lab bundle create`) offered at GET /api/bundle to holders of the join code. */
   bundle?: string;
+  /** The web page's language (web/page.ts says why the instructor's); default: the process's. */
+  lang?: string;
 }
 
 export interface ClassServer {
@@ -130,6 +133,8 @@ function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): 
 export async function startClassServer(opts: ClassServerOptions): Promise<ClassServer> {
   const now = opts.now ?? Date.now;
   const stuckMinutes = opts.stuckMinutes ?? 5;
+  const lang = opts.lang ?? language();
+  const page = { html: pageHtml(lang), js: pageJs(lang) };
   const rates = { ...DEFAULT_RATES, ...opts.rates };
   const joins = new RateLimiter(rates.join, now);
   const learnerRate = new RateLimiter(rates.learner, now);
@@ -206,7 +211,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
     if (!opts.bundle) throw new HttpError(404, "this class server offers no bundle (start it with `class serve --bundle FILE`)");
     const { size } = await stat(opts.bundle);
     res.writeHead(200, { "content-type": "application/x-tar", "content-length": String(size), "content-disposition": 'attachment; filename="lvs-lab-offline.tar"', "cache-control": "no-store", "x-content-type-options": "nosniff" });
-    opts.onActivity?.(`bundle download to ${ip(req)}`);
+    opts.onActivity?.(t("classroom.serve.bundleDownload", { address: ip(req) }));
     await pipeline(createReadStream(opts.bundle), res);
   }
 
@@ -221,7 +226,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
       if (token !== null) {
         if (!failures.allows(ip(req)) || !sameSecret(token, secrets.instructorToken)) {
           failures.take(ip(req));
-          return send(res, 401, signInPage("That token is not this class's instructor token."), { "content-type": "text/html; charset=utf-8" });
+          return send(res, 401, signInPage(t("classroom.web.wrongToken", {}, lang), lang), { "content-type": "text/html; charset=utf-8" });
         }
         // Like Jupyter: the token moves into an HTTP-only cookie and leaves the address bar.
         res.writeHead(303, { location: "/", "set-cookie": `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200`, "cache-control": "no-store", "referrer-policy": "no-referrer" });
@@ -230,16 +235,16 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
       try {
         instructor(req);
       } catch (e) {
-        if (e instanceof HttpError && e.status === 401) return send(res, 401, signInPage(), { "content-type": "text/html; charset=utf-8" });
+        if (e instanceof HttpError && e.status === 401) return send(res, 401, signInPage(undefined, lang), { "content-type": "text/html; charset=utf-8" });
         throw e;
       }
-      return send(res, 200, pageHtml(), {
+      return send(res, 200, page.html, {
         "content-type": "text/html; charset=utf-8",
         "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         "referrer-policy": "no-referrer",
       });
     }
-    if (at("GET", "/app.js")) return send(res, 200, PAGE_JS, { "content-type": "text/javascript; charset=utf-8" });
+    if (at("GET", "/app.js")) return send(res, 200, page.js, { "content-type": "text/javascript; charset=utf-8" });
     if (at("GET", "/app.css")) return send(res, 200, PAGE_CSS, { "content-type": "text/css; charset=utf-8" });
 
     if (at("POST", "/api/join")) {
@@ -247,7 +252,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
       const body = parse(joinBodySchema, await readJson(req, LIMITS.joinBody));
       const joined = ledger.prepareJoin(body, now());
       await record(joined.records);
-      opts.onActivity?.(`${body.name} joined`);
+      opts.onActivity?.(t("classroom.serve.joined", { name: body.name }));
       const reply: JoinReply = { learner: joined.learner, token: joined.token, title: ledger.state.title, name: ledger.state.learners[joined.learner]!.name };
       return send(res, 200, reply);
     }
@@ -269,7 +274,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
     if (at("POST", "/api/leave")) {
       const id = learner(req);
       await record(ledger.prepareLeave(id, now()));
-      opts.onActivity?.(`${ledger.state.learners[id]!.name} left`);
+      opts.onActivity?.(t("classroom.serve.left", { name: ledger.state.learners[id]!.name }));
       return send(res, 200, { left: true });
     }
 
@@ -314,7 +319,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
         if (e.status === 401) headers["www-authenticate"] = "Bearer";
         return send(res, e.status, { error: e.message }, headers);
       }
-      opts.onActivity?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+      opts.onActivity?.(t("classroom.serve.internalError", { message: e instanceof Error ? e.message : String(e) }));
       send(res, 500, { error: "internal error" });
     });
   });

@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import type { ProvisionResult } from "../lab/provision.js";
 import { bold, printJson, progressLine, red } from "./output.js";
 
@@ -22,14 +23,14 @@ export function provisionCommand(): Command {
     .option("--vm", "in the lvs-lab VM")
     .option("--json", "machine-readable output")
     .action(async (opts: { lab: string; count?: string; prefix: string; roster?: string; parallel: string; vm?: boolean; json?: boolean }) => {
-      if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError("Give either --count or --roster.");
+      if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError(t("classroom.provision.countOrRoster"));
       const { numberedNames, parseRoster, provisionClass } = await import("../lab/provision.js");
       const { engineFor } = await import("./context.js");
       const names = opts.roster
-        ? parseRoster(await readFile(opts.roster, "utf8").catch(() => Promise.reject(new UserError(`Cannot read the roster ${opts.roster}.`))))
+        ? parseRoster(await readFile(opts.roster, "utf8").catch(() => Promise.reject(new UserError(t("classroom.provision.noRoster", { path: opts.roster })))))
         : numberedNames(opts.prefix, Number(opts.count));
       const parallel = Number(opts.parallel);
-      if (!Number.isInteger(parallel) || parallel < 1) throw new UserError("--parallel must be a whole number, at least 1.");
+      if (!Number.isInteger(parallel) || parallel < 1) throw new UserError(t("classroom.provision.badParallel"));
       const engine = await engineFor(opts);
       const began = Date.now();
       const results = await provisionClass(opts.lab, engine, names, {
@@ -40,8 +41,9 @@ export function provisionCommand(): Command {
       const seconds = (Date.now() - began) / 1000;
       if (opts.json) printJson({ lab: opts.lab, engine: engine.host, seconds, results });
       else {
-        console.log(`${bold(`${results.length - failed.length} of ${results.length}`)} instances of ${opts.lab} run on ${engine.host} (${seconds.toFixed(1)} s).`);
-        console.log(`Each learner: lvs-lab start ${opts.lab} --name <their name>${opts.vm ? " --vm" : ""}`);
+        const ofTotal = bold(t("classroom.provision.ofTotal", { ok: results.length - failed.length, total: results.length }));
+        console.log(t("classroom.provision.summary", { ofTotal, lab: opts.lab, host: engine.host, s: seconds.toFixed(1) }));
+        console.log(t("classroom.provision.eachLearner", { lab: opts.lab, vm: opts.vm ? " --vm" : "" }));
       }
       if (failed.length) process.exitCode = 1;
     });
@@ -49,6 +51,7 @@ export function provisionCommand(): Command {
 
 function describe(r: ProvisionResult): string {
   const warn = r.notes.filter((n) => n.startsWith("warning:"));
-  if (r.state === "failed") return red(`${r.name}: failed after ${r.seconds.toFixed(1)} s: ${r.error}`);
-  return `${r.name}: ${r.state === "running" ? "already running" : `started in ${r.seconds.toFixed(1)} s`}${warn.length ? `; ${warn.join("; ")}` : ""}`;
+  if (r.state === "failed") return red(t("classroom.provision.failed", { name: r.name, s: r.seconds.toFixed(1), error: r.error }));
+  const what = r.state === "running" ? t("classroom.provision.running") : t("classroom.provision.started", { s: r.seconds.toFixed(1) });
+  return t("classroom.provision.result", { name: r.name, what, warnings: warn.length ? `; ${warn.join("; ")}` : "" });
 }

@@ -39,23 +39,23 @@ async function instructorTarget(opts: { url?: string; token?: string }): Promise
     url ??= local?.url;
     if (!token && secrets && url === local?.url) token = secrets.instructorToken;
   }
-  if (!url) throw new UserError("No class server runs here.", "Start one with `lvs-lab class serve`, or name it: `--url URL --token TOKEN`.");
-  if (!token) throw new UserError(`The instructor token for ${url} is missing.`, "Give it with --token, LVS_LAB_CLASS_TOKEN, or the URL's ?token=.");
+  if (!url) throw new UserError(t("classroom.instructor.noServer"), t("classroom.instructor.noServerHint"));
+  if (!token) throw new UserError(t("classroom.instructor.noToken", { url }), t("classroom.instructor.noTokenHint"));
   return { url, token };
 }
 
 async function instructorRequest(target: InstructorTarget, method: string, path: string, body?: unknown) {
   const { requestJson, errorOf } = await import("../class/learner.js");
   const answer = await requestJson(`${target.url}${path}`, { method, token: target.token, body, timeoutMs: 10_000 }).catch((e: Error) => {
-    throw new UserError(`No class server answers at ${target.url}: ${e.message}`);
+    throw new UserError(t("class.noServer", { url: target.url, error: e.message }));
   });
-  if (answer.status !== 200) throw new UserError(`The class server refused: ${errorOf(answer)}.`);
+  if (answer.status !== 200) throw new UserError(t("class.refused", { error: errorOf(answer) }));
   return answer.body;
 }
 
 function positive(value: string, what: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${what} must be a positive number.`);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(t("classroom.serve.positive", { what }));
   return n;
 }
 
@@ -74,9 +74,9 @@ export function classCommand(): Command {
     .option("--bundle <file>", "offer this offline bundle (`lvs-lab bundle create`) to learners holding the join code, at GET /api/bundle")
     .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean; bundle?: string }) => {
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError("--port must be a port number (0 picks a free one).");
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(t("classroom.serve.badPort"));
       const stuckMinutes = positive(opts.stuckMinutes, "--stuck-minutes");
-      const [{ startClassServer }, { labInfos }] = await Promise.all([import("../class/server.js"), import("../class/labs.js")]);
+      const [{ startClassServer }, { labInfos }, { serveBanner }] = await Promise.all([import("../class/server.js"), import("../class/labs.js"), import("../class/banner.js")]);
       if (opts.new) await rename(serverDir(), `${serverDir()}-${new Date().toISOString().replace(/[:.]/g, "-")}`).catch(() => undefined);
       const server = await startClassServer({
         dir: serverDir(),
@@ -88,22 +88,16 @@ export function classCommand(): Command {
         ...(opts.bundle ? { bundle: await bundleFile(opts.bundle) } : {}),
         onActivity: opts.json ? undefined : (line) => process.stderr.write(`${dim("·")} ${line}\n`),
       }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === "EADDRINUSE") throw new UserError(`Port ${port} is in use.`, "Pick another with --port, or stop the other class server.");
-        if (e.code === "EADDRNOTAVAIL") throw new UserError(`This machine has no address ${opts.bind}.`);
+        if (e.code === "EADDRINUSE") throw new UserError(t("classroom.serve.portInUse", { port }), t("classroom.serve.portInUseHint"));
+        if (e.code === "EADDRNOTAVAIL") throw new UserError(t("classroom.serve.noAddress", { address: opts.bind }));
         throw e;
       });
       await mkdir(serverDir(), { recursive: true });
       await writeFile(listeningPath(), JSON.stringify({ url: server.url, pid: process.pid }));
       if (opts.json) process.stdout.write(JSON.stringify({ url: server.url, joinCode: server.joinCode, instructorToken: server.instructorToken }) + "\n");
       else {
-        const title = server.ledger.state.title;
-        console.log(`${bold(`Class "${title}"`)} is open at ${server.url}`);
-        console.log(`\n  Learners join with:  ${bold(`lvs-lab class join ${server.url} --code ${server.joinCode} --as NAME`)}`);
-        console.log(`  Instructor page:     ${server.url}/?token=${server.instructorToken}`);
-        console.log(`  In a terminal:       lvs-lab class watch`);
-        if (opts.bundle) console.log(`  Offline bundle:      curl -fo lvs-lab-offline.tar '${server.url}/api/bundle?code=${server.joinCode}'`);
-        console.log(dim(`\nEvent log ${server.logPath}: ${server.replayed.records} records replayed${server.replayed.skipped ? `, ${server.replayed.skipped} unreadable lines skipped` : ""}.`));
-        console.log(dim("Ctrl-C stops the server; `lvs-lab class serve` again resumes this class (--new starts another)."));
+        const banner = serveBanner({ ...server, title: server.ledger.state.title, bundle: Boolean(opts.bundle) });
+        for (const line of banner) console.log(line);
       }
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
@@ -154,7 +148,7 @@ export function classCommand(): Command {
     .option("--token <token>", "the instructor token (default: the class server running here)")
     .action(async (url: string | undefined, opts: { token?: string }) => {
       const target = await instructorTarget({ url, token: opts.token });
-      if (!process.stdout.isTTY) throw new UserError("`class watch` needs a terminal; `lvs-lab class export` or GET /api/class give the same data.");
+      if (!process.stdout.isTTY) throw new UserError(t("classroom.instructor.needsTerminal"));
       const { runWatch } = await import("../class/watch/run.js");
       await runWatch(target.url, target.token);
     });
@@ -171,7 +165,7 @@ export function classCommand(): Command {
       const step = positive(opts.step, "--step");
       const target = await instructorTarget(opts);
       const r = (await instructorRequest(target, "POST", "/api/catch-up", { step, ...(opts.lab ? { lab: opts.lab } : {}), ...(opts.learner ? { learner: opts.learner } : {}) })) as { reaches: string[] };
-      console.log(r.reaches.length ? `Offered step ${step} to ${r.reaches.join(", ")}.` : `Offered step ${step}; nobody is behind it right now.`);
+      console.log(r.reaches.length ? t("classroom.instructor.offered", { step, names: r.reaches.join(t("classroom.instructor.listSeparator")) }) : t("classroom.instructor.offeredNobody", { step }));
     });
 
   cls
@@ -183,7 +177,7 @@ export function classCommand(): Command {
     .action(async (text: string, opts: { learner?: string; url?: string; token?: string }) => {
       const target = await instructorTarget(opts);
       await instructorRequest(target, "POST", "/api/say", { text, ...(opts.learner ? { learner: opts.learner } : {}) });
-      console.log(`Said to ${opts.learner ?? "the class"}.`);
+      console.log(opts.learner ? t("classroom.instructor.saidTo", { who: opts.learner }) : t("classroom.instructor.saidToClass"));
     });
 
   cls
@@ -206,6 +200,6 @@ export function classCommand(): Command {
 /** The bundle must exist when the class opens, not when the first learner asks for it. */
 async function bundleFile(file: string): Promise<string> {
   const path = resolve(file);
-  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UserError(`There is no bundle ${path}.`, "Make one with `lvs-lab bundle create FILE`.");
+  if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new UserError(t("classroom.serve.noBundle", { path }), t("classroom.serve.noBundleHint"));
   return path;
 }

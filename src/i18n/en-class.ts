@@ -33,7 +33,7 @@ export const enClassroom = {
       offered: "Offered step {{step}} to {{names}}.",
       offeredNobody: "Offered step {{step}}; nobody is behind it right now.",
       saidTo: "Said to {{who}}.",
-      theClass: "the class",
+      saidToClass: "Said to the class.",
       listSeparator: ", ",
     },
     provision: {

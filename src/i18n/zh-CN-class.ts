@@ -31,8 +31,8 @@ export const zhCNClassroom = {
       needsTerminal: "`class watch` 需要一个终端；`lvs-lab class export` 或 GET /api/class 提供同样的数据。",
       offered: "已向 {{names}} 提议赶到第 {{step}} 步。",
       offeredNobody: "已提议赶到第 {{step}} 步；目前没有人落后于这一步。",
-      saidTo: "已发给{{who}}。",
-      theClass: "全班",
+      saidTo: "已发给 {{who}}。",
+      saidToClass: "已发给全班。",
       listSeparator: "、",
     },
     provision: {

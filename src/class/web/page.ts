@@ -3,29 +3,42 @@
  * a content security policy that allows only these files. The script draws the grid from
  * the live stream (/api/stream) and sets every learner-provided string with textContent,
  * never as HTML. Sized for a projector: large type, marks as well as colours.
+ *
+ * The page speaks the instructor's language, the one `class serve` runs in (--lang,
+ * LVS_LAB_LANG or the locale), not the browser's Accept-Language: the instructor chose it,
+ * and the page, projected to the class, then says what the terminal (`class watch`) says.
  */
+import { t, type MessageKey } from "../../i18n/index.js";
 
-export function pageHtml(): string {
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+/** A catalogue sentence for HTML: escaped, {{variables}} filled with ready-made (escaped) HTML. */
+function html(key: MessageKey, lang: string, parts: Record<string, string> = {}): string {
+  return escapeHtml(t(key, {}, lang)).replace(/\{\{(\w+)\}\}/g, (whole, name: string) => parts[name] ?? whole);
+}
+
+export function pageHtml(lang = "en"): string {
+  const say = html("classroom.web.sayPlaceholder", lang);
   return `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>lvs-lab class</title>
+<title>${html("classroom.web.title", lang)}</title>
 <link rel="stylesheet" href="/app.css">
 </head>
 <body>
 <header>
-  <h1 id="title">lvs-lab class</h1>
-  <span id="status" class="status">connecting…</span>
+  <h1 id="title">${html("classroom.web.title", lang)}</h1>
+  <span id="status" class="status">${html("classroom.web.connecting", lang)}</span>
 </header>
-<p class="join">Join: <code id="join-command">…</code></p>
-<main id="labs"><p class="empty">No learner has joined yet.</p></main>
+<p class="join">${html("classroom.web.join", lang)} <code id="join-command">…</code></p>
+<main id="labs"><p class="empty">${html("classroom.grid.noLearner", lang)}</p></main>
 <section id="waiting" class="waiting"></section>
 <section id="detail" class="detail" hidden></section>
 <footer>
-  <form id="say-form"><input id="say-text" maxlength="500" placeholder="Say to the class" aria-label="Say to the class"><button type="submit">Say</button></form>
-  <a id="export" href="/api/export.csv" download="class.csv">Export CSV</a>
+  <form id="say-form"><input id="say-text" maxlength="500" placeholder="${say}" aria-label="${say}"><button type="submit">${html("classroom.web.say", lang)}</button></form>
+  <a id="export" href="/api/export.csv" download="class.csv">${html("classroom.web.exportCsv", lang)}</a>
   <span id="notice" class="notice" role="status"></span>
 </footer>
 <script src="/app.js"></script>
@@ -34,13 +47,64 @@ export function pageHtml(): string {
 `;
 }
 
-export function signInPage(problem = "This page needs the instructor token."): string {
-  const safe = problem.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+export function signInPage(problem?: string, lang = "en"): string {
+  const howTo = html("classroom.web.signInHowTo", lang, { serve: "<code>lvs-lab class serve</code>", token: "<code>/?token=…</code>" });
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>lvs-lab class: sign in</title><link rel="stylesheet" href="/app.css"></head>
-<body><h1>lvs-lab class</h1><p id="problem">${safe}</p>
-<p>Open the address that <code>lvs-lab class serve</code> printed, the one ending in <code>/?token=…</code>.</p></body></html>
+<html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${html("classroom.web.signInTitle", lang)}</title><link rel="stylesheet" href="/app.css"></head>
+<body><h1>${html("classroom.web.title", lang)}</h1><p id="problem">${escapeHtml(problem ?? t("classroom.web.needsToken", {}, lang))}</p>
+<p>${howTo}</p></body></html>
 `;
+}
+
+/** The sentences the page's script shows, as {{variable}} templates it fills in itself. */
+const SCRIPT_TEXTS = {
+  live: "classroom.web.live",
+  reconnecting: "classroom.web.reconnecting",
+  documentTitle: "classroom.web.documentTitle",
+  passed: "classroom.web.cell.passed",
+  helped: "classroom.web.cell.helped",
+  failed: "classroom.web.cell.failed",
+  todo: "classroom.web.cell.todo",
+  cellTitle: "classroom.web.cellTitle",
+  learner: "classroom.web.column.learner",
+  step: "classroom.web.column.step",
+  onStep: "classroom.web.column.onStep",
+  hints: "classroom.web.column.hints",
+  flags: "classroom.web.column.flags",
+  failing: "classroom.web.column.failing",
+  classOnStep: "classroom.grid.classOnStep",
+  noLearner: "classroom.grid.noLearner",
+  nobodyStarted: "classroom.grid.nobodyStarted",
+  waiting: "classroom.grid.waiting",
+  done: "classroom.grid.done",
+  stuck: "classroom.grid.stuck",
+  regressed: "classroom.grid.regressed",
+  offered: "classroom.web.offered",
+  left: "classroom.grid.left",
+  catchUpOne: "classroom.web.catchUpOne",
+  catchUpAll: "classroom.web.catchUpAll",
+  catchUpOffered: "classroom.grid.catchUpOffered",
+  nobodyBehind: "classroom.grid.nobodyBehind",
+  catchUpFailed: "classroom.grid.catchUpFailed",
+  listSeparator: "classroom.instructor.listSeparator",
+  said: "classroom.web.said",
+  sayFailed: "classroom.web.sayFailed",
+  detailStep: "classroom.web.detailStep",
+  detailNoLab: "classroom.web.detailNoLab",
+  noCheck: "classroom.watch.noCheck",
+  detailFailed: "classroom.web.detailFailed",
+  seconds: "vm.duration.seconds",
+  minutes: "vm.duration.minutes",
+  hours: "vm.duration.hours",
+} satisfies Record<string, MessageKey>;
+
+export function scriptTexts(lang: string): Record<keyof typeof SCRIPT_TEXTS, string> {
+  return Object.fromEntries(Object.entries(SCRIPT_TEXTS).map(([name, key]) => [name, t(key, {}, lang)])) as Record<keyof typeof SCRIPT_TEXTS, string>;
+}
+
+/** The page's script with its sentences in `lang`. */
+export function pageJs(lang = "en"): string {
+  return `var TEXTS = ${JSON.stringify(scriptTexts(lang))};\n${PAGE_JS}`;
 }
 
 export const PAGE_CSS = `
@@ -79,11 +143,15 @@ footer input { font: inherit; width: 24rem; }
 `;
 
 /** Plain ES2017 for any current browser; no template literals (this file is one). */
-export const PAGE_JS = String.raw`"use strict";
-(function () {
+const PAGE_JS = String.raw`(function () {
+  "use strict";
   var MARKS = { passed: "\u2714", helped: "\u271A", failed: "\u2718", todo: "\u00B7" };
-  var WORDS = { passed: "passed", helped: "solved with help", failed: "failing", todo: "not yet" };
   var view = null, offset = 0, selected = null;
+
+  /** A sentence of TEXTS (set before this script) with its {{variables}} filled in. */
+  function say(name, vars) {
+    return TEXTS[name].replace(/\{\{(\w+)\}\}/g, function (whole, v) { return vars && v in vars ? String(vars[v]) : whole; });
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -93,10 +161,10 @@ export const PAGE_JS = String.raw`"use strict";
   }
   function duration(s) {
     s = Math.max(0, Math.round(s));
-    if (s < 60) return s + " s";
+    if (s < 60) return say("seconds", { n: s });
     var m = Math.floor(s / 60);
-    if (m < 60) return m + " min";
-    return Math.floor(m / 60) + " h " + (m % 60) + " min";
+    if (m < 60) return say("minutes", { n: m });
+    return say("hours", { h: Math.floor(m / 60), m: m % 60 });
   }
   function serverNow() { return Date.now() + offset; }
   function notice(text) { document.getElementById("notice").textContent = text; }
@@ -113,16 +181,16 @@ export const PAGE_JS = String.raw`"use strict";
     var body = { lab: lab, step: step };
     if (name !== undefined) body.learner = name;
     post("/api/catch-up", body).then(function (r) {
-      notice("Catch-up to step " + step + " offered to " + (r.reaches.length ? r.reaches.join(", ") : "nobody (no one is behind)") + ".");
-    }, function (e) { notice("Catch-up failed: " + e.message); });
+      notice(say("catchUpOffered", { step: step, names: r.reaches.length ? r.reaches.join(say("listSeparator")) : say("nobodyBehind") }));
+    }, function (e) { notice(say("catchUpFailed", { error: e.message })); });
   }
 
   function flagsCell(row) {
     var td = el("td", "flags");
-    if (row.stuck) td.appendChild(el("span", "flag stuck", "STUCK " + duration(row.stuckSeconds || 0)));
-    if (row.regressed.length) td.appendChild(el("span", "flag regressed", "REGRESSED " + row.regressed.join(",")));
-    if (row.offer) td.appendChild(el("span", "flag offer", "OFFERED \u2192" + row.offer));
-    if (row.left) td.appendChild(el("span", "flag left", "LEFT"));
+    if (row.stuck) td.appendChild(el("span", "flag stuck", say("stuck", { duration: duration(row.stuckSeconds || 0) })));
+    if (row.regressed.length) td.appendChild(el("span", "flag regressed", say("regressed", { steps: row.regressed.join(",") })));
+    if (row.offer) td.appendChild(el("span", "flag offer", say("offered", { step: row.offer })));
+    if (row.left) td.appendChild(el("span", "flag left", say("left")));
     return td;
   }
 
@@ -135,10 +203,10 @@ export const PAGE_JS = String.raw`"use strict";
     tr.appendChild(el("td", "name", row.name));
     row.cells.forEach(function (cell, i) {
       var td = el("td", "step " + cell + (i + 1 === row.current && !row.finished ? " current" : ""), MARKS[cell]);
-      td.title = "Step " + (i + 1) + ": " + WORDS[cell];
+      td.title = say("cellTitle", { n: i + 1, word: say(cell) });
       tr.appendChild(td);
     });
-    tr.appendChild(el("td", "where", row.finished ? "done" : row.current + "/" + grid.steps.length));
+    tr.appendChild(el("td", "where", row.finished ? say("done") : row.current + "/" + grid.steps.length));
     var clock = el("td", "clock", row.finished ? "" : duration(row.onStepSeconds));
     clock.dataset.since = String(view.now - row.onStepSeconds * 1000);
     if (row.finished) clock.dataset.done = "1";
@@ -148,7 +216,7 @@ export const PAGE_JS = String.raw`"use strict";
     tr.appendChild(el("td", "failing", row.failing.join("; ")));
     var action = el("td", "action");
     if (!row.left && row.current < grid.classStep && row.offer !== grid.classStep) {
-      var b = el("button", "catch-up", "Catch up to " + grid.classStep);
+      var b = el("button", "catch-up", say("catchUpOne", { step: grid.classStep }));
       b.addEventListener("click", function (ev) { ev.stopPropagation(); catchUp(grid.id, grid.classStep, row.name); });
       action.appendChild(b);
     }
@@ -160,12 +228,12 @@ export const PAGE_JS = String.raw`"use strict";
   function gridOf(grid) {
     var section = el("section", "lab");
     section.dataset.lab = grid.id;
-    section.appendChild(el("h2", null, grid.title + " \u00B7 the class is on step " + grid.classStep + " of " + grid.steps.length));
+    section.appendChild(el("h2", null, say("classOnStep", { title: grid.title, n: grid.classStep, of: grid.steps.length })));
     var table = el("table");
     var head = el("tr");
-    head.appendChild(el("th", null, "Learner"));
+    head.appendChild(el("th", null, say("learner")));
     grid.steps.forEach(function (s) { var th = el("th", "step", s.number); th.title = s.title; head.appendChild(th); });
-    ["Step", "On step", "Hints", "Flags", "Failing", ""].forEach(function (t) { head.appendChild(el("th", null, t)); });
+    [say("step"), say("onStep"), say("hints"), say("flags"), say("failing"), ""].forEach(function (t) { head.appendChild(el("th", null, t)); });
     var thead = el("thead");
     thead.appendChild(head);
     table.appendChild(thead);
@@ -175,7 +243,7 @@ export const PAGE_JS = String.raw`"use strict";
     section.appendChild(table);
     var behind = grid.rows.filter(function (r) { return !r.left && r.current < grid.classStep && r.offer !== grid.classStep; }).length;
     if (behind) {
-      var all = el("button", "catch-up-all", "Catch up everyone behind (" + behind + ") to step " + grid.classStep);
+      var all = el("button", "catch-up-all", say("catchUpAll", { count: behind, step: grid.classStep }));
       all.addEventListener("click", function () { catchUp(grid.id, grid.classStep); });
       section.appendChild(all);
     }
@@ -185,14 +253,14 @@ export const PAGE_JS = String.raw`"use strict";
   function render() {
     if (!view) return;
     document.getElementById("title").textContent = view.title;
-    document.title = view.title + " \u00B7 lvs-lab class";
+    document.title = say("documentTitle", { title: view.title });
     document.getElementById("join-command").textContent = "lvs-lab class join " + location.origin + " --code " + view.joinCode + " --as NAME";
     var labs = document.getElementById("labs");
     labs.replaceChildren();
-    if (!view.labs.length) labs.appendChild(el("p", "empty", view.learners ? "Nobody has started a lab yet." : "No learner has joined yet."));
+    if (!view.labs.length) labs.appendChild(el("p", "empty", say(view.learners ? "nobodyStarted" : "noLearner")));
     view.labs.forEach(function (g) { labs.appendChild(gridOf(g)); });
     var waiting = document.getElementById("waiting");
-    waiting.textContent = view.waiting.length ? "Joined, no lab yet: " + view.waiting.map(function (w) { return w.name; }).join(", ") : "";
+    waiting.textContent = view.waiting.length ? say("waiting", { names: view.waiting.map(function (w) { return w.name; }).join(say("listSeparator")) }) : "";
   }
 
   function showDetail(id) {
@@ -200,9 +268,9 @@ export const PAGE_JS = String.raw`"use strict";
       var box = document.getElementById("detail");
       box.replaceChildren();
       box.hidden = false;
-      var title = d.name + (d.step ? " \u00B7 step " + d.step.number + ": " + d.step.title : " \u00B7 no lab yet");
+      var title = d.step ? say("detailStep", { name: d.name, n: d.step.number, title: d.step.title }) : say("detailNoLab", { name: d.name });
       box.appendChild(el("h2", null, title));
-      if (!d.probes.length) box.appendChild(el("p", "empty", "No check of this step yet."));
+      if (!d.probes.length) box.appendChild(el("p", "empty", say("noCheck")));
       d.probes.forEach(function (p) {
         var line = el("div", "probe " + (p.ok ? "ok" : "bad"), (p.observation ? "\u00B7 " : p.ok ? "\u2714 " : "\u2718 ") + (p.description || p.kind));
         box.appendChild(line);
@@ -218,7 +286,7 @@ export const PAGE_JS = String.raw`"use strict";
           box.appendChild(hops);
         }
       });
-    }, function () { notice("Could not load the learner's details."); });
+    }, function () { notice(say("detailFailed")); });
   }
 
   function tick() {
@@ -233,17 +301,17 @@ export const PAGE_JS = String.raw`"use strict";
     ev.preventDefault();
     var input = document.getElementById("say-text");
     if (!input.value.trim()) return;
-    post("/api/say", { text: input.value }).then(function () { notice("Said: " + input.value); input.value = ""; }, function (e) { notice("Could not say it: " + e.message); });
+    post("/api/say", { text: input.value }).then(function () { notice(say("said", { text: input.value })); input.value = ""; }, function (e) { notice(say("sayFailed", { error: e.message })); });
   });
 
   var source = new EventSource("/api/stream");
   source.addEventListener("class", function (ev) {
     view = JSON.parse(ev.data);
     offset = view.now - Date.now();
-    status("live", true);
+    status(say("live"), true);
     render();
   });
-  source.onerror = function () { status("reconnecting\u2026", false); };
+  source.onerror = function () { status(say("reconnecting"), false); };
   setInterval(tick, 1000);
 })();
 `;
