@@ -9,31 +9,40 @@ export function registerSelftest(program: Command): void {
   program
     .command("selftest [labs...]")
     .description("prove labs: each step fails before its solution, passes after it and after every variant, and fails with the expected words after every mistake (exit 0 all proved)")
-    .option("--vm", "run in the lvs-lab VM")
+    .option("--vm", "run every lab in the lvs-lab VM")
+    .option("--no-vm", "never use the VM: labs this kernel cannot run are listed as not run")
     .option("--lang <lang>", "prove the lesson in this language")
     .option("--json", "machine-readable output")
     .action(async (labs: string[], opts: { vm?: boolean; json?: boolean; lang?: string }) => {
-      const { engineFor } = await import("./context.js");
+      const { engineForLab } = await import("./lab-engine.js");
+      const { Engine, resolveDockerHost } = await import("../docker/engine.js");
       const { ensureLabImage } = await import("../docker/image.js");
       const { probeKernel, missingRequirements } = await import("../lab/kernel.js");
       const { selftestLab, stepProved } = await import("../lab/selftest.js");
       const { listLabIds, loadLab } = await import("../lesson/load.js");
-      const engine = await engineFor(opts);
       const ids = labs.length ? labs : await listLabIds();
       for (const id of ids) await loadLab(id);
-      const image = await ensureLabImage(engine, (e) => progressLine(t("selftest.image", { line: e.line })));
-      const kernel = await probeKernel(engine, image);
       const proofs: LabProof[] = [];
       const notRun: Array<{ lab: string; reason: string }> = [];
       const signal = interruptSignal();
       const took = (seconds: number) => seconds.toFixed(1);
+      const hosts = new Set<string>();
       for (const id of ids) {
         const { lesson } = await loadLab(id);
-        const missing = missingRequirements(lesson.meta.requirements, kernel);
-        if (missing.length) {
-          notRun.push({ lab: id, reason: t("selftest.needs", { what: missing.join(t("selftest.and")), host: engine.host }) });
+        // Each lab where `start` would run it: this kernel, or the VM (booted when needed).
+        const engine = await engineForLab(id, { vm: opts.vm, signal }).catch((e: unknown) => {
+          if (opts.vm === false && e instanceof UserError) return undefined;
+          throw e;
+        });
+        // Refused (--no-vm): what this kernel lacks is the reason.
+        const on = engine ?? new Engine(resolveDockerHost());
+        const image = await ensureLabImage(on, (e) => progressLine(t("selftest.image", { line: e.line })));
+        const missing = missingRequirements(lesson.meta.requirements, await probeKernel(on, image));
+        if (!engine || missing.length) {
+          notRun.push({ lab: id, reason: t("selftest.needs", { what: missing.join(t("selftest.and")), host: on.host }) });
           continue;
         }
+        hosts.add(engine.host);
         if (!opts.json) progressLine(t("selftest.running", { lab: id }));
         const proof = await selftestLab(id, engine, {
           signal,
@@ -47,7 +56,7 @@ export function registerSelftest(program: Command): void {
         if (signal.aborted) throw new UserError(t("selftest.interrupted"), undefined, ExitCode.interrupted);
       }
       const ok = proofs.every((p) => p.ok);
-      if (opts.json) printJson({ ok: ok && !notRun.length, engine: engine.host, proofs, notRun });
+      if (opts.json) printJson({ ok: ok && !notRun.length, engines: [...hosts], proofs, notRun });
       else printTable(proofs, notRun, await import("../ui/width.js"));
       process.exitCode = !ok ? ExitCode.failed : notRun.length ? ExitCode.environment : ExitCode.ok;
     });

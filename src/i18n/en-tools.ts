@@ -72,7 +72,7 @@ export const enTools = {
     took: "in {{s}} s",
     colon: ": ",
     notRun: "NOT RUN",
-    notRunReason: "{{reason}} (try --vm)",
+    notRunReason: "{{reason}} (without --no-vm it runs in lvs-lab's VM)",
     variantRejected: "variant {{name}} was rejected: {{messages}}",
     mistakePassed: "mistake {{name}} passed the step",
     mistakeUnsaid: 'mistake {{name}} failed without saying "{{words}}": {{messages}}',

@@ -71,7 +71,7 @@ export const zhCNTools = {
     took: "用时 {{s}} 秒",
     colon: "：",
     notRun: "未运行",
-    notRunReason: "{{reason}}（试试 --vm）",
+    notRunReason: "{{reason}}（去掉 --no-vm 即在 lvs-lab 的虚拟机中运行）",
     variantRejected: "变体 {{name}} 被判为不通过：{{messages}}",
     mistakePassed: "错误示范 {{name}} 竟然通过了这一步",
     mistakeUnsaid: "错误示范 {{name}} 失败了，但没有说出“{{words}}”：{{messages}}",
