@@ -2,8 +2,9 @@
 import { listLabIds, loadLab } from "../lesson/load.js";
 import type { LabInfo } from "./aggregate.js";
 
-export async function labInfos(): Promise<LabInfo[]> {
-  const loaded = await Promise.all((await listLabIds()).map((id) => loadLab(id).catch(() => undefined)));
+/** Titles in `lang` where the lab has a sound translation, else in English. */
+export async function labInfos(lang = "en"): Promise<LabInfo[]> {
+  const loaded = await Promise.all((await listLabIds()).map((id) => loadLab(id, { lang }).catch(() => loadLab(id, { lang: "en" })).catch(() => undefined)));
   return loaded
     .flatMap((l) => (l ? [l] : []))
     .sort((a, b) => a.lesson.meta.order - b.lesson.meta.order || a.lesson.meta.id.localeCompare(b.lesson.meta.id))

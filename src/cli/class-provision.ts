@@ -22,6 +22,7 @@ export function provisionCommand(): Command {
     .option("--parallel <n>", "starts at a time", String(DEFAULT_PARALLEL))
     .option("--vm", "in the lvs-lab VM")
     .option("--json", "machine-readable output")
+    .option("--lang <lang>", "the language of the output")
     .action(async (opts: { lab: string; count?: string; prefix: string; roster?: string; parallel: string; vm?: boolean; json?: boolean }) => {
       if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError(t("classroom.provision.countOrRoster"));
       const { numberedNames, parseRoster, provisionClass } = await import("../lab/provision.js");

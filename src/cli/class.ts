@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { t } from "../i18n/index.js";
+import { language, t } from "../i18n/index.js";
 import { stateDir } from "../paths.js";
 import { provisionCommand } from "./class-provision.js";
 import { bold, dim, printJson } from "./output.js";
@@ -72,6 +72,7 @@ export function classCommand(): Command {
     .option("--new", "start a new class (the previous one's log is kept aside)")
     .option("--json", "print one JSON line {url, joinCode, instructorToken} and nothing else")
     .option("--bundle <file>", "offer this offline bundle (`lvs-lab bundle create`) to learners holding the join code, at GET /api/bundle")
+    .option("--lang <lang>", "the language of the output, the web page and the labs' titles")
     .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean; bundle?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(t("classroom.serve.badPort"));
@@ -80,7 +81,7 @@ export function classCommand(): Command {
       if (opts.new) await rename(serverDir(), `${serverDir()}-${new Date().toISOString().replace(/[:.]/g, "-")}`).catch(() => undefined);
       const server = await startClassServer({
         dir: serverDir(),
-        labs: await labInfos(),
+        labs: await labInfos(language()),
         title: opts.title,
         port,
         bind: opts.bind,
@@ -146,6 +147,7 @@ export function classCommand(): Command {
     .command("watch [url]")
     .description("the instructor's live grid in the terminal (learners × steps, stuck and regressed flags)")
     .option("--token <token>", "the instructor token (default: the class server running here)")
+    .option("--lang <lang>", "the language of the output")
     .action(async (url: string | undefined, opts: { token?: string }) => {
       const target = await instructorTarget({ url, token: opts.token });
       if (!process.stdout.isTTY) throw new UserError(t("classroom.instructor.needsTerminal"));
@@ -161,6 +163,7 @@ export function classCommand(): Command {
     .option("--lab <lab>", "the lab (default: the one most learners are on)")
     .option("--url <url>", "the class server (default: the one running here)")
     .option("--token <token>", "the instructor token")
+    .option("--lang <lang>", "the language of the output")
     .action(async (opts: { step: string; learner?: string; lab?: string; url?: string; token?: string }) => {
       const step = positive(opts.step, "--step");
       const target = await instructorTarget(opts);
@@ -174,6 +177,7 @@ export function classCommand(): Command {
     .option("--learner <name>", "only this learner")
     .option("--url <url>", "the class server (default: the one running here)")
     .option("--token <token>", "the instructor token")
+    .option("--lang <lang>", "the language of the output")
     .action(async (text: string, opts: { learner?: string; url?: string; token?: string }) => {
       const target = await instructorTarget(opts);
       await instructorRequest(target, "POST", "/api/say", { text, ...(opts.learner ? { learner: opts.learner } : {}) });
@@ -186,6 +190,7 @@ export function classCommand(): Command {
     .option("--out <file>", "write to a file instead of standard output")
     .option("--url <url>", "the class server (default: the one running here)")
     .option("--token <token>", "the instructor token")
+    .option("--lang <lang>", "the language of the output")
     .action(async (opts: { out?: string; url?: string; token?: string }) => {
       const csv = String(await instructorRequest(await instructorTarget(opts), "GET", "/api/export.csv"));
       if (opts.out) await writeFile(opts.out, csv);
