@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { root } from "./common.js";
 
-export const SECTIONS = ["start", "check", "stop", "scale", "ui"] as const;
+export const SECTIONS = ["start", "check", "stop", "scale", "ui", "vm"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Flags {
@@ -23,14 +23,16 @@ export interface Flags {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--samples N] [--ui-seconds N]
-                        [--only start,check,stop,scale,ui] [--scale 1,2,4,8] [--out DIR]
+                        [--only start,check,stop,scale,ui,vm] [--scale 1,2,4,8] [--out DIR]
   --quick        fewer runs (3 starts per method, 8 check samples, 1 scale round, 30 s UI)
   --runs N       warm-start runs per method (default 7)
   --samples N    check-latency samples (default 20)
   --ui-seconds N idle TUI sampling window (default 120)
   --ui-env K=V   environment for the TUI process (repeatable), e.g. NODE_ENV=production
-  --only LIST    run only these sections
-  --out DIR      where latest.md / latest.json go (default bench/results)
+  --only LIST    run only these sections (vm: in lvs-lab's VM when it runs, else skipped;
+                 --runs starts of dr there, --samples commands and checks)
+  --out DIR      where latest.md / latest.json go (default bench/results; vm.md / vm.json
+                 for --only vm)
   --baseline-cli PATH  also time another build's bin/lvs-lab.js (e.g. the commit before a
                  change), interleaved: start, check, stop and the UI rows get a baseline twin`;
 

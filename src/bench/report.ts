@@ -1,6 +1,7 @@
 /** The bench's markdown table (bench/results/latest.md) and which targets are met. */
 import { fmtMs } from "./common.js";
 import { METHODS, type BenchResults, type StartMethod, type Target } from "./results.js";
+import { vmMarkdown, vmTargets } from "./vm-report.js";
 
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : "–");
 const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a" : ok ? "**met**" : "**missed**");
@@ -66,9 +67,12 @@ export function markdown(res: BenchResults, uiEnv: string[]): string {
     }
     L.push("");
   }
-  L.push("## Targets", "");
-  for (const t of res.targets ?? []) L.push(`- ${t.what}: ${t.value} → ${verdict(t.met)}`);
-  L.push("");
+  if (res.vm) L.push(...vmMarkdown(res.vm));
+  if (res.targets?.length) {
+    L.push("## Targets", "");
+    for (const t of res.targets) L.push(`- ${t.what}: ${t.value} → ${verdict(t.met)}`);
+    L.push("");
+  }
   return L.join("\n");
 }
 
@@ -104,5 +108,6 @@ export function targets(res: BenchResults): Target[] {
     t.push({ what: "TUI ≤ 120 MB resident", value: `max ${u.rssMb.max?.toFixed(1)} MB${before}`, met: within(u.rssMb.max, 120) });
     t.push({ what: "TUI ≤ 2 % of a core idle", value: `${u.cpuPercent.toFixed(2)} %`, met: within(u.cpuPercent, 2) });
   } else if (u) t.push({ what: "TUI ≤ 120 MB and ≤ 2 % CPU", value: "UI not available", met: undefined });
+  t.push(...vmTargets(res.vm));
   return t;
 }

@@ -67,6 +67,48 @@ export interface UiResults {
   samples?: Array<{ t: number; rssKb: number; ticks: number }>;
 }
 
+/** The vm section (src/bench/vm.ts): raw samples, in ms and MiB; vm-report.ts derives the rows. */
+export interface VmResults {
+  /** Why the section did not run (the VM is not running, or its engine does not answer). */
+  skipped?: string;
+  dockerHost?: string;
+  accel?: string;
+  /** Guest memory given to QEMU. */
+  givenMiB?: number;
+  /** Lab instances already in the VM when the section began (other workers': shared VM). */
+  otherInstances?: number;
+  /** `start dr --no-ui` as a process, until it returned. */
+  startMs: number[];
+  /** `stop --name` as a process. */
+  stopMs: number[];
+  /** The same command on the director: the first Engine.exec (it opens the runner), then interleaved samples. */
+  execCommand?: string;
+  runnerFirstMs?: number;
+  runnerMs: number[];
+  dockerExecMs: number[];
+  execFailed: { runner: number; dockerExec: number };
+  /** `check --name X --step 1 --json` as a process, and its report's own `seconds`. */
+  checkMs: number[];
+  checkInsideMs: number[];
+  /** Checks whose verdict was not a pass (timed all the same). */
+  checkFailed: number;
+  /** Processes that gave no report (not timed): exit code and first lines. */
+  checkErrors: string[];
+  /** QEMU's VmRSS every second during the section; its VmHWM (whole life) at the end. */
+  qemuRss: Array<{ t: number; mib: number }>;
+  qemuLifetimePeakMiB?: number;
+  /** bench/results/selftest-vm.json when present. */
+  selftest?: SelftestRecord;
+}
+
+/** bench/results/selftest-vm.json: one timed selftest of the five LVS labs in the VM. */
+export interface SelftestRecord {
+  date: string;
+  totalSeconds: number;
+  /** Seconds per lab (nat, schedulers, dr, tun, failover). */
+  labs?: Record<string, number>;
+}
+
 export interface Target {
   what: string;
   value: string;
@@ -93,6 +135,7 @@ export interface BenchResults {
   scale?: ScaleRound[];
   ui?: UiResults;
   uiBaseline?: UiResults;
+  vm?: VmResults;
   errors: Record<string, string>;
   targets?: Target[];
   totalSeconds?: number;
