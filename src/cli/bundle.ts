@@ -1,15 +1,16 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import { ExitCode } from "../errors.js";
 import { dim, progressLine, seconds } from "./output.js";
 
 const MiB = 1024 * 1024;
 
 export function registerBundle(program: Command): void {
-  const bundle = program.command("bundle").description("one file with everything for a classroom without internet (package, lab image, VM)");
+  const bundle = program.command("bundle").description(t("help.bundle.about"));
   bundle
     .command("create <file>")
-    .description("write the offline bundle: the npm package with its dependencies, the lab image and, with --with-vm, the VM")
-    .option("--with-vm", "add the VM's kernel, initramfs and prepared data disk (run `lvs-lab vm up` once before)")
+    .description(t("help.bundleCreate.about"))
+    .option("--with-vm", t("help.bundleCreate.withVm"))
     .action(async (file: string, opts: { withVm?: boolean }) => {
       const began = Date.now();
       const { engineFor } = await import("./context.js");
@@ -21,8 +22,8 @@ export function registerBundle(program: Command): void {
     });
   bundle
     .command("install <file>")
-    .description("install a bundle: the package under PREFIX, the lab image into the engine, the VM into the cache; then run doctor")
-    .option("--prefix <dir>", "where lib/lvs-lab and bin/lvs-lab go", "/usr/local")
+    .description(t("help.bundleInstall.about"))
+    .option("--prefix <dir>", t("help.bundleInstall.prefix"), "/usr/local")
     .action(async (file: string, opts: { prefix: string }) => {
       const began = Date.now();
       const { engineFor } = await import("./context.js");

@@ -124,12 +124,12 @@ function printReport(report: CheckReport, all: boolean): void {
 export function registerCheck(program: Command): void {
   program
     .command("check")
-    .description("check the current step and every following step the lab's state already proves (exit 0 pass, 1 fail, 2 environment problem)")
-    .option("--name <name>", "instance name")
-    .option("--step <n>", "check only step n")
-    .option("--all", "check every step and report each verdict")
-    .option("--json", "machine-readable output (stable, see README)")
-    .option("--watch", "re-check every 2 s until the step passes")
+    .description(t("help.check.about"))
+    .option("--name <name>", t("help.option.name"))
+    .option("--step <n>", t("help.check.step"))
+    .option("--all", t("help.check.all"))
+    .option("--json", t("help.check.json"))
+    .option("--watch", t("help.check.watch"))
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
       if (opts.all && opts.step) throw new UserError(t("errors.allAndStep"));
       const { checkOnward, checkStep } = await import("../lab/session.js");

@@ -14,15 +14,15 @@ const DEFAULT_PARALLEL = 4;
 
 export function provisionCommand(): Command {
   return new Command("provision")
-    .description("start one instance of a lab per learner (names prefix-01 … or a roster file), each isolated from the others and the host")
-    .requiredOption("--lab <lab>", "the lab every learner gets")
-    .option("--count <n>", "how many learners (names <prefix>-01 …)")
-    .option("--prefix <prefix>", "name prefix with --count", "learner")
-    .option("--roster <file>", "instance names, one a line, instead of --count")
-    .option("--parallel <n>", "starts at a time", String(DEFAULT_PARALLEL))
-    .option("--vm", "in the lvs-lab VM")
-    .option("--json", "machine-readable output")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.classProvision.about"))
+    .requiredOption("--lab <lab>", t("help.classProvision.lab"))
+    .option("--count <n>", t("help.classProvision.count"))
+    .option("--prefix <prefix>", t("help.classProvision.prefix"), "learner")
+    .option("--roster <file>", t("help.classProvision.roster"))
+    .option("--parallel <n>", t("help.classProvision.parallel"), String(DEFAULT_PARALLEL))
+    .option("--vm", t("help.classProvision.vm"))
+    .option("--json", t("help.option.json"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { lab: string; count?: string; prefix: string; roster?: string; parallel: string; vm?: boolean; json?: boolean }) => {
       if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError(t("classroom.provision.countOrRoster"));
       const { numberedNames, parseRoster, provisionClass } = await import("../lab/provision.js");

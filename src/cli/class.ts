@@ -60,19 +60,19 @@ function positive(value: string, what: string): number {
 }
 
 export function classCommand(): Command {
-  const cls = new Command("class").description("classroom workshops: a class server the instructor watches, learners' labs reporting to it");
+  const cls = new Command("class").description(t("help.class.about"));
 
   cls
     .command("serve")
-    .description("run the class server in the foreground (the class is kept in an event log: a restart resumes it)")
-    .option("--port <port>", "TCP port", "7700")
-    .option("--bind <addr>", "address to listen on", "0.0.0.0")
-    .option("--title <text>", "the class's title")
-    .option("--stuck-minutes <n>", "flag a learner as stuck after this many minutes on the same failing probes", "5")
-    .option("--new", "start a new class (the previous one's log is kept aside)")
-    .option("--json", "print one JSON line {url, joinCode, instructorToken} and nothing else")
-    .option("--bundle <file>", "offer this offline bundle (`lvs-lab bundle create`) to learners holding the join code, at GET /api/bundle")
-    .option("--lang <lang>", "the language of the output, the web page and the labs' titles")
+    .description(t("help.classServe.about"))
+    .option("--port <port>", t("help.classServe.port"), "7700")
+    .option("--bind <addr>", t("help.classServe.bind"), "0.0.0.0")
+    .option("--title <text>", t("help.classServe.title"))
+    .option("--stuck-minutes <n>", t("help.classServe.stuckMinutes"), "5")
+    .option("--new", t("help.classServe.new"))
+    .option("--json", t("help.classServe.json"))
+    .option("--bundle <file>", t("help.classServe.bundle"))
+    .option("--lang <lang>", t("help.classServe.lang"))
     .action(async (opts: { port: string; bind: string; title?: string; stuckMinutes: string; new?: boolean; json?: boolean; bundle?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(t("classroom.serve.badPort"));
@@ -110,9 +110,9 @@ export function classCommand(): Command {
 
   cls
     .command("join <url>")
-    .description("join a class: your lab commands report progress to it (never your shell or commands)")
-    .requiredOption("--code <code>", "the join code the instructor shows")
-    .requiredOption("--as <name>", "your name in the class")
+    .description(t("help.classJoin.about"))
+    .requiredOption("--code <code>", t("help.classJoin.code"))
+    .requiredOption("--as <name>", t("help.classJoin.as"))
     .action(async (url: string, opts: { code: string; as: string }) => {
       const { joinClass } = await import("../class/join.js");
       const m = await joinClass(url, opts.code, opts.as);
@@ -123,7 +123,7 @@ export function classCommand(): Command {
 
   cls
     .command("leave")
-    .description("leave the class: lab commands stop reporting")
+    .description(t("help.classLeave.about"))
     .action(async () => {
       const { leaveClass } = await import("../class/join.js");
       const left = await leaveClass();
@@ -132,8 +132,8 @@ export function classCommand(): Command {
 
   cls
     .command("status")
-    .description("the class you joined, and events not yet delivered")
-    .option("--json", "machine-readable output")
+    .description(t("help.classStatus.about"))
+    .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
       const { readMembership, queuedCount } = await import("../class/learner.js");
       const m = await readMembership();
@@ -145,9 +145,9 @@ export function classCommand(): Command {
 
   cls
     .command("watch [url]")
-    .description("the instructor's live grid in the terminal (learners × steps, stuck and regressed flags)")
-    .option("--token <token>", "the instructor token (default: the class server running here)")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.classWatch.about"))
+    .option("--token <token>", t("help.classWatch.token"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (url: string | undefined, opts: { token?: string }) => {
       const target = await instructorTarget({ url, token: opts.token });
       if (!process.stdout.isTTY) throw new UserError(t("classroom.instructor.needsTerminal"));
@@ -157,13 +157,13 @@ export function classCommand(): Command {
 
   cls
     .command("catch-up")
-    .description("offer learners behind to bring their lab to the start of a step (they accept; nothing runs without them)")
-    .requiredOption("--step <n>", "the step to bring them to")
-    .option("--learner <name>", "only this learner (default: everyone on the lab who is behind)")
-    .option("--lab <lab>", "the lab (default: the one most learners are on)")
-    .option("--url <url>", "the class server (default: the one running here)")
-    .option("--token <token>", "the instructor token")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.classCatchUp.about"))
+    .requiredOption("--step <n>", t("help.classCatchUp.step"))
+    .option("--learner <name>", t("help.classCatchUp.learner"))
+    .option("--lab <lab>", t("help.classCatchUp.lab"))
+    .option("--url <url>", t("help.classCatchUp.url"))
+    .option("--token <token>", t("help.classCatchUp.token"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { step: string; learner?: string; lab?: string; url?: string; token?: string }) => {
       const step = positive(opts.step, "--step");
       const target = await instructorTarget(opts);
@@ -173,11 +173,11 @@ export function classCommand(): Command {
 
   cls
     .command("say <text>")
-    .description("a message to the class (or one learner), shown at their next check and in their UI")
-    .option("--learner <name>", "only this learner")
-    .option("--url <url>", "the class server (default: the one running here)")
-    .option("--token <token>", "the instructor token")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.classSay.about"))
+    .option("--learner <name>", t("help.classSay.learner"))
+    .option("--url <url>", t("help.classSay.url"))
+    .option("--token <token>", t("help.classSay.token"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (text: string, opts: { learner?: string; url?: string; token?: string }) => {
       const target = await instructorTarget(opts);
       await instructorRequest(target, "POST", "/api/say", { text, ...(opts.learner ? { learner: opts.learner } : {}) });
@@ -186,11 +186,11 @@ export function classCommand(): Command {
 
   cls
     .command("export")
-    .description("the class as CSV (one row per learner and lab)")
-    .option("--out <file>", "write to a file instead of standard output")
-    .option("--url <url>", "the class server (default: the one running here)")
-    .option("--token <token>", "the instructor token")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.classExport.about"))
+    .option("--out <file>", t("help.classExport.out"))
+    .option("--url <url>", t("help.classExport.url"))
+    .option("--token <token>", t("help.classExport.token"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { out?: string; url?: string; token?: string }) => {
       const csv = String(await instructorRequest(await instructorTarget(opts), "GET", "/api/export.csv"));
       if (opts.out) await writeFile(opts.out, csv);

@@ -131,11 +131,11 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the engine, the lab image, the kernel (ip_vs, ipip) and addresses")
-    .option("--json", "machine-readable output")
-    .option("--fix", "install and start the engine, build the image and, where the kernel lacks ip_vs, install QEMU (Debian/Ubuntu, root)")
-    .option("--vm", "check the lvs-lab VM's engine")
-    .option("--lang <lang>", "the language of the report")
+    .description(t("help.doctor.about"))
+    .option("--json", t("help.option.json"))
+    .option("--fix", t("help.doctor.fix"))
+    .option("--vm", t("help.doctor.vm"))
+    .option("--lang <lang>", t("help.doctor.lang"))
     .action(async (opts: { json?: boolean; fix?: boolean; vm?: boolean }) => {
       const checks = await runDoctor(opts);
       const failed = checks.some((c) => c.state === "fail");

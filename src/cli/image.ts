@@ -1,14 +1,15 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import { dim, progressLine, seconds } from "./output.js";
 
 export function registerImage(program: Command): void {
-  const image = program.command("image").description("build, save or load the lab image");
+  const image = program.command("image").description(t("help.image.about"));
   image
     .command("build")
-    .description("build the lab image (from debian:bookworm-slim, or a debootstrap base where no registry is reachable)")
-    .option("--base <image>", "base image to build FROM")
-    .option("--force", "rebuild even if the image exists")
-    .option("--vm", "build in the lvs-lab VM's engine")
+    .description(t("help.imageBuild.about"))
+    .option("--base <image>", t("help.imageBuild.base"))
+    .option("--force", t("help.imageBuild.force"))
+    .option("--vm", t("help.imageBuild.vm"))
     .action(async (opts: { base?: string; force?: boolean; vm?: boolean }) => {
       const { engineFor } = await import("./context.js");
       const { ensureLabImage } = await import("../docker/image.js");
@@ -19,7 +20,7 @@ export function registerImage(program: Command): void {
     });
   image
     .command("save <file>")
-    .description("write the lab image to a tar file (for classrooms without network)")
+    .description(t("help.imageSave.about"))
     .action(async (file: string) => {
       const began = Date.now();
       const { engineFor } = await import("./context.js");
@@ -29,8 +30,8 @@ export function registerImage(program: Command): void {
     });
   image
     .command("load <file>")
-    .description("load a lab image saved with `image save`")
-    .option("--vm", "load into the lvs-lab VM's engine")
+    .description(t("help.imageLoad.about"))
+    .option("--vm", t("help.imageLoad.vm"))
     .action(async (file: string, opts: { vm?: boolean }) => {
       const began = Date.now();
       const { engineFor } = await import("./context.js");

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
+import { t } from "../i18n/index.js";
 import { ExitCode } from "../errors.js";
 import { printJson } from "./output.js";
 
 export function registerLint(program: Command): void {
   program
     .command("lint")
-    .description("check every lesson, every translation (labs/<lang>/) and the message catalogues (exit 1 on a problem)")
-    .option("--json", "machine-readable output")
+    .description(t("help.lint.about"))
+    .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
       const { formatProblem, lintAll } = await import("../lesson/translation-lint.js");
       const report = await lintAll();

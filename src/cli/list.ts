@@ -5,8 +5,8 @@ import { bold, dim, printJson } from "./output.js";
 export function registerList(program: Command): void {
   program
     .command("list")
-    .description("list the labs")
-    .option("--json", "machine-readable output")
+    .description(t("help.list.about"))
+    .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
       const { listLabIds, loadLab } = await import("../lesson/load.js");
       // Each lab in the learner's language where a translation exists (titles and summaries).

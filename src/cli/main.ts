@@ -9,6 +9,7 @@ import { registerBundle } from "./bundle.js";
 import { registerCheck } from "./check.js";
 import { classCommand } from "./class.js";
 import { registerDoctor } from "./doctor.js";
+import { localizeHelp } from "./help.js";
 import { registerImage } from "./image.js";
 import { registerLint } from "./lint.js";
 import { registerList } from "./list.js";
@@ -22,25 +23,27 @@ import { registerStatus } from "./status.js";
 import { registerStop } from "./stop.js";
 import { vmCommand } from "./vm.js";
 
+/** The whole command tree, its help in the current language (set it first). */
 export function buildProgram(): Command {
   const program = new Command("lvs-lab")
-    .description("Hands-on Linux IP load balancing in containers: iptables DNAT, LVS-NAT/DR/TUN, keepalived")
-    .version(VERSION)
-    .option("--debug", "show stack traces of internal errors")
-    .showHelpAfterError("(run `lvs-lab --help` for the commands)")
+    .description(t("help.program.about"))
+    .version(VERSION, "-V, --version", t("help.builtin.version"))
+    .option("--debug", t("help.program.debug"))
+    .showHelpAfterError(t("help.program.afterError"))
     .exitOverride();
   for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage, registerBundle, registerLint]) {
     register(program);
   }
   program.addCommand(vmCommand());
   program.addCommand(classCommand());
+  localizeHelp(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  setLanguage(pickLanguage(languageOption(argv)));
   const program = buildProgram();
   const debug = argv.includes("--debug");
-  setLanguage(pickLanguage(languageOption(argv)));
   if (debug) enableDebug();
   try {
     await program.parseAsync(argv);

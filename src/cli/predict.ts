@@ -9,10 +9,10 @@ import { bold, dim, printJson } from "./output.js";
 export function registerPredict(program: Command): void {
   program
     .command("predict [choice]")
-    .description("answer the current step's prediction before you measure (without a choice: show the question)")
-    .option("--name <name>", "instance name")
-    .option("--step <n>", "the prediction of step n")
-    .option("--json", "machine-readable output")
+    .description(t("help.predict.about"))
+    .option("--name <name>", t("help.option.name"))
+    .option("--step <n>", t("help.predict.step"))
+    .option("--json", t("help.option.json"))
     .action(async (choice: string | undefined, opts: { name?: string; step?: string; json?: boolean }) => {
       const { stepAt } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);

@@ -6,9 +6,9 @@ import { progressLine, seconds } from "./output.js";
 export function registerReset(program: Command): void {
   program
     .command("reset")
-    .description("put the lab back to the start of the current step (fresh containers, earlier steps re-applied)")
-    .option("--name <name>", "instance name")
-    .option("--step <n>", "reset to the start of step n")
+    .description(t("help.reset.about"))
+    .option("--name <name>", t("help.option.name"))
+    .option("--step <n>", t("help.reset.step"))
     .action(async (opts: { name?: string; step?: string }) => {
       const began = Date.now();
       const { resetLab } = await import("../lab/session.js");

@@ -8,11 +8,11 @@ import { interruptSignal } from "./signals.js";
 export function registerSelftest(program: Command): void {
   program
     .command("selftest [labs...]")
-    .description("prove labs: each step fails before its solution, passes after it and after every variant, and fails with the expected words after every mistake (exit 0 all proved)")
-    .option("--vm", "run every lab in the lvs-lab VM")
-    .option("--no-vm", "never use the VM: labs this kernel cannot run are listed as not run")
-    .option("--lang <lang>", "prove the lesson in this language")
-    .option("--json", "machine-readable output")
+    .description(t("help.selftest.about"))
+    .option("--vm", t("help.selftest.vm"))
+    .option("--no-vm", t("help.selftest.noVm"))
+    .option("--lang <lang>", t("help.selftest.lang"))
+    .option("--json", t("help.option.json"))
     .action(async (labs: string[], opts: { vm?: boolean; json?: boolean; lang?: string }) => {
       const { engineForLab } = await import("./lab-engine.js");
       const { Engine, resolveDockerHost } = await import("../docker/engine.js");

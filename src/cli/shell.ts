@@ -13,8 +13,8 @@ async function containerOf(node: string, name?: string) {
 export function registerShell(program: Command): void {
   program
     .command("shell <node>")
-    .description("open an interactive shell on a node")
-    .option("--name <name>", "instance name")
+    .description(t("help.shell.about"))
+    .option("--name <name>", t("help.option.name"))
     .action(async (node: string, opts: { name?: string }) => {
       const { target, id } = await containerOf(node, opts.name);
       const { interactiveShell } = await import("../docker/shell.js");
@@ -23,8 +23,8 @@ export function registerShell(program: Command): void {
 
   program
     .command("exec <node> <command...>")
-    .description("run one command on a node: lvs-lab exec rs1 -- ip route")
-    .option("--name <name>", "instance name")
+    .description(t("help.exec.about"))
+    .option("--name <name>", t("help.option.name"))
     .action(async (node: string, command: string[], opts: { name?: string }) => {
       const { target, id } = await containerOf(node, opts.name);
       const res = await target.engine.exec(id, command, { timeoutMs: 120_000, what: `"${command.join(" ")}" on ${node}` });

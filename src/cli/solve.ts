@@ -7,12 +7,12 @@ import { dim, printJson, progressLine } from "./output.js";
 export function registerSolve(program: Command): void {
   program
     .command("solve")
-    .description("apply the reference solution of the current step (or --step N, or --all)")
-    .option("--name <name>", "instance name")
-    .option("--step <n>", "solve step n")
-    .option("--all", "solve every step from the current one to the end")
-    .option("--to <n>", "bring the lab to the start of step n: each earlier step that does not pass gets its solution")
-    .option("--json", "machine-readable output")
+    .description(t("help.solve.about"))
+    .option("--name <name>", t("help.option.name"))
+    .option("--step <n>", t("help.solve.step"))
+    .option("--all", t("help.solve.all"))
+    .option("--to <n>", t("help.solve.to"))
+    .option("--json", t("help.option.json"))
     .action(async (opts: { name?: string; step?: string; all?: boolean; to?: string; json?: boolean }) => {
       if (opts.to !== undefined) return (await import("./solve-to.js")).solveTo({ ...opts, to: opts.to });
       const { solveStep } = await import("../lab/session.js");

@@ -25,13 +25,13 @@ export function describeInstance(s: LabSession): string {
 export function registerStart(program: Command): void {
   program
     .command("start <lab>")
-    .description("create a lab's containers and networks and show the lesson (reattaches when it already runs)")
-    .option("--name <name>", "instance name (default: the lab's id), to run several side by side")
-    .option("--vm", "run in lvs-lab's VM (a kernel with ip_vs and ipip) even where this kernel has them")
-    .option("--no-vm", "never use the VM: a lab this kernel cannot run is refused (exit 2)")
-    .option("--lang <lang>", "lesson language (default: from the locale)")
-    .option("--restart", "forget saved progress and start at step 1 (a running instance is reset)")
-    .option("--no-ui", "plain output instead of the terminal UI")
+    .description(t("help.start.about"))
+    .option("--name <name>", t("help.start.name"))
+    .option("--vm", t("help.start.vm"))
+    .option("--no-vm", t("help.start.noVm"))
+    .option("--lang <lang>", t("help.start.lang"))
+    .option("--restart", t("help.start.restart"))
+    .option("--no-ui", t("help.start.noUi"))
     .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean }) => {
       const { instanceEngine } = await import("./context.js");
       const { instanceContainers } = await import("../docker/instance.js");

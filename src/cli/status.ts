@@ -6,8 +6,8 @@ import { bold, dim, printJson, red } from "./output.js";
 export function registerStatus(program: Command): void {
   program
     .command("status")
-    .description("list running lab instances (on the local engine and the VM)")
-    .option("--json", "machine-readable output")
+    .description(t("help.status.about"))
+    .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
       const { knownEngines } = await import("./context.js");
       const { listInstances } = await import("../docker/instance.js");

@@ -6,10 +6,10 @@ import { printJson, progressLine, seconds } from "./output.js";
 export function registerStop(program: Command): void {
   program
     .command("stop [lab]")
-    .description("remove a lab instance's containers and networks (--all: every instance, in the VM too)")
-    .option("--name <name>", "instance name")
-    .option("--all", "stop every lvs-lab instance, leftovers of crashed runs included")
-    .option("--json", "machine-readable output")
+    .description(t("help.stop.about"))
+    .option("--name <name>", t("help.option.name"))
+    .option("--all", t("help.stop.all"))
+    .option("--json", t("help.option.json"))
     .action(async (lab: string | undefined, opts: { name?: string; all?: boolean; json?: boolean }) => {
       const began = Date.now();
       const { knownEngines, targetInstance } = await import("./context.js");

@@ -8,14 +8,12 @@ import { t } from "../i18n/index.js";
 type StatusLabel = "running" | "engine" | "bootedIn" | "memory" | "idleStop" | "console" | "stopped" | "built" | "cache";
 
 export function vmCommand(): Command {
-  const vm = new Command("vm").description(
-    "a QEMU VM with Debian's stock kernel (ip_vs, ipip) and its own Docker engine, for the LVS labs",
-  );
+  const vm = new Command("vm").description(t("help.vm.about"));
 
   vm.command("up")
-    .description("build (first time only), boot the VM and load the lab image into its engine; prints its DOCKER_HOST (`start` does this by itself when a lab needs it)")
-    .option("--image <ref>", "lab image to make available in the VM (default: the current lab image)")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.vmUp.about"))
+    .option("--image <ref>", t("help.vmUp.image"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { image?: string }) => {
       const started = Date.now();
       const { resolveDockerHost } = await import("../docker/engine.js");
@@ -34,8 +32,8 @@ export function vmCommand(): Command {
     });
 
   vm.command("down")
-    .description("stop the VM (containers inside it are discarded)")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.vmDown.about"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async () => {
       const { vmDown } = await import("../vm/index.js");
       const stopped = await vmDown();
@@ -43,9 +41,9 @@ export function vmCommand(): Command {
     });
 
   vm.command("status")
-    .description("is the VM running, where is its engine, is it built")
-    .option("--json", "machine-readable output")
-    .option("--lang <lang>", "the language of the output")
+    .description(t("help.vmStatus.about"))
+    .option("--json", t("help.option.json"))
+    .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { json?: boolean }) => {
       const { vmStatus } = await import("../vm/index.js");
       const s = await vmStatus();

@@ -3,7 +3,9 @@
  * commands around the lessons (selftest, doctor, vm, class). Part of `en` (en.ts).
  */
 import { enClassroom } from "./en-class.js";
+import { enHelp } from "./en-help.js";
 export const enTools = {
+  ...enHelp,
   ...enClassroom,
   trace: {
     unknown: "its packets are unknown: {{problem}}",

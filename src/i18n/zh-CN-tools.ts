@@ -3,7 +3,9 @@
  * 与 en-tools.ts 逐键对应，是 zhCN（zh-CN.ts）的一部分。
  */
 import { zhCNClassroom } from "./zh-CN-class.js";
+import { zhCNHelp } from "./zh-CN-help.js";
 export const zhCNTools = {
+  ...zhCNHelp,
   ...zhCNClassroom,
   trace: {
     unknown: "不知道它的数据包去了哪里：{{problem}}",

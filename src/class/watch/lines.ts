@@ -8,6 +8,7 @@ import type { LearnerDetail } from "../ledger.js";
 import { cleanText } from "../protocol.js";
 import type { Line, Seg } from "../../ui/markdown.js";
 import { displayWidth, padToWidth, sliceToWidth } from "../../ui/width.js";
+import { breakPieces } from "../../i18n/breaks.js";
 import { t } from "../../i18n/index.js";
 
 export const CELL_MARK: Record<Cell, string> = { passed: "✔", helped: "✚", failed: "✘", todo: "·" };
@@ -86,16 +87,9 @@ export function fitLine(segs: Seg[], width: number): Seg[] {
   return out;
 }
 
-/**
- * The pieces a line may break between: words at spaces, and in Chinese text each Han
- * character (with the punctuation after it, which must not start a line). `spaced` says
- * whether a space went before the piece.
- */
+/** The pieces a line may break between (i18n/breaks.ts); `spaced` says whether a space went before the piece. */
 function breakable(text: string): Array<{ text: string; spaced: boolean }> {
-  return cleanText(text)
-    .split(/\s+/)
-    .filter(Boolean)
-    .flatMap((word) => (word.match(/\p{Script=Han}[\u3000-\u303f\uff00-\uffef]*|[^\p{Script=Han}]+/gu) ?? [word]).map((piece, i) => ({ text: piece, spaced: i === 0 })));
+  return breakPieces(cleanText(text)).map((piece) => ({ text: piece.trimStart(), spaced: /^\s/.test(piece) }));
 }
 
 /** Words wrapped to a width in terminal columns, each line after the first indented like the first. */
