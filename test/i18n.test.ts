@@ -150,9 +150,13 @@ describe("zh-CN verdicts", () => {
   });
 });
 
-/** Outputs on which a probe fails and says why with its explain: an empty reading, or the address it must not have. */
+/** What checkStep adds at check time (`{{stepSeconds}}`: its default look-back), so that failover's monitor probes render. */
+const CHECK_TIME = { stepSeconds: "60" };
+
+/** Outputs on which a probe fails and says why with its explain: an empty reading, the address it must not have, or the process that must not run (pgrep finds it). */
 function failingOutputs(p: Probe, ctx: ProbeContext) {
   const kind = probeKind(p.kind);
+  if (p.kind === "process" && !p.present) return kind.collect(p, ctx).map(() => ({ exitCode: 0, output: "151\n" }));
   const output = p.kind === "address" && !p.present ? `2: ${p.iface}    inet ${p.address}/32 scope global ${p.iface}\n` : "";
   return kind.collect(p, ctx).map(() => ({ exitCode: 1, output }));
 }
@@ -163,7 +167,7 @@ async function checkBlockWords(id: string, lang: string) {
   const { lesson, topology } = await loadLab(id, { lang });
   const resolved = resolveTopology(topology, {});
   const ifaces = Object.fromEntries(Object.entries(resolved.nodes).map(([n, node]) => [n, Object.fromEntries(Object.keys(node.addresses).map((net, i) => [net, `eth${i}`]))]));
-  const ctx: ProbeContext = { topology: resolved, ifaces, vars: templateVariables(resolved, ifaces, id) };
+  const ctx: ProbeContext = { topology: resolved, ifaces, vars: { ...templateVariables(resolved, ifaces, id), ...CHECK_TIME } };
   return lesson.steps.flatMap((s) =>
     s.checks.map((c, i) => {
       const p = renderProbe(c, ctx.vars);
@@ -178,7 +182,7 @@ describe("zh-CN check blocks of the translated labs", () => {
   const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
   const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
 
-  it.each(["dnat", "nat", "schedulers", "dr"])("%s: every title, explain and message is in Chinese and rendered in the verdicts", async (id) => {
+  it.each(["dnat", "nat", "schedulers", "dr", "tun", "failover"])("%s: every title, explain and message is in Chinese and rendered in the verdicts", async (id) => {
     const english = await checkBlockWords(id, "en");
     const chinese = await checkBlockWords(id, "zh-CN");
     expect(chinese.map((c) => c.where)).toEqual(english.map((c) => c.where));
@@ -199,7 +203,7 @@ describe("zh-CN check blocks of the translated labs", () => {
 });
 
 describe("a translated lesson judged in English, for the words a mistake names", () => {
-  it.each(["nat", "dr"])("%s: each zh-CN probe with its original texts gives the English verdict word for word", async (id) => {
+  it.each(["nat", "dr", "tun", "failover"])("%s: each zh-CN probe with its original texts gives the English verdict word for word", async (id) => {
     const english = await checkBlockWords(id, "en");
     const { lesson } = await loadLab(id, { lang: "zh-CN" });
     setLanguage("en");
@@ -207,7 +211,7 @@ describe("a translated lesson judged in English, for the words a mistake names",
     const { topology } = await loadLab(id, { lang: "en" });
     const resolved = resolveTopology(topology, {});
     const ifaces = Object.fromEntries(Object.entries(resolved.nodes).map(([n, node]) => [n, Object.fromEntries(Object.keys(node.addresses).map((net, i) => [net, `eth${i}`]))]));
-    const ctx: ProbeContext = { topology: resolved, ifaces, vars: templateVariables(resolved, ifaces, id) };
+    const ctx: ProbeContext = { topology: resolved, ifaces, vars: { ...templateVariables(resolved, ifaces, id), ...CHECK_TIME } };
     const verdicts = originals.map((c) => {
       const p = renderProbe(c, ctx.vars);
       return probeKind(p.kind).judge(p, failingOutputs(p, ctx), ctx).message;
