@@ -171,9 +171,12 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
     const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
     surprises.push(...unrestored.map((what) => t("selftest.notRestoredBeforeSolution", { what })));
   }
+  // The solution's own start: what the cases and restores did before (a failover each)
+  // is not in what a learner who just solved the step would measure.
+  const solvedFrom = new Date().toISOString();
   await solveStep(s, index);
   // After the solution every probe holds, observations included: they are the lesson's own claims.
-  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: new Date(began).toISOString(), trace: false }), (r) => r.every((p) => p.ok));
+  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: solvedFrom, trace: false }), (r) => r.every((p) => p.ok));
   const passedAfter = after.every((r) => r.ok);
   if (!failedBefore) surprises.unshift(t("selftest.passedBefore"));
   surprises.push(...after.filter((r) => !r.ok).map((r) => t("selftest.afterSolution", { message: r.message })));
