@@ -11,7 +11,7 @@ import type { Case } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
-import { restoreScript, restoredCleanly, saveScript } from "./snapshot.js";
+import { restoreScript, restoredCleanly, saveScript, startedDaemonAgain } from "./snapshot.js";
 
 export interface CaseProof {
   kind: "variant" | "mistake";
@@ -50,6 +50,7 @@ export interface LabProof {
 const SETTLE_TRIES = 5;
 const SETTLE_DELAY_MS = 1500;
 const SNAPSHOT_TIMEOUT_MS = 60_000;
+const VRRP_SETTLE_MS = 8_000;
 
 /** Some effects take a moment (VRRP elections, IPVS counters): re-check a few times before calling it. */
 async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeResult[]) => boolean): Promise<ProbeResult[]> {
@@ -61,16 +62,29 @@ async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeR
   return results;
 }
 
-async function onEveryNode(s: LabSession, script: (node: string) => string, what: string, only?: (node: string) => boolean): Promise<string[]> {
-  const nodes = Object.keys(s.containers).filter((n) => !only || only(n));
+/** Saves every node's state as the step's start; the nodes where saving failed are returned. */
+async function save(s: LabSession): Promise<string[]> {
+  const nodes = Object.keys(s.containers);
   const outputs = await Promise.all(
-    nodes.map((node) => s.engine.execScript(s.containers[node]!, script(node), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })),
+    nodes.map((node) => s.engine.execScript(s.containers[node]!, saveScript(), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `saving the step's start on ${node}` })),
   );
-  return nodes.flatMap((node, i) => (restoredOrSaved(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
+  return nodes.flatMap((node, i) => (/^saved /m.test(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
 }
 
-function restoredOrSaved(output: string): boolean {
-  return restoredCleanly(output) || /^saved /m.test(output);
+/**
+ * Puts the nodes back to the step's start; what did not come back exactly is returned. A
+ * keepalived started again takes VRRP's master down interval (≈3.6 s, slower under
+ * emulation) to take its role back: the next case must not begin in that transition.
+ */
+async function restore(s: LabSession, touched: Set<string>): Promise<string[]> {
+  const nodes = Object.keys(s.containers).filter(restoreOn(s, touched));
+  const outputs = await Promise.all(
+    nodes.map((node) =>
+      s.engine.execScript(s.containers[node]!, restoreScript({ touched: touched.has(node) }), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `restoring the step's start on ${node}` }),
+    ),
+  );
+  if (outputs.some((o) => startedDaemonAgain(o.stdout))) await new Promise((r) => setTimeout(r, VRRP_SETTLE_MS));
+  return nodes.flatMap((node, i) => (restoredCleanly(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
 }
 
 /** Runs a variant's or mistake's blocks as a learner would type them (nodes of one block in parallel). */
@@ -114,14 +128,10 @@ function restoreOn(s: LabSession, touched: Set<string>): (node: string) => boole
   return (node) => touched.has(node) || ["client", "director", "backup-director"].includes(s.topology.nodes[node]?.role ?? "");
 }
 
-function restoreFrom(touched: Set<string>): (node: string) => string {
-  return (node) => restoreScript({ touched: touched.has(node) });
-}
-
 /** `touched`: the nodes the previous case ran commands on; they are put back in full. */
 async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], c: Case, touched: Set<string>): Promise<CaseProof> {
   const began = Date.now();
-  const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
+  const unrestored = await restore(s, touched);
   const stepStartedAt = new Date().toISOString();
   const commandFailures = await play(s, c);
   const words = c.says.map((w) => renderTemplate(w, s.vars));
@@ -155,7 +165,7 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const began = Date.now();
   const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
   const surprises: string[] = [];
-  if (cases.length) surprises.push(...(await onEveryNode(s, saveScript, "saving the step's start")).map((what) => t("selftest.snapshot", { what })));
+  if (cases.length) surprises.push(...(await save(s)).map((what) => t("selftest.snapshot", { what })));
   const before = await checkStep(s, index, { trace: false });
   const failedBefore = !stepPasses(before);
   const proofs: CaseProof[] = [];
@@ -168,7 +178,7 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
     if (!p.ok) surprises.push(describeCase(p));
   }
   if (cases.length) {
-    const unrestored = await onEveryNode(s, restoreFrom(touched), "restoring the step's start", restoreOn(s, touched));
+    const unrestored = await restore(s, touched);
     surprises.push(...unrestored.map((what) => t("selftest.notRestoredBeforeSolution", { what })));
   }
   // The solution's own start: what the cases and restores did before (a failover each)

@@ -88,7 +88,7 @@ rm -rf /etc/keepalived; [ -f $d/keepalived.tar ] && tar -C /etc -xf $d/keepalive
 awk '{ pid = $1; ppid = $2; $1 = ""; $2 = ""; sub(/^  /, ""); print pid "\\t" ppid "\\t" $0 }' $d/ps |
   while IFS="$(printf '\\t')" read -r pid ppid args; do
     [ -d /proc/$pid ] || [ ! -d /proc/$ppid ] && continue
-    case "$args" in keepalived*|*/keepalived*) rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid ;; esac
+    case "$args" in keepalived*|*/keepalived*) rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid; echo "started again: $args" ;; esac
     setsid sh -c "exec $args" >/dev/null 2>&1 < /dev/null &
   done
 # Kernel state.
@@ -115,6 +115,11 @@ sleep 0.2
 digest > $d/now
 if [ "$(md5sum < $d/now | cut -d' ' -f1)" = "$(cat $d/digest)" ]; then echo restored
 else echo "differs: $(diff $d/state $d/now | grep '^[<>]' | head -3 | tr '\n' ' ')"; fi`;
+}
+
+/** The restore started keepalived again: its VRRP role takes a few seconds to settle. */
+export function startedDaemonAgain(output: string): boolean {
+  return /^started again: /m.test(output);
 }
 
 /** What a restore reported, for selftest: true when the node is back to the saved state. */
