@@ -15,6 +15,5 @@ export function registerLint(program: Command): void {
       if (opts.json) return printJson(report);
       for (const p of report.problems) console.log(formatProblem(p));
       console.log(`${report.problems.length} problems; translations checked: ${report.translations.join(", ") || "none"}`);
-      console.log(`Not in the catalogue yet (English in every language):\n${report.untranslated.map((u) => `  ${u}`).join("\n")}`);
     });
 }
