@@ -182,7 +182,7 @@ describe("zh-CN check blocks of the translated labs", () => {
   const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+/;
   const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
 
-  it.each(["dnat", "nat", "schedulers", "dr", "tun"])("%s: every title, explain and message is in Chinese and rendered in the verdicts", async (id) => {
+  it.each(["dnat", "nat", "schedulers", "dr", "tun", "failover"])("%s: every title, explain and message is in Chinese and rendered in the verdicts", async (id) => {
     const english = await checkBlockWords(id, "en");
     const chinese = await checkBlockWords(id, "zh-CN");
     expect(chinese.map((c) => c.where)).toEqual(english.map((c) => c.where));
@@ -203,7 +203,7 @@ describe("zh-CN check blocks of the translated labs", () => {
 });
 
 describe("a translated lesson judged in English, for the words a mistake names", () => {
-  it.each(["nat", "dr", "tun"])("%s: each zh-CN probe with its original texts gives the English verdict word for word", async (id) => {
+  it.each(["nat", "dr", "tun", "failover"])("%s: each zh-CN probe with its original texts gives the English verdict word for word", async (id) => {
     const english = await checkBlockWords(id, "en");
     const { lesson } = await loadLab(id, { lang: "zh-CN" });
     setLanguage("en");
