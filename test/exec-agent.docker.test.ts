@@ -50,6 +50,14 @@ describe("the command runner in a lab container", () => {
     expect(await engine.execScript(director, "echo again")).toEqual({ exitCode: 0, stdout: "again\n", stderr: "" });
   });
 
+  it("is not opened for the one command of a short-lived process (lvs-lab exec)", async () => {
+    const fresh = new Engine();
+    const client = (await engine.listContainers(NAME)).find((c) => c.labels["io.lvs-lab.node"] === "client")!.id;
+    const r = await fresh.exec(client, ["ps", "-eo", "args="], { once: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toMatch(/^lvs-lab-agent /m);
+  });
+
   it("gives way to docker exec in a container without python3", async () => {
     const other = new Engine();
     const client = (await engine.listContainers(NAME)).find((c) => c.labels["io.lvs-lab.node"] === "client")!.id;

@@ -27,7 +27,7 @@ export function registerShell(program: Command): void {
     .option("--name <name>", t("help.option.name"))
     .action(async (node: string, command: string[], opts: { name?: string }) => {
       const { target, id } = await containerOf(node, opts.name);
-      const res = await target.engine.exec(id, command, { timeoutMs: 120_000, what: `"${command.join(" ")}" on ${node}` });
+      const res = await target.engine.exec(id, command, { timeoutMs: 120_000, what: `"${command.join(" ")}" on ${node}`, once: true });
       process.stdout.write(res.stdout);
       process.stderr.write(res.stderr);
       process.exitCode = res.exitCode;

@@ -94,6 +94,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Named in the timeout message: what the call was waiting for. */
   what?: string;
+  /**
+   * The only command this process sends the container (`lvs-lab exec`): a docker exec of
+   * its own, since opening the container's command runner would cost one more.
+   */
+  once?: boolean;
 }
 
 /**
@@ -296,6 +301,7 @@ export class Engine implements EngineClient {
     const argv = ["timeout", "-k", "1", String(Math.ceil(timeoutMs / 1000)), ...cmd];
     const env = opts.env ?? {};
     const run = async (): Promise<ExecResult> => {
+      if (opts.once) return this.dockerExec(id, argv, env);
       const agent = await this.agentFor(id);
       if (!agent) return this.dockerExec(id, argv, env);
       try {
