@@ -51,7 +51,7 @@ describe.skipIf(!target)("classic LVS mistakes, named", () => {
     await l.sh("rs1", "echo 0 > /proc/sys/net/ipv4/conf/tunl0/rp_filter");
     await l.sh("rs2", "echo 0 > /proc/sys/net/ipv4/conf/tunl0/rp_filter");
     const rp = await l.failures(4);
-    expect(rp).toContain("rs1: rp_filter for tunl0 is 1 (the larger of all=1 and tunl0=0); it must be 0 or 2.");
+    expect(rp).toContain("rs1: rp_filter for tunl0 is 1 (the larger of all=1 and tunl0=0); it must be 0 or 2. lo's value 0 is not read for packets arriving on tunl0.");
     expect(rp.some((m) => /^Only 0 of 6 requests .* were answered; the rest: timed out\.$/.test(m))).toBe(true);
   }, 600_000);
 
