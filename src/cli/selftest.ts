@@ -26,7 +26,14 @@ export function registerSelftest(program: Command): void {
       const notRun: Array<{ lab: string; reason: string }> = [];
       const signal = interruptSignal();
       const took = (seconds: number) => seconds.toFixed(1);
+      // What each engine's kernel has, asked once per engine (a throw-away container: seconds in the VM).
+      const kernels = new Map<string, ReturnType<typeof probeKernel>>();
+      const kernelOf = (engine: InstanceType<typeof Engine>) => {
+        if (!kernels.has(engine.host)) kernels.set(engine.host, ensureLabImage(engine, (e) => progressLine(t("selftest.image", { line: e.line }))).then((image) => probeKernel(engine, image)));
+        return kernels.get(engine.host)!;
+      };
       const hosts = new Set<string>();
+      let local: InstanceType<typeof Engine> | undefined;
       for (const id of ids) {
         const { lesson } = await loadLab(id);
         // Each lab where `start` would run it: this kernel, or the VM (booted when needed).
@@ -35,9 +42,8 @@ export function registerSelftest(program: Command): void {
           throw e;
         });
         // Refused (--no-vm): what this kernel lacks is the reason.
-        const on = engine ?? new Engine(resolveDockerHost());
-        const image = await ensureLabImage(on, (e) => progressLine(t("selftest.image", { line: e.line })));
-        const missing = missingRequirements(lesson.meta.requirements, await probeKernel(on, image));
+        const on = engine ?? (local ??= new Engine(resolveDockerHost()));
+        const missing = missingRequirements(lesson.meta.requirements, await kernelOf(on));
         if (!engine || missing.length) {
           notRun.push({ lab: id, reason: t("selftest.needs", { what: missing.join(t("selftest.and")), host: on.host }) });
           continue;

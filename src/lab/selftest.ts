@@ -11,7 +11,7 @@ import type { Case } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
-import { restoreScript, restoredCleanly, saveScript, startedDaemonAgain } from "./snapshot.js";
+import { RESTORED, restoreScript, SAVED, saveScript, startedKeepalivedAgain } from "./snapshot.js";
 
 export interface CaseProof {
   kind: "variant" | "mistake";
@@ -62,13 +62,17 @@ async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeR
   return results;
 }
 
+/** Runs a snapshot script on `nodes` at once; the nodes whose output lacks `ok` are returned with its last line. */
+async function onNodes(s: LabSession, nodes: string[], script: (node: string) => string, what: string, ok: RegExp): Promise<{ outputs: string[]; failed: string[] }> {
+  const outputs = (
+    await Promise.all(nodes.map((node) => s.engine.execScript(s.containers[node]!, script(node), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `${what} on ${node}` })))
+  ).map((r) => r.stdout);
+  return { outputs, failed: nodes.flatMap((node, i) => (ok.test(outputs[i]!) ? [] : [`${node}: ${outputs[i]!.trim().split("\n").pop()}`])) };
+}
+
 /** Saves every node's state as the step's start; the nodes where saving failed are returned. */
 async function save(s: LabSession): Promise<string[]> {
-  const nodes = Object.keys(s.containers);
-  const outputs = await Promise.all(
-    nodes.map((node) => s.engine.execScript(s.containers[node]!, saveScript(), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `saving the step's start on ${node}` })),
-  );
-  return nodes.flatMap((node, i) => (/^saved /m.test(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
+  return (await onNodes(s, Object.keys(s.containers), saveScript, "saving the step's start", SAVED)).failed;
 }
 
 /**
@@ -78,13 +82,9 @@ async function save(s: LabSession): Promise<string[]> {
  */
 async function restore(s: LabSession, touched: Set<string>): Promise<string[]> {
   const nodes = Object.keys(s.containers).filter(restoreOn(s, touched));
-  const outputs = await Promise.all(
-    nodes.map((node) =>
-      s.engine.execScript(s.containers[node]!, restoreScript({ touched: touched.has(node) }), { timeoutMs: SNAPSHOT_TIMEOUT_MS, what: `restoring the step's start on ${node}` }),
-    ),
-  );
-  if (outputs.some((o) => startedDaemonAgain(o.stdout))) await new Promise((r) => setTimeout(r, VRRP_SETTLE_MS));
-  return nodes.flatMap((node, i) => (restoredCleanly(outputs[i]!.stdout) ? [] : [`${node}: ${outputs[i]!.stdout.trim().split("\n").pop()}`]));
+  const { outputs, failed } = await onNodes(s, nodes, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start", RESTORED);
+  if (outputs.some(startedKeepalivedAgain)) await new Promise((r) => setTimeout(r, VRRP_SETTLE_MS));
+  return failed;
 }
 
 /** Runs a variant's or mistake's blocks as a learner would type them (nodes of one block in parallel). */

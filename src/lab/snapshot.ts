@@ -118,11 +118,12 @@ else echo "differs: $(diff $d/state $d/now | grep '^[<>]' | head -3 | tr '\n' ' 
 }
 
 /** The restore started keepalived again: its VRRP role takes a few seconds to settle. */
-export function startedDaemonAgain(output: string): boolean {
+export function startedKeepalivedAgain(output: string): boolean {
   return /^started again: /m.test(output);
 }
 
-/** What a restore reported, for selftest: true when the node is back to the saved state. */
-export function restoredCleanly(output: string): boolean {
-  return /^restored$/m.test(output);
-}
+/** What a save reports when it saved. */
+export const SAVED = /^saved /m;
+
+/** What a restore reports when the node is back to the saved state. */
+export const RESTORED = /^restored$/m;
