@@ -16,7 +16,7 @@ import { productLabels } from "./labels.js";
 export const IMAGE_REPO = "lvs-lab/lab";
 export const REGISTRY_BASE = "debian:bookworm-slim";
 export const LOCAL_BASE = "lvs-lab/base:bookworm";
-const IMAGE_FILES = ["Dockerfile", "responder.py", "init.sh", "monitor.sh"];
+const IMAGE_FILES = ["Dockerfile", "responder.py", "init.sh", "monitor.py"];
 const imageDir = join(packageRoot, "image");
 
 /** Packages of the debootstrap base: the Dockerfile's list, so its apt step has little left to do. */

@@ -11,7 +11,7 @@ import type { Case } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
-import { RESTORED, restoreScript, SAVED, saveScript, startedKeepalivedAgain } from "./snapshot.js";
+import { compareScript, RESTORED, restoreScript, SAME, SAVED, saveScript, startedKeepalivedAgain } from "./snapshot.js";
 
 export interface CaseProof {
   kind: "variant" | "mistake";
@@ -50,7 +50,8 @@ export interface LabProof {
 const SETTLE_TRIES = 5;
 const SETTLE_DELAY_MS = 1500;
 const SNAPSHOT_TIMEOUT_MS = 60_000;
-const VRRP_SETTLE_MS = 8_000;
+const VRRP_SETTLE_MS = 30_000;
+const VRRP_POLL_MS = 1_000;
 
 /** Some effects take a moment (VRRP elections, IPVS counters): re-check a few times before calling it. */
 async function checkUntil(run: () => Promise<ProbeResult[]>, settled: (r: ProbeResult[]) => boolean): Promise<ProbeResult[]> {
@@ -77,15 +78,27 @@ async function save(s: LabSession): Promise<string[]> {
 
 /**
  * Puts the nodes back to the step's start; what did not come back exactly is returned. A
- * keepalived started again takes VRRP's master down interval (≈3.6 s, slower under
- * emulation) to take its role back: the next case must not begin in that transition.
+ * keepalived started again takes VRRP's master down interval (≈3.6 s, far slower under an
+ * emulated CPU) to take its role back, and the backup then gives the VIP up: the next case
+ * begins once every director is in its saved state on two reads in a row.
  */
 async function restore(s: LabSession, touched: Set<string>): Promise<string[]> {
   const nodes = Object.keys(s.containers).filter(restoreOn(s, touched));
   const { outputs, failed } = await onNodes(s, nodes, (node) => restoreScript({ touched: touched.has(node) }), "restoring the step's start", RESTORED);
-  if (outputs.some(startedKeepalivedAgain)) await new Promise((r) => setTimeout(r, VRRP_SETTLE_MS));
-  return failed;
+  if (!outputs.some(startedKeepalivedAgain)) return failed;
+  const directors = nodes.filter((node) => isDirector(s, node));
+  const until = Date.now() + VRRP_SETTLE_MS;
+  let same = 0;
+  let unsettled: string[] = [];
+  while (same < 2 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, VRRP_POLL_MS));
+    unsettled = (await onNodes(s, directors, compareScript, "waiting for VRRP to settle", SAME)).failed;
+    same = unsettled.length ? 0 : same + 1;
+  }
+  return same < 2 ? [...failed, ...unsettled] : failed;
 }
+
+const isDirector = (s: LabSession, node: string) => ["director", "backup-director"].includes(s.topology.nodes[node]?.role ?? "");
 
 /** Runs a variant's or mistake's blocks as a learner would type them (nodes of one block in parallel). */
 async function play(s: LabSession, c: Case): Promise<string[]> {
@@ -125,7 +138,7 @@ const UNRENDERED = /\{\{[^}]*\}\}|\b(probe|ui|cli|errors)\.[a-z]+\.[a-zA-Z.]+|\b
  * matters to the next case, and each exec costs seconds on an emulated CPU.
  */
 function restoreOn(s: LabSession, touched: Set<string>): (node: string) => boolean {
-  return (node) => touched.has(node) || ["client", "director", "backup-director"].includes(s.topology.nodes[node]?.role ?? "");
+  return (node) => touched.has(node) || s.topology.nodes[node]?.role === "client" || isDirector(s, node);
 }
 
 /** `touched`: the nodes the previous case ran commands on; they are put back in full. */

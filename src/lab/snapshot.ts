@@ -83,14 +83,6 @@ pids=$(extra); [ -n "$pids" ] && kill $pids 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(extra)" ] && break; sleep 0.2; done
 pids=$(extra); [ -n "$pids" ] && kill -9 $pids 2>/dev/null
 rm -rf /etc/keepalived; [ -f $d/keepalived.tar ] && tar -C /etc -xf $d/keepalived.tar
-# A saved process that is gone is started again from its command line when its parent
-# lives on; a child of a gone parent (keepalived's workers) comes back with its parent.
-awk '{ pid = $1; ppid = $2; $1 = ""; $2 = ""; sub(/^  /, ""); print pid "\\t" ppid "\\t" $0 }' $d/ps |
-  while IFS="$(printf '\\t')" read -r pid ppid args; do
-    [ -d /proc/$pid ] || [ ! -d /proc/$ppid ] && continue
-    case "$args" in keepalived*|*/keepalived*) rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid; echo "started again: $args" ;; esac
-    setsid sh -c "exec $args" >/dev/null 2>&1 < /dev/null &
-  done
 # Kernel state.
 # Only the sysctls that changed are written (one process per file is slow on an emulated CPU).
 grep -r '' /proc/sys/net/ipv4/conf /proc/sys/net/ipv4/vs /proc/sys/net/ipv4/ip_forward 2>/dev/null > $d/sysctl.now
@@ -111,11 +103,35 @@ iptables-legacy-restore < $d/iptables-legacy 2>/dev/null
 iptables-nft-restore < $d/iptables-nft 2>/dev/null
 ipvsadm -C 2>/dev/null; ipvsadm -R < $d/ipvs 2>/dev/null
 forget_traffic
-sleep 0.2
-digest > $d/now
+# A saved process that is gone is started again from its command line when its parent
+# lives on; a child of a gone parent (keepalived's workers) comes back with its parent.
+# Last, on the network it expects (keepalived started on a link still down goes to FAULT).
+awk '{ pid = $1; ppid = $2; $1 = ""; $2 = ""; sub(/^  /, ""); print pid "\\t" ppid "\\t" $0 }' $d/ps |
+  while IFS="$(printf '\\t')" read -r pid ppid args; do
+    [ -d /proc/$pid ] || [ ! -d /proc/$ppid ] && continue
+    case "$args" in keepalived*|*/keepalived*) rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid; echo "started again: $args" ;; esac
+    setsid sh -c "exec $args" >/dev/null 2>&1 < /dev/null &
+  done
+# What was started again needs a moment to be what it was (keepalived forks its workers).
+end=$(( $(date +%s) + 20 ))
+while sleep 0.25; do
+  digest > $d/now
+  [ "$(md5sum < $d/now | cut -d' ' -f1)" = "$(cat $d/digest)" ] || [ "$(date +%s)" -ge $end ] && break
+done
 if [ "$(md5sum < $d/now | cut -d' ' -f1)" = "$(cat $d/digest)" ]; then echo restored
 else echo "differs: $(diff $d/state $d/now | grep '^[<>]' | head -3 | tr '\n' ' ')"; fi`;
 }
+
+/** Whether the node is in its saved state now: "same", or "differs". */
+export function compareScript(): string {
+  return `# lvs-lab-snapshot compare
+d=${DIR}
+${DIGEST}
+[ "$(digest | md5sum | cut -d' ' -f1)" = "$(cat $d/digest 2>/dev/null)" ] && echo same || echo differs`;
+}
+
+/** What a compare reports when the node is in its saved state. */
+export const SAME = /^same$/m;
 
 /** The restore started keepalived again: its VRRP role takes a few seconds to settle. */
 export function startedKeepalivedAgain(output: string): boolean {
