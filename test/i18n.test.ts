@@ -3,7 +3,7 @@
  * as in English, in Chinese, with nothing left raw ({{variables}}, catalogue keys).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { alternatives, setLanguage, t } from "../src/i18n/index.js";
+import { alternatives, sentences, setLanguage, t } from "../src/i18n/index.js";
 import { readFileSync } from "node:fs";
 import { checkBlockSchema, probeKind } from "../src/probes/registry.js";
 import { renderProbe } from "../src/probes/runner.js";
@@ -218,5 +218,12 @@ describe("a translated lesson judged in English, for the words a mistake names",
     });
     expect(verdicts).toEqual(english.map((e) => e.verdict.message));
     expect(originals.filter((c) => c.originalTexts).length).toBeGreaterThan(0);
+  });
+});
+
+describe("sentences", () => {
+  it("puts a space after an English sentence and none after a Chinese one", () => {
+    expect(sentences("Lab dr runs in the VM.", "The VM is running.")).toBe("Lab dr runs in the VM. The VM is running.");
+    expect(sentences("它将在虚拟机里运行。", "虚拟机已经在运行。")).toBe("它将在虚拟机里运行。虚拟机已经在运行。");
   });
 });

@@ -7,6 +7,7 @@ import { createInterface } from "node:readline/promises";
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { ExitCode, UserError } from "../errors.js";
 import { choosePlacement, isYes, qemuAction, vmCostLine } from "../lab/placement.js";
+import { sentences } from "../i18n/index.js";
 import { bold, progressLine } from "./output.js";
 import { plannedSteps, VmProgress } from "./vm-progress.js";
 
@@ -44,7 +45,7 @@ async function vmEngine(local: Engine, why: string | undefined, signal: AbortSig
   const labImage = await ensureLabImage(local, (e) => progressLine(`image: ${e.line}`));
   const readiness = vm.vmStartPlan(await local.imageId(labImage), labImage);
   const estimates = vm.expectedEstimates();
-  if (why) progressLine(`${why} ${vmCostLine(readiness, estimates)}`);
+  if (why) progressLine(sentences(why, vmCostLine(readiness, estimates)));
   else if (!readiness.running) progressLine(vmCostLine(readiness, estimates));
   if (!readiness.running) await ensureVmTools(readiness.built);
 

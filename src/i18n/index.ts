@@ -73,3 +73,8 @@ export function alternatives(values: string[], lang = current): string {
   if (values.length === 1) return values[0]!;
   return t("common.alternatives", { head: values.slice(0, -1).join(t("common.listSeparator", {}, lang)), last: values.at(-1) }, lang);
 }
+
+/** Sentences one after another: a space after "." but none after a full-width "。" or "：". */
+export function sentences(...parts: string[]): string {
+  return parts.reduce((all, part) => (all === "" ? part : /[。：！？）]$/.test(all) ? all + part : `${all} ${part}`), "");
+}
