@@ -148,6 +148,14 @@ export const enTools = {
     phase: {
       imageLoad: "copying {{ref}} into the VM's engine (docker save | docker load)",
       imageLoaded: "done in {{s}} s",
+      onHost: {
+        format: "formatting the data disk (ext4, as the guest's init formats it)",
+        dockerd: "starting a private dockerd on it (no bridge, no iptables rules)",
+        load: "loading the image: docker save {{ref}} | docker load (native speed)",
+      },
+      diskOnHost: "made on this host: a private dockerd loads {{ref}} into the loop-mounted disk (once per lab image)",
+      diskOnHostFailed: "making it on this host failed ({{error}}): a preparation boot does it instead",
+      diskInVm: "made by a preparation boot, not on this host ({{why}})",
       prepareDisk: "preparation boot: Docker data disk with {{ref}} (once per lab image)",
       powerOff: "guest stops dockerd, unmounts the disk and powers off",
       trial: "trial boot with KVM (up to {{s}} s, once per kernel and QEMU version)",

@@ -146,6 +146,14 @@ export const zhCNTools = {
     phase: {
       imageLoad: "把 {{ref}} 复制到虚拟机的引擎（docker save | docker load）",
       imageLoaded: "完成，用时 {{s}} 秒",
+      onHost: {
+        format: "格式化数据盘（ext4，与虚拟机的 init 格式化方式相同）",
+        dockerd: "在数据盘上启动一个私有的 dockerd（不建网桥，不加 iptables 规则）",
+        load: "装入镜像：docker save {{ref}} | docker load（本机速度）",
+      },
+      diskOnHost: "在本机制作：一个私有的 dockerd 把 {{ref}} 装进以 loop 方式挂载的数据盘（每个实验镜像一次）",
+      diskOnHostFailed: "在本机制作失败（{{error}}）：改由一次准备启动来完成",
+      diskInVm: "由一次准备启动制作，而不在本机制作（{{why}}）",
       prepareDisk: "准备启动：带 {{ref}} 的 Docker 数据盘（每个实验镜像一次）",
       powerOff: "虚拟机停止 dockerd、卸载数据盘并关机",
       trial: "用 KVM 试启动（最多 {{s}} 秒，每个内核和 QEMU 版本一次）",

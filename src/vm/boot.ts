@@ -51,7 +51,9 @@ export class BootGuard {
   private qemuPid: number | undefined;
   private wrapper: ChildProcess | undefined;
   private build: ChildProcess | undefined;
+  private interrupted = false;
   private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.interrupted = true;
     this.killNow();
     process.removeListener("SIGINT", this.onSignal);
     process.removeListener("SIGTERM", this.onSignal);
@@ -82,7 +84,13 @@ export class BootGuard {
   }
 
   abort(): void {
+    this.interrupted = true;
     this.killNow();
+  }
+
+  /** Interrupted: what failed since failed for that reason, and nothing is tried instead. */
+  get aborted(): boolean {
+    return this.interrupted;
   }
 
   private killNow(): void {

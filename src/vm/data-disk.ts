@@ -1,6 +1,6 @@
 /**
- * The VM's Docker data disk: prepared once per lab image by a boot that loads the image,
- * then the read-only base of every normal boot. Also copies the lab image into a running
+ * The VM's Docker data disk: prepared once per lab image (on this host, or by a boot that
+ * loads the image), then the read-only base of every normal boot. Also copies the lab image into a running
  * VM's engine when it lacks it.
  */
 import { readdirSync, renameSync, rmSync } from "node:fs";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { UserError } from "../errors.js";
 import { bootVm, type BootGuard } from "./boot.js";
+import { hostFacts, hostRouteObstacle, prepareOnHost } from "./disk-on-host.js";
 import { processAlive, type Accel } from "./qemu.js";
 import type { VmPaths } from "./recipe.js";
 import { t as say } from "../i18n/index.js";
@@ -45,9 +46,10 @@ async function transferImage(local: Engine, vmEngine: Engine, ref: string): Prom
 }
 
 /**
- * One boot with a blank, writable disk: the guest formats it and starts dockerd on it, we
- * load the lab image, the guest stops dockerd cleanly and powers off. The disk is then the
- * read-only base of every normal boot.
+ * The data disk with the lab image, then the read-only base of every normal boot. Made on
+ * this host where it can be (disk-on-host.ts), else by one boot with a blank, writable
+ * disk: the guest formats it and starts dockerd on it, we load the lab image, the guest
+ * stops dockerd cleanly and powers off.
  */
 export async function prepareDataDisk(
   p: VmPaths,
@@ -69,19 +71,21 @@ export async function prepareDataDisk(
   await fh.truncate(DATA_DISK_BYTES);
   await fh.close();
   try {
-    phase("disk", say("vm.phase.prepareDisk", { ref }));
-    const t = Date.now();
-    const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false, accel);
-    await vm.waitForEngine();
-    timings.prepareBoot = seconds(t);
-    await ensureImage(local, new Engine(vm.dockerHost), ref, imageId, phase, timings);
-    phase("disk", say("vm.phase.powerOff"));
-    const deadline = Date.now() + PREPARE_POWEROFF_TIMEOUT_MS;
-    while (processAlive(vm.pid) && Date.now() < deadline) await sleep(250);
-    if (processAlive(vm.pid) || !/data disk ready/.test(readText(p.prepareLog) ?? "")) {
-      throw new UserError(`Preparing the VM's Docker data disk failed.\n${tail(p.prepareLog)}`, `Full log: ${p.prepareLog}.`);
+    const obstacle = hostRouteObstacle(hostFacts(p));
+    let onHost = obstacle === undefined;
+    if (onHost) {
+      phase("disk", say("vm.phase.diskOnHost", { ref }));
+      try {
+        await prepareOnHost(p, tmp, ref, local.host, (detail) => phase("disk", detail), guard);
+      } catch (e) {
+        if (guard.aborted) throw e;
+        onHost = false;
+        phase("disk", say("vm.phase.diskOnHostFailed", { error: e instanceof Error ? e.message : String(e) }));
+      }
+    } else {
+      phase("disk", say("vm.phase.diskInVm", { why: obstacle }));
     }
-    await guard.stopTracked(); // QEMU has exited; this reaps run.sh
+    if (!onHost) await prepareInVm(p, tmp, local, ref, imageId, phase, timings, guard, accel);
     const synced = await open(tmp, "r+");
     await synced.sync(); // QEMU ran with cache=unsafe: make the base disk durable before trusting it
     await synced.close();
@@ -92,4 +96,30 @@ export async function prepareDataDisk(
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+async function prepareInVm(
+  p: VmPaths,
+  tmp: string,
+  local: Engine,
+  ref: string,
+  imageId: string,
+  phase: (name: VmPhase, detail: string) => void,
+  timings: Record<string, number>,
+  guard: BootGuard,
+  accel: Accel,
+): Promise<void> {
+  phase("disk", say("vm.phase.prepareDisk", { ref }));
+  const t = Date.now();
+  const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false, accel);
+  await vm.waitForEngine();
+  timings.prepareBoot = seconds(t);
+  await ensureImage(local, new Engine(vm.dockerHost), ref, imageId, phase, timings);
+  phase("disk", say("vm.phase.powerOff"));
+  const deadline = Date.now() + PREPARE_POWEROFF_TIMEOUT_MS;
+  while (processAlive(vm.pid) && Date.now() < deadline) await sleep(250);
+  if (processAlive(vm.pid) || !/data disk ready/.test(readText(p.prepareLog) ?? "")) {
+    throw new UserError(`Preparing the VM's Docker data disk failed.\n${tail(p.prepareLog)}`, `Full log: ${p.prepareLog}.`);
+  }
+  await guard.stopTracked(); // QEMU has exited; this reaps run.sh
 }

@@ -21,6 +21,8 @@ const DEFAULTS: Record<Accel, VmEstimates> = {
   tcg: { build: 90, disk: 240, boot: 45 },
   kvm: { build: 60, disk: 40, boot: 10 },
 };
+/** Seconds: the data disk made on this host (disk-on-host.ts), whatever the accelerator. */
+const DISK_ON_HOST = 20;
 
 type Recorded = Partial<Record<Accel, Partial<VmEstimates>>>;
 
@@ -32,9 +34,10 @@ function readRecorded(p: VmPaths): Recorded {
   }
 }
 
-export function estimatesFor(p: VmPaths, accel: Accel): VmEstimates {
+export function estimatesFor(p: VmPaths, accel: Accel, diskOnHost = false): VmEstimates {
   const got = readRecorded(p)[accel] ?? {};
-  const pick = (k: keyof VmEstimates) => (typeof got[k] === "number" && got[k]! > 0 ? got[k]! : DEFAULTS[accel][k]);
+  const defaults = { ...DEFAULTS[accel], ...(diskOnHost ? { disk: DISK_ON_HOST } : {}) };
+  const pick = (k: keyof VmEstimates) => (typeof got[k] === "number" && got[k]! > 0 ? got[k]! : defaults[k]);
   return { build: pick("build"), disk: pick("disk"), boot: pick("boot") };
 }
 

@@ -37,6 +37,7 @@ import type { IdleStopRecord } from "./idle.js";
 import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
+import { hostFacts, hostRouteObstacle } from "./disk-on-host.js";
 import { paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
 import { t as say } from "../i18n/index.js";
 import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
@@ -133,7 +134,7 @@ function readIdleStop(p: VmPaths): IdleStopRecord | undefined {
 export function expectedEstimates(): VmEstimates {
   const p = paths();
   const kvmProved = kvmDevice() === "usable" && Object.values(parseVerdicts(readText(p.accelFile))).some((v) => v.accel === "kvm");
-  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"));
+  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), hostRouteObstacle(hostFacts(p)) === undefined);
 }
 
 /** What a start needs before the VM's engine answers: nothing, a boot, or the first-time work too. */
