@@ -45,23 +45,26 @@ async function transferImage(local: Engine, vmEngine: Engine, ref: string): Prom
   }
 }
 
+/** What making a data disk needs: where, from which engine and image, reporting to whom. */
+export interface DiskJob {
+  p: VmPaths;
+  local: Engine;
+  ref: string;
+  imageId: string;
+  phase: (name: VmPhase, detail: string) => void;
+  timings: Record<string, number>;
+  guard: BootGuard;
+  accel: Accel;
+}
+
 /**
  * The data disk with the lab image, then the read-only base of every normal boot. Made on
  * this host where it can be (disk-on-host.ts), else by one boot with a blank, writable
  * disk: the guest formats it and starts dockerd on it, we load the lab image, the guest
  * stops dockerd cleanly and powers off.
  */
-export async function prepareDataDisk(
-  p: VmPaths,
-  disk: string,
-  local: Engine,
-  ref: string,
-  imageId: string,
-  phase: (name: VmPhase, detail: string) => void,
-  timings: Record<string, number>,
-  guard: BootGuard,
-  accel: Accel,
-): Promise<void> {
+export async function prepareDataDisk(job: DiskJob, disk: string): Promise<void> {
+  const { p, local, ref, phase, guard } = job;
   const tmp = `${disk}.tmp-${process.pid}`;
   for (const name of readdirSync(p.recipeDir)) {
     const m = /^docker-[0-9a-f]{16}\.img\.tmp-(\d+)$/.exec(name);
@@ -85,7 +88,7 @@ export async function prepareDataDisk(
     } else {
       phase("disk", say("vm.phase.diskInVm", { why: obstacle }));
     }
-    if (!onHost) await prepareInVm(p, tmp, local, ref, imageId, phase, timings, guard, accel);
+    if (!onHost) await prepareInVm(job, tmp);
     const synced = await open(tmp, "r+");
     await synced.sync(); // QEMU ran with cache=unsafe: make the base disk durable before trusting it
     await synced.close();
@@ -98,17 +101,7 @@ export async function prepareDataDisk(
   }
 }
 
-async function prepareInVm(
-  p: VmPaths,
-  tmp: string,
-  local: Engine,
-  ref: string,
-  imageId: string,
-  phase: (name: VmPhase, detail: string) => void,
-  timings: Record<string, number>,
-  guard: BootGuard,
-  accel: Accel,
-): Promise<void> {
+async function prepareInVm({ p, local, ref, imageId, phase, timings, guard, accel }: DiskJob, tmp: string): Promise<void> {
   phase("disk", say("vm.phase.prepareDisk", { ref }));
   const t = Date.now();
   const vm = await bootVm(p, { disk: tmp, diskSnapshot: false, prepareImage: ref }, guard, false, accel);

@@ -272,7 +272,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     const disk = join(p.recipeDir, dataDiskName(imageId, opts.labImage));
     if (!existsSync(disk)) {
       const tDisk = Date.now();
-      await prepareDataDisk(p, disk, local, opts.labImage, imageId, phase, timings, guard, accel);
+      await prepareDataDisk({ p, local, ref: opts.labImage, imageId, phase, timings, guard, accel }, disk);
       timings.disk = seconds(tDisk);
     }
 
