@@ -62,7 +62,7 @@ describe("starting a lab", () => {
 
   it("removes everything when a node's setup fails", async () => {
     const e = engine({ modules: ["ip_vs"], answer: (node, script) => (node === "client" && script.startsWith("lvs-lab-monitor") ? { exitCode: 1, stdout: "", stderr: "no curl" } : undefined) });
-    expect(await message(startLab("failover", e))).toMatch(/^Setting up client failed at "lvs-lab-monitor start http:\/\/[\d.]+\/ 0\.1 7200": no curl$/);
+    expect(await message(startLab("failover", e))).toMatch(/^Setting up client failed at "lvs-lab-monitor start http:\/\/[\d.]+\/ 0\.2 7200": no curl$/);
     expect(e.containers.size + e.networks.size).toBe(0);
   });
 

@@ -187,7 +187,8 @@ export const en = {
     },
     ipvs: {
       describe: "{{node}}: IPVS {{protocol}} {{service}}{{scheduler}}{{servers}}",
-      withServers: " with {{count}} real servers",
+      withServers_one: " with {{count}} real server",
+      withServers_other: " with {{count}} real servers",
       method: { masq: "masquerading/NAT", route: "direct routing", tunnel: "IP-in-IP tunnelling" },
       methodMismatch: "real server {{who}} is added with {{haveFlag}} ({{have}}), this lab needs {{wantFlag}} ({{want}}).",
       noIpvs: "The kernel running {{node}} has no IPVS (ip_vs module): this lab needs a kernel with ip_vs (see `lvs-lab doctor`).",

@@ -186,7 +186,7 @@ export const zhCN = {
     },
     ipvs: {
       describe: "{{node}}：IPVS {{protocol}} {{service}}{{scheduler}}{{servers}}",
-      withServers: "，{{count}} 台实际服务器",
+      withServers_other: "，{{count}} 台实际服务器",
       method: { masq: "地址转换/NAT", route: "直接路由", tunnel: "IP 隧道" },
       methodMismatch: "实际服务器 {{who}} 是用 {{haveFlag}}（{{have}}）添加的，本实验需要 {{wantFlag}}（{{want}}）。",
       noIpvs: "运行 {{node}} 的内核没有 IPVS（ip_vs 模块）：本实验需要带 ip_vs 的内核（见 `lvs-lab doctor`）。",
