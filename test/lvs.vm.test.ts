@@ -8,9 +8,10 @@ import { lvsEngine } from "./helpers/lvs-engine.js";
 
 const target = await lvsEngine();
 const where = target?.args ?? [];
-const LVS_LABS = ["nat", "schedulers", "dr", "tun", "failover"];
+// failover first: the longest, it runs beside the others instead of after them.
+const LVS_LABS = ["failover", "nat", "schedulers", "dr", "tun"];
 /** A whole lab's proof under emulation, two at a time: minutes, not seconds. */
-const SELFTEST_MS = 2_400_000;
+const SELFTEST_MS = 3_600_000;
 
 interface Proof {
   ok: boolean;

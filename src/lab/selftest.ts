@@ -7,7 +7,7 @@
  */
 import type { Engine } from "../docker/engine.js";
 import { t } from "../i18n/index.js";
-import type { Case } from "../lesson/markdown-lesson.js";
+import type { Case, Step } from "../lesson/markdown-lesson.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
@@ -173,6 +173,23 @@ function describeCase(p: CaseProof): string {
   return t("selftest.mistakeUnsaid", { name: p.name, words: p.missingWords.join('", "'), messages });
 }
 
+/**
+ * A step that reads what happened since it began (an outage, `{{stepSeconds}}`) is judged as
+ * a learner meets it: solved from its own start, before any case or restore has moved
+ * keepalived's roles or the client's ARP entries. Its cases follow, and the solution runs
+ * once more so that the next step begins where a learner's would.
+ */
+const measuresSinceStart = (step: Step) => JSON.stringify(step.checks).includes("{{stepSeconds}}");
+
+/** Runs the step's solution and checks it, every probe, observations included: they are the lesson's own claims. */
+async function solveAndCheck(s: LabSession, index: number): Promise<ProbeResult[]> {
+  // The solution's own start: what ran before (cases, restores, a failover each) is not in
+  // what a learner who just solved the step would measure.
+  const solvedFrom = new Date().toISOString();
+  await solveStep(s, index);
+  return checkUntil(() => checkStep(s, index, { stepStartedAt: solvedFrom, trace: false }), (r) => r.every((p) => p.ok));
+}
+
 async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) => void): Promise<StepProof> {
   const step = s.lab.lesson.steps[index]!;
   const began = Date.now();
@@ -181,8 +198,10 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   if (cases.length) surprises.push(...(await save(s)).map((what) => t("selftest.snapshot", { what })));
   const before = await checkStep(s, index, { trace: false });
   const failedBefore = !stepPasses(before);
+  const solveFirst = cases.length > 0 && measuresSinceStart(step);
+  let after = solveFirst ? await solveAndCheck(s, index) : undefined;
   const proofs: CaseProof[] = [];
-  let touched = new Set<string>();
+  let touched = new Set<string>(solveFirst ? step.solutions.map((sol) => sol.node) : []);
   for (const [kind, c] of cases) {
     const p = await proveCase(s, index, kind, c, touched);
     touched = new Set(c.blocks.flatMap((b) => b.nodes));
@@ -194,12 +213,8 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
     const unrestored = await restore(s, touched);
     surprises.push(...unrestored.map((what) => t("selftest.notRestoredBeforeSolution", { what })));
   }
-  // The solution's own start: what the cases and restores did before (a failover each)
-  // is not in what a learner who just solved the step would measure.
-  const solvedFrom = new Date().toISOString();
-  await solveStep(s, index);
-  // After the solution every probe holds, observations included: they are the lesson's own claims.
-  const after = await checkUntil(() => checkStep(s, index, { stepStartedAt: solvedFrom, trace: false }), (r) => r.every((p) => p.ok));
+  if (after) await solveStep(s, index);
+  else after = await solveAndCheck(s, index);
   const passedAfter = after.every((r) => r.ok);
   if (!failedBefore) surprises.unshift(t("selftest.passedBefore"));
   surprises.push(...after.filter((r) => !r.ok).map((r) => t("selftest.afterSolution", { message: r.message })));
