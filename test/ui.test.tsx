@@ -159,11 +159,21 @@ describe("panes", () => {
     expect(text).toContain("it must be 1. (hint 1: press h)");
   });
 
-  it("shortens messages so that all probes fit", () => {
-    const many = [failing[0]!, { ...failing[0]!, message: "x ".repeat(100) }, ...passing];
+  it("shortens messages so that all probes fit while that leaves each verdict two lines", () => {
+    const many = [failing[0]!, ...passing];
     const lines = probeLines({ step: 0, results: many, at: 0, ms: 1 }, 40, false, 5);
     expect(lines.length).toBeLessThanOrEqual(5);
     expect(plainText(lines)).toContain("✔ net.ipv4");
+  });
+
+  it("folds the passing probes into one line before it cuts a failing verdict to one line", () => {
+    const long = { ...failing[0]!, message: "the cause, then the fix: " + "x ".repeat(30) };
+    const many = [failing[0]!, long, ...passing, ...passing, ...passing];
+    const text = plainText(probeLines({ step: 0, results: many, at: 0, ms: 1 }, 40, false, 7));
+    expect(text.split("\n").length).toBeLessThanOrEqual(7);
+    expect(text).toContain("the cause, then the fix:");
+    expect(text).not.toContain("✔ net.ipv4");
+    expect(text).toMatch(/✔ the other 3 checks pass \(or only observe\)$/);
   });
 
   it("draws the topology with networks and the VIP", () => {

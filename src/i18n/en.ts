@@ -384,6 +384,8 @@ export const en = {
       applyOrType: "Press a to apply it now, or x to open a shell and type it.",
     },
     probes: {
+      folded_one: "✔ the other check passes (or only observes)",
+      folded_other: "✔ the other {{count}} checks pass (or only observe)",
       checking: "· checking…",
       notChecked: "· not checked yet (c checks now)",
       hint: " (hint {{n}}: press h)",

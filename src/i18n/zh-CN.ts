@@ -380,6 +380,7 @@ export const zhCN = {
       applyOrType: "按 a 立即执行，或按 x 打开终端自己输入。",
     },
     probes: {
+      folded_other: "✔ 其余 {{count}} 项检查通过（或仅供观察）",
       checking: "· 检查中…",
       notChecked: "· 尚未检查（按 c 立即检查）",
       hint: "（提示 {{n}}：按 h）",

@@ -141,12 +141,27 @@ function pathLines(r: ProbeResult, width: number): Line[] {
  */
 export function probeLines(run: CheckRun | undefined, width: number, checking: boolean, rows = Infinity): Line[] {
   if (!run) return [{ segs: [{ text: checking ? t("ui.probes.checking") : t("ui.probes.notChecked"), dim: true }] }];
+  const draw = (results: ProbeResult[], messageRows: number, withPath: boolean) => results.flatMap((r) => [...probeLine(r, width, messageRows), ...(withPath ? pathLines(r, width) : [])]);
+  const holding = run.results.filter((r) => !r.ok && !r.observation);
+  const others = run.results.length - holding.length;
+  // A failing verdict's message says the cause and the fix: where rows are short, the
+  // passing probes and observations fold into one line before a message is cut.
+  const folded = (messageRows: number, withPath: boolean) => [...draw(holding, messageRows, withPath), { segs: [{ text: t("ui.probes.folded", { count: others }), dim: true }] }];
+  const fold = holding.length > 0 && others > 1;
+  const tries: Array<() => Line[]> = [
+    () => draw(run.results, 4, true),
+    () => draw(run.results, 3, true),
+    ...(fold ? [() => folded(4, true), () => folded(3, true)] : []),
+    () => draw(run.results, 2, true),
+    ...(fold ? [() => folded(2, true), () => folded(2, false)] : []),
+    () => draw(run.results, 1, true),
+  ];
   let lines: Line[] = [];
-  for (const [messageRows, withPath] of [[4, true], [3, true], [2, true], [1, true], [1, false]] as const) {
-    lines = run.results.flatMap((r) => [...probeLine(r, width, messageRows), ...(withPath ? pathLines(r, width) : [])]);
-    if (lines.length <= rows) break;
+  for (const attempt of tries) {
+    lines = attempt();
+    if (lines.length <= rows) return lines;
   }
-  return lines;
+  return draw(run.results, 1, false);
 }
 
 function short(address: string, prefix: number): string {
