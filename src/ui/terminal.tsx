@@ -173,7 +173,8 @@ function shellBanner(snapshot: UiSnapshot, node: string): string {
   const v = snapshot.view;
   const i = snapshot.progress.step;
   const step = v.steps[i]!;
-  const failing = snapshot.last?.step === i ? snapshot.last.results.filter((r) => !r.ok) : [];
+  // Observations show what to look at; they are no verdict, so they are not listed as failing.
+  const failing = snapshot.last?.step === i ? snapshot.last.results.filter((r) => !r.ok && !r.observation) : [];
   const lines = [
     "",
     say("ui.shell.banner", { node, instance: v.instance, n: i + 1, of: v.steps.length, title: step.title }),
