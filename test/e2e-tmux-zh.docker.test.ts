@@ -108,6 +108,10 @@ describe("the terminal UI in Chinese in tmux", () => {
     keys("2");
     await waitFor("已记下预测：2");
     await inShell("2", "director", [`iptables -t nat -A PREROUTING -i ${ext.iface} -p tcp --dport 8001 -j DNAT --to-destination ${rs1.address}:8000`]);
+    // A step with a prediction stays on its answer until n.
+    s = await waitFor("第 2 步通过。按 n 进入下一步");
+    expectAligned(s);
+    keys("n");
     s = await waitFor("第 3/3 步");
     expect(s).toContain(" ✔ 2 用 DNAT 改写");
     expectAligned(s);

@@ -79,6 +79,9 @@ describe("the terminal UI in tmux", () => {
     expect(s).toContain(" ✔ 1 Let the director");
 
     await inShell("2", "director", [`iptables -t nat -A PREROUTING -i ${ext.iface} -p tcp --dport 8001 -j DNAT --to-destination ${rs1.address}:8000`]);
+    // A step with a prediction stays on its answer until n.
+    await waitFor("Step 2 passed. n: next step");
+    keys("n");
     s = await waitFor("step 3 of 3");
     expect(s).toContain(" ✔ 2 Rewrite the desti");
 

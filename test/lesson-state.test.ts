@@ -248,6 +248,17 @@ describe("predictions", () => {
     const late = play(play(atPredict(), key("c"), checked(1, passing)).state, key("p"), key("n"), key("2"));
     expect(late.state.progress.predictions).toEqual({});
   });
+
+  it("keep their step on screen after the pass, scrolled to the answer, until n opens the next", () => {
+    const r = play(play(atPredict(), key("2")).state, key("c"), checked(1, passing));
+    expect(shownStep(r.state)).toBe(1);
+    expect(r.state.progress.step).toBe(2);
+    expect(of(r.effects, "startTimer")).toEqual([]);
+    expect(r.state.notice).toBe("✔ Step 2 passed. n: next step");
+    const pane = lessonPane(view, r.state.progress, [], 1, WIDTH, false);
+    expect(r.state.scroll).toBe(pane.predictAt! - 1);
+    expect(shownStep(play(r.state, key("n")).state)).toBe(2);
+  });
 });
 
 describe("dialogs", () => {

@@ -427,6 +427,7 @@ export const en = {
       passed: "Step {{n}} passed",
       labComplete: ": lab complete! q quits.",
       revisit: "; n/p to revisit the others.",
+      readAnswer: ". n: next step",
       onward: "! On to the next step…",
       predictFirst: "Predict first: the question is in the lesson pane, answer with 1–{{max}}.",
       wait: "{{what}}… wait a moment.",

@@ -422,6 +422,7 @@ export const zhCN = {
       passed: "第 {{n}} 步通过",
       labComplete: "：实验全部完成！按 q 退出。",
       revisit: "；按 n/p 回看其他步骤。",
+      readAnswer: "。按 n 进入下一步",
       onward: "！进入下一步…",
       predictFirst: "请先预测：题目在课程窗格里，用 1–{{max}} 作答。",
       wait: "{{what}}…请稍候。",

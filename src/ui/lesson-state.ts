@@ -221,6 +221,13 @@ function applyResults(s: LessonState, e: { step: number; results: ProbeResult[];
   const notice = `${MARK.passed} ${t("ui.notice.passed", { n: e.step + 1 })}` + t(lastStep ? (allDone ? "ui.notice.labComplete" : "ui.notice.revisit") : "ui.notice.onward");
   const passed = { ...next, progress: recordPass(s.progress, steps.map((st) => st.id), e.step, new Date(e.at)), notice };
   if (lastStep) return stay(passed);
+  // A prediction's answer shows once its step passes: that step stays, scrolled to the
+  // answer, until the learner opens the next one.
+  if (steps[e.step]!.predict) {
+    const held: LessonState = { ...passed, holding: e.step, notice: `${MARK.passed} ${t("ui.notice.passed", { n: e.step + 1 })}${t("ui.notice.readAnswer")}` };
+    const at = paneOf(held).predictAt;
+    return stay(at === undefined ? held : { ...held, scroll: Math.max(0, at - 1) });
+  }
   // The passed step stays on screen a moment before the next one opens.
   return stay({ ...passed, holding: e.step }, { type: "startTimer", timer: "advance", ms: s.timing.advanceAfterMs });
 }
