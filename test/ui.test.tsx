@@ -192,6 +192,14 @@ describe("panes", () => {
     expect(plainText(trafficLines({ ...traffic.spread!, repliesViaDirector: 0, counts: {} }, ["rs1"], 40))).toContain("replies: straight to the client");
   });
 
+  it("wraps a long prediction choice under its text, not under its number", () => {
+    const predict = { question: "Q?", choices: ["short", "a choice long enough to wrap onto a second line here"], answer: 1, reveal: "R." };
+    const asking: LabView = { ...view, steps: [{ ...view.steps[0]!, predict }, ...view.steps.slice(1)] };
+    const text = plainText(lessonContent(asking, 0, 0, false, 40, false).lines).split("\n");
+    const first = text.findIndex((l) => l.includes("2. a choice"));
+    expect(text[first + 1]).toMatch(/^ {7}\S/);
+  });
+
   it("reveals hints in order inside the lesson", () => {
     const one = plainText(lessonContent(view, 0, 1, false, 50, false).lines);
     expect(one).toContain("Hint 1 of 2");

@@ -64,7 +64,9 @@ function predictionLines(step: StepView, state: PredictionState, width: number, 
     const mine = state.yours === i + 1;
     const right = state.revealed && p.answer === i + 1;
     const mark: Seg = right ? { text: MARK.passed, color: "green", bold: true } : { text: mine ? "›" : " ", color: "yellow", bold: true };
-    lines.push(...wrapSegs([{ text: `${i + 1}. ${c}`, bold: mine }, ...(mine ? [{ text: t("ui.lesson.yourPrediction"), dim: true }] : [])], width - 4, [{ text: "  " }, mark, { text: " " }], [{ text: "    " }]));
+    const number = `${i + 1}. `;
+    // A hanging indent: a choice's next lines start under its text, not under its number.
+    lines.push(...wrapSegs([{ text: `${number}${c}`, bold: mine }, ...(mine ? [{ text: t("ui.lesson.yourPrediction"), dim: true }] : [])], width - 4, [{ text: "  " }, mark, { text: " " }], [{ text: " ".repeat(4 + number.length) }]));
   });
   if (state.revealed) lines.push(...markdownLines(p.reveal, width - 2, colour).map((l) => ({ ...l, segs: [{ text: "  " }, ...l.segs] })));
   return lines;
