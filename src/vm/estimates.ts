@@ -34,10 +34,11 @@ function readRecorded(p: VmPaths): Recorded {
   }
 }
 
-export function estimatesFor(p: VmPaths, accel: Accel, diskOnHost = false): VmEstimates {
+/** `diskOnHost` is asked only when nothing was measured here (it runs `dockerd --version`). */
+export function estimatesFor(p: VmPaths, accel: Accel, diskOnHost: () => boolean = () => false): VmEstimates {
   const got = readRecorded(p)[accel] ?? {};
-  const defaults = { ...DEFAULTS[accel], ...(diskOnHost ? { disk: DISK_ON_HOST } : {}) };
-  const pick = (k: keyof VmEstimates) => (typeof got[k] === "number" && got[k]! > 0 ? got[k]! : defaults[k]);
+  const fallback = (k: keyof VmEstimates) => (k === "disk" && diskOnHost() ? DISK_ON_HOST : DEFAULTS[accel][k]);
+  const pick = (k: keyof VmEstimates) => (typeof got[k] === "number" && got[k]! > 0 ? got[k]! : fallback(k));
   return { build: pick("build"), disk: pick("disk"), boot: pick("boot") };
 }
 

@@ -134,7 +134,7 @@ function readIdleStop(p: VmPaths): IdleStopRecord | undefined {
 export function expectedEstimates(): VmEstimates {
   const p = paths();
   const kvmProved = kvmDevice() === "usable" && Object.values(parseVerdicts(readText(p.accelFile))).some((v) => v.accel === "kvm");
-  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), hostRouteObstacle(hostFacts(p)) === undefined);
+  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), () => hostRouteObstacle(hostFacts(p)) === undefined);
 }
 
 /** What a start needs before the VM's engine answers: nothing, a boot, or the first-time work too. */
