@@ -13,7 +13,7 @@ step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
   packages=(docker.io debootstrap tmux curl chromium)
-  [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio)
+  [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio e2fsprogs)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

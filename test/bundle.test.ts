@@ -11,7 +11,7 @@ describe("offline bundle manifest", () => {
     const withVm = buildManifest({ version: "0.1.0", imageRef: "lvs-lab/lab:x", imageId: "sha256:1", vm: { recipe: "71c246848aadb708", disk: "docker-5ecf03ac47b98201.img" }, now });
     expect(parseManifest(JSON.stringify(withVm)).vm).toEqual({
       recipe: "71c246848aadb708",
-      files: ["vm/71c246848aadb708/vmlinuz", "vm/71c246848aadb708/initrd.cpio", "vm/71c246848aadb708/manifest.txt", "vm/71c246848aadb708/docker-5ecf03ac47b98201.img"],
+      files: ["vm/71c246848aadb708/vmlinuz", "vm/71c246848aadb708/initrd.cpio", "vm/71c246848aadb708/root.img", "vm/71c246848aadb708/manifest.txt", "vm/71c246848aadb708/docker-5ecf03ac47b98201.img"],
     });
   });
 

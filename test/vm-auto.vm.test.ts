@@ -21,11 +21,11 @@ import { kvmDevice, trialBoot, TRIAL_TIMEOUT_MS } from "../src/vm/accel-trial.js
 import { BootGuard } from "../src/vm/boot.js";
 import { vmDown, vmStatus, vmUp } from "../src/vm/index.js";
 import { isOurQemu, processAlive, readProcCmdline } from "../src/vm/qemu.js";
-import { cacheRoot, currentRecipeHash, vmPaths } from "../src/vm/recipe.js";
+import { BUILT_FILES, cacheRoot, currentRecipeHash, vmPaths } from "../src/vm/recipe.js";
 
 const requested = process.env.LVS_LAB_VM_TESTS === "1" || process.env.LVS_LAB_REQUIRE_IPVS === "1";
 const builtDir = join(cacheRoot(), currentRecipeHash());
-const built = existsSync(join(builtDir, "vmlinuz")) && existsSync(join(builtDir, "initrd.cpio"));
+const built = BUILT_FILES.every((name) => existsSync(join(builtDir, name)));
 const savedEnv = { ...process.env };
 const scratch: string[] = [];
 
@@ -97,7 +97,7 @@ describe.skipIf(!requested || !built)("the VM on its own (real QEMU, own cache)"
   });
 
   it("an interrupted first start, during the data disk, leaves no QEMU and no half-built disk", async () => {
-    const root = ownCache((n) => n === "vmlinuz" || n === "initrd.cpio" || n === "manifest.txt");
+    const root = ownCache((n) => (BUILT_FILES as readonly string[]).includes(n));
     const { error, phases } = await interruptedUp("disk", 5_000);
     expect(phases).toContain("disk");
     expect(error).toBeInstanceOf(UserError);

@@ -231,7 +231,7 @@ describe("QEMU missing", () => {
 
   it("finds what is missing: QEMU to run, the build's tools only before the first build", () => {
     expect(missing).toEqual([{ command: "qemu-system-x86_64", package: "qemu-system-x86" }]);
-    expect(missingVmTools(false, () => false).map((t) => t.package)).toEqual(["qemu-system-x86", "debootstrap", "cpio", "dpkg"]);
+    expect(missingVmTools(false, () => false).map((t) => t.package)).toEqual(["qemu-system-x86", "debootstrap", "cpio", "e2fsprogs", "dpkg"]);
     expect(missingVmTools(false, () => true)).toEqual([]);
   });
 

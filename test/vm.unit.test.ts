@@ -8,6 +8,7 @@ const ROOT = "/home/u/.cache/lvs-lab/vm";
 const base: QemuOptions = {
   kernel: `${ROOT}/0123456789abcdef/vmlinuz`,
   initrd: `${ROOT}/0123456789abcdef/initrd.cpio`,
+  rootDisk: `${ROOT}/0123456789abcdef/root.img`,
   disk: `${ROOT}/0123456789abcdef/docker-aaaaaaaaaaaaaaaa.img`,
   diskSnapshot: true,
   hostPort: 23751,
@@ -80,23 +81,30 @@ describe("qemu argv", () => {
     expect(argv).toContain("-no-reboot");
   });
 
-  it("boots the data disk copy-on-write, except in the preparation boot", () => {
-    const normal = qemuArgv(base);
-    expect(normal[normal.indexOf("-drive") + 1]).toMatch(/,snapshot=on$/);
+  const drives = (argv: string[]) => argv.flatMap((a, i) => (a === "-drive" ? [argv[i + 1]!] : []));
+
+  it("boots the root disk (first: /dev/vda) and the data disk copy-on-write, the data disk not in the preparation boot", () => {
+    const [root, data] = drives(qemuArgv(base));
+    expect(root).toBe(`file=${ROOT}/0123456789abcdef/root.img,format=raw,if=virtio,cache=unsafe,snapshot=on`);
+    expect(data).toMatch(/docker-a+\.img,.*,snapshot=on$/);
     const prep = qemuArgv({ ...base, diskSnapshot: false, prepareImage: "lvs-lab/lab:abc" });
-    expect(prep[prep.indexOf("-drive") + 1]).not.toMatch(/snapshot/);
+    expect(drives(prep)[0]).toMatch(/snapshot=on$/);
+    expect(drives(prep)[1]).not.toMatch(/snapshot/);
     expect(prep[prep.indexOf("-append") + 1]).toContain("lvslab.prepare=lvs-lab/lab:abc");
-    expect(qemuArgv({ ...base, disk: undefined })).not.toContain("-drive");
+    expect(drives(qemuArgv({ ...base, disk: undefined }))).toEqual([root]);
+  });
+
+  it("lets the guest hand freed pages back (free page reporting)", () => {
+    expect(qemuArgv(base)).toContain("virtio-balloon-pci,free-page-reporting=on");
   });
 
   it("escapes commas in file names", () => {
     expect(qemuEscape("/a,b/c")).toBe("/a,,b/c");
-    const argv = qemuArgv({ ...base, disk: "/tmp/x,y.img" });
-    expect(argv[argv.indexOf("-drive") + 1]).toMatch(/^file=\/tmp\/x,,y\.img,format=raw/);
+    expect(drives(qemuArgv({ ...base, disk: "/tmp/x,y.img" }))[1]).toMatch(/^file=\/tmp\/x,,y\.img,format=raw/);
   });
 
   it("kernel command line: mitigations off only under TCG; refuses odd refs", () => {
-    expect(kernelCmdline({ accel: "tcg" })).toBe("console=ttyS0 rdinit=/init rootfstype=ramfs panic=1 quiet mitigations=off");
+    expect(kernelCmdline({ accel: "tcg" })).toBe("console=ttyS0 rdinit=/init panic=1 quiet mitigations=off");
     expect(kernelCmdline({ accel: "kvm" })).not.toContain("mitigations");
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "a b" })).toThrow();
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "x;reboot" })).toThrow();
@@ -112,7 +120,7 @@ describe("qemu argv", () => {
 
   it("the accelerator trial: the VM's kernel, echo as init, never taken for the VM", () => {
     const argv = trialArgv({ kernel: base.kernel, initrd: base.initrd, accel: "kvm", memoryMiB: 1536 }, "MARK");
-    expect(argv[argv.indexOf("-append") + 1]).toBe("console=ttyS0 rdinit=/usr/bin/echo rootfstype=ramfs panic=-1 quiet -- MARK");
+    expect(argv[argv.indexOf("-append") + 1]).toBe("console=ttyS0 rdinit=/bin/echo panic=-1 quiet -- MARK");
     expect(argv).toContain("-no-reboot");
     expect(argv.slice(argv.indexOf("-accel"), argv.indexOf("-accel") + 4)).toEqual(["-accel", "kvm", "-cpu", "host"]);
     expect(isOurQemu(["/usr/bin/qemu-system-x86_64", ...argv], ROOT)).toBe(false);

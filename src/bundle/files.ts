@@ -9,7 +9,7 @@ import { labImageRef } from "../docker/image.js";
 import { UserError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { VERSION } from "../version.js";
-import { cacheRoot, currentRecipeHash, dataDiskName, vmPaths } from "../vm/recipe.js";
+import { BUILT_FILES, cacheRoot, currentRecipeHash, dataDiskName, vmPaths } from "../vm/recipe.js";
 import { BIN_LINK, BIN_TARGET, buildManifest, IMAGE_FILE, INSTALL_SCRIPT, installScript, MANIFEST_FILE, PACKAGE_DIR, parseManifest, productionModuleDirs, type Manifest } from "./manifest.js";
 
 export type Progress = (line: string) => void;
@@ -50,7 +50,7 @@ export async function createBundle(engine: Engine, file: string, opts: { withVm?
     progress(`writing ${target}`);
     await execa("tar", ["-cf", target, "-C", staging, MANIFEST_FILE, INSTALL_SCRIPT, dirname(PACKAGE_DIR), dirname(BIN_LINK), dirname(IMAGE_FILE)]);
     if (vm) {
-      progress("adding the VM's kernel, initramfs and data disk (sparse)");
+      progress("adding the VM's kernel, initramfs, root and data disks (sparse)");
       await execa("tar", ["-rf", target, "--sparse", "-C", dirname(cacheRoot()), ...manifest.vm!.files]);
     }
     return manifest;
@@ -59,11 +59,11 @@ export async function createBundle(engine: Engine, file: string, opts: { withVm?
   }
 }
 
-/** The VM files `vm up` needs to boot without building: this recipe's kernel and initramfs, and the data disk of this image. */
+/** The VM files `vm up` needs to boot without building: this recipe's build, and the data disk of this image. */
 function vmToBundle(imageId: string, ref: string): { recipe: string; disk: string } {
   const p = vmPaths(cacheRoot(), currentRecipeHash());
   const disk = dataDiskName(imageId, ref);
-  const missing = [p.kernel, p.initrd, p.manifest, join(p.recipeDir, disk)].filter((f) => !existsSync(f));
+  const missing = [...BUILT_FILES, disk].map((name) => join(p.recipeDir, name)).filter((f) => !existsSync(f));
   if (missing.length) {
     throw new UserError(`The VM is not prepared for ${ref}: ${missing.join(", ")} missing.`, "Run `lvs-lab vm up` once (it builds the VM and its data disk), then create the bundle again.");
   }

@@ -8,11 +8,12 @@
  *   lib/lvs-lab/                  the npm package (npm pack contents) with its production node_modules
  *   bin/lvs-lab                   symlink to ../lib/lvs-lab/bin/lvs-lab.js
  *   image/lab.tar                 `docker save` of the lab image
- *   vm/<recipe>/vmlinuz, initrd.cpio, manifest.txt, docker-<key>.img   (--with-vm; sparse)
+ *   vm/<recipe>/vmlinuz, initrd.cpio, root.img, manifest.txt, docker-<key>.img   (--with-vm; sparse)
  * `tar -xf bundle -C PREFIX lib bin` alone installs the package: no registry, no npm.
  */
 import { relative, sep } from "node:path";
 import { z } from "zod";
+import { BUILT_FILES } from "../vm/recipe.js";
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
@@ -22,7 +23,7 @@ export const BIN_LINK = "bin/lvs-lab";
 export const BIN_TARGET = "../lib/lvs-lab/bin/lvs-lab.js";
 export const IMAGE_FILE = "image/lab.tar";
 export const VM_DIR = "vm";
-export const VM_FILES = ["vmlinuz", "initrd.cpio", "manifest.txt"] as const;
+export const VM_FILES = BUILT_FILES;
 
 const manifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),

@@ -65,7 +65,7 @@ function idleText(minutes: number): string {
   return minutes > 0 ? ` It stops itself after ${minutes} min without a lab (LVS_LAB_VM_IDLE_MINUTES).` : "";
 }
 
-/** QEMU (and for a first build debootstrap, cpio): present, installed after one question, or the command to run. */
+/** QEMU (and for a first build debootstrap, cpio, mkfs.ext4): present, installed after one question, or the command to run. */
 async function ensureVmTools(built: boolean): Promise<void> {
   const { canInstallWithApt, installVmPackages, missingVmTools, vmToolsError } = await import("../vm/index.js");
   const missing = missingVmTools(built);

@@ -16,9 +16,9 @@ import { t } from "../i18n/index.js";
 import { readText, sleep, type VmPhase } from "./run-state.js";
 import { forcedAccel, QEMU_BIN } from "./settings.js";
 
-/** A working KVM reaches user space in 2–5 s, the 0.5 GB initramfs loaded; a broken one aborts at once or hangs. */
+/** A working KVM reaches user space in a few seconds; a broken one aborts at once or hangs. */
 export const TRIAL_TIMEOUT_MS = 30_000;
-const TRIAL_MEMORY_MIB = 1536;
+const TRIAL_MEMORY_MIB = 256;
 
 export function kvmDevice(path = "/dev/kvm"): KvmDevice {
   try {

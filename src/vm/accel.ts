@@ -42,7 +42,7 @@ export function decideAccel(input: { forced?: Accel; device: KvmDevice; cached?:
     : { accel: "tcg", source: "cached", notice: `KVM did not work here earlier (${c.reason}): QEMU emulates the CPU (TCG), which is slower; ${FORCE_HINT}` };
 }
 
-/** Printed by the trial's init (rdinit=/usr/bin/echo) once the kernel has reached user space. */
+/** Printed by the trial's init (rdinit=/bin/echo, busybox) once the kernel has reached user space. */
 export const TRIAL_MARKER = "lvs-lab-accel-trial-ok";
 
 export interface TrialOutcome {

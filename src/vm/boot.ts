@@ -180,6 +180,7 @@ export async function bootVm(
     const argv = qemuArgv({
       kernel: p.kernel,
       initrd: p.initrd,
+      rootDisk: p.rootDisk,
       ...disk,
       hostPort: port,
       memoryMiB: vmMemoryMiB(),

@@ -1,5 +1,5 @@
 /**
- * Building the VM: vm/build.sh (debootstrap, kernel, initramfs) into a temporary
+ * Building the VM: vm/build.sh (debootstrap, kernel, root disk, initramfs) into a temporary
  * directory, renamed into place once complete; stale and superseded builds are removed.
  */
 import { execFile, spawn } from "node:child_process";
@@ -10,12 +10,17 @@ import { promisify } from "node:util";
 import { UserError } from "../errors.js";
 import type { BootGuard } from "./boot.js";
 import { processAlive } from "./qemu.js";
-import { isRecipeDirName, VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
+import { BUILT_FILES, isRecipeDirName, VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
 import { readState, readText, runningPid, tail, type VmPhase } from "./run-state.js";
+
+/** Every file of this recipe's build is in place. */
+export function isBuilt(p: VmPaths): boolean {
+  return BUILT_FILES.every((name) => existsSync(join(p.recipeDir, name)));
+}
 
 /** Runs vm/build.sh into a temporary directory when this recipe is not built yet. True if it built. */
 export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: string) => void, guard: BootGuard): Promise<boolean> {
-  if (existsSync(p.kernel) && existsSync(p.initrd)) return false;
+  if (isBuilt(p)) return false;
   if (process.getuid?.() !== 0) {
     throw new UserError(
       "Building the lvs-lab VM needs root (debootstrap and chroot make its Debian root filesystem).",
@@ -46,7 +51,7 @@ export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: str
     }
     const result = await exited;
     guard.trackBuild(undefined);
-    if (result.exitCode !== 0 || !existsSync(join(tmp, "vmlinuz")) || !existsSync(join(tmp, "initrd.cpio"))) {
+    if (result.exitCode !== 0 || !BUILT_FILES.every((name) => existsSync(join(tmp, name)))) {
       throw new UserError(
         `Building the lvs-lab VM failed (vm/build.sh exit ${result.exitCode ?? result.signal}).\n${tail(p.buildLog)}`,
         `Full log: ${p.buildLog}. It needs a Debian mirror (LVS_LAB_DEBIAN_MIRROR, default deb.debian.org).`,

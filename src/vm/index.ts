@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { ExitCode, UserError } from "../errors.js";
 import { BootGuard, bootVm, engineAnswers, PORT_TRIES, stopPid } from "./boot.js";
-import { ensureBuilt } from "./build.js";
+import { ensureBuilt, isBuilt } from "./build.js";
 import { parseVerdicts } from "./accel.js";
 import { chooseAccel, kvmDevice } from "./accel-trial.js";
 import { ensureImage, prepareDataDisk } from "./data-disk.js";
@@ -102,7 +102,7 @@ async function engineAnswersWithin(dockerHost: string, ms: number, stillRunning:
 
 export async function vmStatus(): Promise<VmStatus> {
   const p = paths();
-  const built = existsSync(p.kernel) && existsSync(p.initrd);
+  const built = isBuilt(p);
   const pid = runningPid(p);
   const base = { cacheDir: p.root, built, logFile: p.consoleLog };
   if (pid === undefined) return { running: false, ...base, stoppedIdle: readIdleStop(p) };
@@ -148,7 +148,7 @@ export interface VmStartPlan {
 export function vmStartPlan(imageId: string | undefined, labImage: string): VmStartPlan {
   const p = paths();
   const running = runningPid(p) !== undefined && readState(p)?.bootSeconds !== undefined;
-  const built = existsSync(p.kernel) && existsSync(p.initrd);
+  const built = isBuilt(p);
   const diskReady = imageId !== undefined && existsSync(join(p.recipeDir, dataDiskName(imageId, labImage)));
   return { running, built, diskReady };
 }
@@ -259,7 +259,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
       await stopPid(pid);
       removeRunFiles(p);
     }
-    const missing = missingVmTools(existsSync(p.kernel) && existsSync(p.initrd));
+    const missing = missingVmTools(isBuilt(p));
     if (missing.length) throw vmToolsError(missing);
 
     const tBuild = Date.now();

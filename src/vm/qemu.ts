@@ -15,8 +15,11 @@ export type Accel = "kvm" | "tcg";
 
 export interface QemuOptions {
   kernel: string;
+  /** A few MiB: busybox and the modules that mount the root disk (vm/build.sh). */
   initrd: string;
-  /** Raw ext4 Docker data disk. */
+  /** The VM's root filesystem (raw ext4), always booted copy-on-write: /dev/vda. */
+  rootDisk: string;
+  /** Raw ext4 Docker data disk: /dev/vdb. */
   disk?: string;
   /** true: copy-on-write, the guest's writes vanish when QEMU exits (normal boots). */
   diskSnapshot: boolean;
@@ -36,9 +39,7 @@ export function qemuEscape(value: string): string {
 }
 
 export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage">): string {
-  // rootfstype=ramfs: the initramfs root as tmpfs would be capped at half the RAM left
-  // after the ~0.5 GB initrd is loaded, and unpacking fails below ~2 GiB of memory.
-  const parts = ["console=ttyS0", "rdinit=/init", "rootfstype=ramfs", "panic=1", "quiet"];
+  const parts = ["console=ttyS0", "rdinit=/init", "panic=1", "quiet"];
   // Under TCG nothing speculates, so the Spectre/Meltdown mitigations only cost time.
   if (o.accel === "tcg") parts.push("mitigations=off");
   if (o.prepareImage) {
@@ -79,6 +80,13 @@ export function qemuArgv(o: QemuOptions): string[] {
     `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${o.hostPort}-:${GUEST_DOCKER_PORT}`,
     "-device",
     "virtio-net-pci,netdev=n0",
+    // The guest hands pages it frees back to QEMU, so QEMU's resident memory follows what
+    // the labs use instead of the most they ever used.
+    "-device",
+    "virtio-balloon-pci,free-page-reporting=on",
+    // The root first, so that it is /dev/vda. Copy-on-write: every boot starts from the build.
+    "-drive",
+    `file=${qemuEscape(o.rootDisk)},format=raw,if=virtio,cache=unsafe,snapshot=on`,
   ];
   if (o.disk) {
     argv.push(
@@ -93,7 +101,7 @@ export function qemuArgv(o: QemuOptions): string[] {
 
 /**
  * argv of the accelerator trial (accel.ts): the VM's kernel and initramfs, init replaced by
- * echo, which prints `marker` once user space runs; the kernel then panics and, with
+ * busybox's echo, which prints `marker` once user space runs; the kernel then panics and, with
  * -no-reboot, QEMU exits. Named apart from the VM so that nothing mistakes it for one.
  */
 export function trialArgv(o: Pick<QemuOptions, "kernel" | "initrd" | "accel" | "memoryMiB">, marker: string): string[] {
@@ -110,7 +118,7 @@ export function trialArgv(o: Pick<QemuOptions, "kernel" | "initrd" | "accel" | "
     "-initrd",
     o.initrd,
     "-append",
-    `console=ttyS0 rdinit=/usr/bin/echo rootfstype=ramfs panic=-1 quiet -- ${marker}`,
+    `console=ttyS0 rdinit=/bin/echo panic=-1 quiet -- ${marker}`,
     "-display",
     "none",
     "-monitor",

@@ -2,7 +2,8 @@
  * Where the lvs-lab VM lives on disk and which recipe built it.
  *
  * Layout (root = ${XDG_CACHE_HOME:-~/.cache}/lvs-lab/vm):
- *   root/<recipe-hash>/vmlinuz, initrd.cpio, manifest.txt   kernel + initramfs (vm/build.sh)
+ *   root/<recipe-hash>/vmlinuz, initrd.cpio, manifest.txt   kernel, a small initramfs that
+ *   root/<recipe-hash>/root.img                             mounts the root disk (vm/build.sh)
  *   root/<recipe-hash>/docker-<key>.img                     Docker data disk holding the lab
  *                                                           image; read-only base, booted
  *                                                           copy-on-write (snapshot=on)
@@ -62,6 +63,8 @@ export interface VmPaths {
   recipeDir: string;
   kernel: string;
   initrd: string;
+  /** The VM's root filesystem (ext4), booted copy-on-write. */
+  rootDisk: string;
   manifest: string;
   buildLog: string;
   stateDir: string;
@@ -90,6 +93,7 @@ export function vmPaths(root: string, hash: string): VmPaths {
     recipeDir,
     kernel: join(recipeDir, "vmlinuz"),
     initrd: join(recipeDir, "initrd.cpio"),
+    rootDisk: join(recipeDir, "root.img"),
     manifest: join(recipeDir, "manifest.txt"),
     buildLog: join(root, `build-${hash}.log`),
     stateDir,
@@ -115,6 +119,9 @@ export function dataDiskName(imageId: string, ref: string): string {
   const key = createHash("sha256").update(`${imageId}\n${ref}`).digest("hex").slice(0, 16);
   return `docker-${key}.img`;
 }
+
+/** What vm/build.sh leaves in a recipe directory: all of them, or the build is not done. */
+export const BUILT_FILES = ["vmlinuz", "initrd.cpio", "root.img", "manifest.txt"] as const;
 
 /** Recipe directories are exactly 16 hex digits; everything else in root is not one. */
 export function isRecipeDirName(name: string): boolean {

@@ -1,6 +1,6 @@
 /**
- * What the host needs for the VM: QEMU to run it, and for the first build debootstrap and
- * cpio (dpkg-deb comes with dpkg). On Debian/Ubuntu as root lvs-lab can install them
+ * What the host needs for the VM: QEMU to run it, and for the first build debootstrap,
+ * cpio and mkfs.ext4 (dpkg-deb comes with dpkg). On Debian/Ubuntu as root lvs-lab can install them
  * itself (`start` asks, `doctor --fix` does it); elsewhere it names the command to run.
  */
 import { existsSync } from "node:fs";
@@ -18,6 +18,7 @@ const RUN_TOOLS: MissingTool[] = [{ command: QEMU_BIN, package: "qemu-system-x86
 const BUILD_TOOLS: MissingTool[] = [
   { command: "debootstrap", package: "debootstrap" },
   { command: "cpio", package: "cpio" },
+  { command: "mkfs.ext4", package: "e2fsprogs" },
   { command: "dpkg-deb", package: "dpkg" },
 ];
 
