@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VmResults } from "../src/bench/results.js";
-import { parseSelftestRecord, vmMarkdown, vmRows, vmTargets } from "../src/bench/vm-report.js";
+import { parseSelftestRecord, startPhases, vmMarkdown, vmRows, vmTargets } from "../src/bench/vm-report.js";
 
 const measured: VmResults = {
   dockerHost: "tcp://127.0.0.1:23750",
@@ -8,6 +8,9 @@ const measured: VmResults = {
   givenMiB: 2560,
   otherInstances: 2,
   startMs: [14_200, 9_100, 9_800],
+  startPhases: { networks: [1.3, 1.1, 1.2], containers: [8.1, 6.0, 6.5], services: [2.2, 1.9, 2.0] },
+  bareContainerMs: [3_900, 4_100, 4_000],
+  vmPhases: { build: 44.4, disk: 10, boot: 20.1 },
   stopMs: [3_100, 2_900, 3_000],
   execCommand: "ip -o -4 addr show",
   runnerFirstMs: 900,
@@ -61,6 +64,8 @@ describe("bench vm section report", () => {
 
   it("lists the targets with the figure each one judges", () => {
     expect(vmTargets(measured).map((t) => `${t.what}: ${t.value} ${t.met}`)).toEqual([
+      "VM: first start dr, nothing cached ≤ 3 min: 84.30 s true",
+      "VM: start dr with the VM cached, not running ≤ 40 s: 29.90 s true",
       "VM: start dr with the VM running ≤ 10 s (median): 9.80 s true",
       "VM: one command on a node (command runner) ≤ 1 s (p95): p95 1.30 s false",
       "VM: one check of dr step 1 (CLI process) ≤ 1 s (median): 900 ms true",
@@ -68,6 +73,29 @@ describe("bench vm section report", () => {
       "VM: memory given to the VM ≤ 1.5 GiB: 2560 MiB false",
       "VM: selftest of the five LVS labs ≤ 12 min: not measured in this run undefined",
     ]);
+  });
+
+  it("says where the time goes, from the same run's figures", () => {
+    const rows = vmRows(measured);
+    const why = (short: string) => rows.find((r) => r.short === short)!.why;
+    expect(why("start dr with the VM running")).toBe(
+      "its phases (median): networks 1.2 s, containers 6.5 s, services 2.0 s; one bare `docker run --rm --network none` of the lab image in the VM, no lvs-lab code: 4.00 s; Docker under an emulated CPU is the wall (runc, the shim, network set-up per container)",
+    );
+    expect(why("start dr with the VM cached, not running")).toBe("boot 20.1 s, `start dr` with the VM running 9.80 s");
+    expect(why("first start dr, nothing cached")).toBe("build 44.4 s, data disk 10.0 s, boot 20.1 s, `start dr` with the VM running 9.80 s");
+    expect(why("one check of dr step 1 (CLI process)")).toBe(
+      "a new process: Node's start and lvs-lab's modules, opening each node's command runner (one `docker exec`, the first command above: 900 ms; the nodes in parallel on one emulated CPU), then the probes (the check itself 400 ms)",
+    );
+    expect(why("memory given to the VM")).toBe("LVS_LAB_VM_MEMORY_MIB asked for more than the default 1536 MiB (the tests do, to keep several labs up)");
+    const labs = { nat: 120, schedulers: 200, dr: 150, tun: 100, failover: 180 };
+    expect(vmRows({ ...measured, selftest: { date: "2026-11-27", totalSeconds: 750, labs } }).at(-1)!.why).toBe(
+      "each lab alone: nat 120 s, schedulers 200 s, dr 150 s, tun 100 s, failover 180 s; every step and case replays under an emulated CPU",
+    );
+  });
+
+  it("reads start's phase lines", () => {
+    const out = "· Lab dr needs ip_vs …\n· networks: creating 1 network\n· networks: ready in 1.3 s\n· containers: ready in 27.6 s\n· services: ready in 7.1 s\n· lab ready in 42.0 s\n";
+    expect(startPhases(out)).toEqual({ networks: 1.3, containers: 27.6, services: 7.1 });
   });
 
   it("does not time a check process that gave no report, and says why", () => {
@@ -87,7 +115,7 @@ describe("bench vm section report", () => {
   it("prints a table with a header line and one line per row", () => {
     const md = vmMarkdown(measured).join("\n");
     expect(md).toContain("## lvs-lab VM (QEMU tcg, 2560 MiB given, tcp://127.0.0.1:23750; 2 other lab instance(s)");
-    expect(md).toContain("| `start dr --no-ui` with the VM running (process, until it returned) | 3 | 9.80 s | 14.20 s | 14.20 s | ≤ 10 s (median) | **met** |");
+    expect(md).toContain("| `start dr --no-ui` with the VM running (process, until it returned) | 3 | 9.80 s | 14.20 s | 14.20 s | ≤ 10 s (median) | **met** | its phases (median): networks 1.2 s,");
     expect(md).toContain("| not measured in this run |");
   });
 

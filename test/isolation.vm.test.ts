@@ -2,11 +2,11 @@
  * The fence on the VM's engine (one small test: the VM is slow and shared). Inside the VM
  * the "host" is the VM itself, with dockerd's API on TCP: from a lab container, its own
  * director answers, while a listener in the VM's own network namespace answers only without
- * the instance's rules, and the Docker API never.
+ * the VM's fence (vm/init, every bridge at once), and the Docker API never.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labImageRef } from "../src/docker/image.js";
-import { fenceInstance, unfenceInstances } from "../src/lab/isolation.js";
+import { FENCE_LABEL, FENCES_EVERY_BRIDGE } from "../src/lab/isolation.js";
 import { startLab, stopLab, type LabSession } from "../src/lab/session.js";
 import { lvsEngine } from "./helpers/lvs-engine.js";
 import { pings, reach } from "./helpers/reach.js";
@@ -33,8 +33,14 @@ describe.skipIf(!target)("an instance in the VM is fenced off from the VM's own 
   it("reaches its own director, not the VM's listener (which answers without the rules) nor Docker's TCP API", async () => {
     const engine = s.engine;
     expect(await pings(engine, s.containers.client!, s.vars["director.ext"]!)).toBe(true);
+    expect((await engine.info()).labels[FENCE_LABEL]).toBe(FENCES_EVERY_BRIDGE);
     const rules = (await engine.runOnHost(labImageRef(), "iptables-save -t filter", "reading the rules")).stdout;
-    expect(rules.split("\n").filter((l) => l.includes(`"lvs-lab:${NAME}"`))).toHaveLength(6);
+    expect(rules).toContain("-A INPUT -i br-+ -j DROP");
+    expect(rules).toContain("-A DOCKER-USER -i br-+ ! -o br-+ -j DROP");
+    expect(rules).toContain("-A DOCKER-USER -o br-+ ! -i br-+ -j DROP");
+    // dockerd kept the chain it found: its RETURN comes after the VM's rules, its jump to the chain first.
+    expect(rules.indexOf("-A DOCKER-USER -j RETURN")).toBeGreaterThan(rules.indexOf("-A DOCKER-USER -o br-+ ! -i br-+ -j DROP"));
+    expect(rules.split("\n").find((l) => l.startsWith("-A FORWARD"))).toBe("-A FORWARD -j DOCKER-USER");
 
     const gw = s.topology.networks.ext!.gateway;
     const targets = [`${gw}:${LISTENER_PORT}`, `${gw}:${DOCKER_API_PORT}`];
@@ -49,13 +55,14 @@ describe.skipIf(!target)("an instance in the VM is fenced off from the VM's own 
       .catch((e: Error) => e);
     await new Promise((r) => setTimeout(r, 5_000));
     const fenced = await reach(engine, s.containers.client!, targets);
-    await unfenceInstances(engine, labImageRef(), NAME);
+    const input = (op: string) => engine.runOnHost(labImageRef(), `iptables ${op} INPUT -i br-+ -j DROP`, "the VM's fence");
+    await input("-D");
     const unfenced = await reach(engine, s.containers.client!, targets);
-    await fenceInstance(engine, NAME, labImageRef());
+    await input("-I");
     await listener;
 
     expect(fenced).toEqual(Object.fromEntries(targets.map((t) => [t, "timeout"])));
-    // The control: without the rules the listener answers. (The Docker API stays out of
+    // The control: without the VM's INPUT rule the listener answers. (The Docker API stays out of
     // reach either way: vm/init drops port 2375 on every interface but the VM's eth0.)
     expect(unfenced[targets[0]!]).toBe("open");
   }, 600_000);

@@ -9,10 +9,11 @@ import {
   parseRouteGet,
   parseRoutes,
 } from "../src/probes/command-output.js";
-import { parseKernelReport } from "../src/lab/kernel.js";
+import { KERNEL_LABEL, parseKernelReport, probeKernel, SCHEDULERS } from "../src/lab/kernel.js";
 import { parseProcNetRoute } from "../src/lab/host.js";
 import { parseIptablesSave } from "../src/probes/netfilter/iptables-save.js";
 import { parseNftRuleset } from "../src/probes/netfilter/nft.js";
+import { FakeEngine } from "./helpers/fake-engine.js";
 import { readRecording } from "./helpers/recorded.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -162,6 +163,19 @@ describe("recorded command outputs", () => {
       detail: "IP Virtual Server version 1.2.1 (size=4096)",
     });
     expect(parseKernelReport("ipvs=no\nipip=no\nCan't initialize ipvs: Protocol not available\n").ipvs).toBe(false);
+  });
+
+  it("takes the kernel report an engine states in its labels (the VM), asking no container", async () => {
+    const engine = new FakeEngine();
+    engine.info = async () => ({ host: "fake", version: "fake", apiVersion: "1.41", kernel: "6.1.0-50-amd64", os: "Debian", labels: { [KERNEL_LABEL]: "ipvs=yes,ipip=yes,sched=rr,sched=wrr" } });
+    engine.runOnce = () => Promise.reject(new Error("no container may run"));
+    expect(await probeKernel(engine, "lvs-lab/lab:x")).toEqual({ ipvs: true, ipip: true, schedulers: ["rr", "wrr"], detail: "" });
+  });
+
+  it("the VM's init states every scheduler the kernel check tries, in the same words", () => {
+    const init = readFileSync(new URL("../vm/init", import.meta.url), "utf8");
+    expect(init).toContain(`for s in ${SCHEDULERS.join(" ")}; do`);
+    expect(init).toContain(`--label ${KERNEL_LABEL}=$KERNEL_REPORT`);
   });
 
   it("reads /proc/net/route, skipping the default route", () => {

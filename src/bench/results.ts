@@ -79,6 +79,12 @@ export interface VmResults {
   otherInstances?: number;
   /** `start dr --no-ui` as a process, until it returned. */
   startMs: number[];
+  /** Its phases as it printed them ("containers: ready in 27.6 s"), seconds per run. */
+  startPhases?: Record<string, number[]>;
+  /** The floor under container creation: `docker run --rm --network none IMAGE true` in the VM (docker CLI). */
+  bareContainerMs?: number[];
+  /** The VM's phases last measured on this machine (timings.json): build, data disk, cached boot, seconds. */
+  vmPhases?: { build: number; disk: number; boot: number };
   /** `stop --name` as a process. */
   stopMs: number[];
   /** The same command on the director: the first Engine.exec (it opens the runner), then interleaved samples. */

@@ -12,15 +12,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
+import { labImageRef } from "../docker/image.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { stopLab } from "../lab/session.js";
 import { deleteProgress } from "../state/progress.js";
+import { estimatesFor } from "../vm/estimates.js";
 import { vmStatus } from "../vm/index.js";
 import { processMemoryMiB } from "../vm/qemu.js";
+import { paths } from "../vm/run-state.js";
 import { CLI, fmtMs, log, mustSucceed, now, root, run } from "./common.js";
 import type { Flags } from "./flags.js";
 import type { BenchResults, VmResults } from "./results.js";
-import { parseSelftestRecord } from "./vm-report.js";
+import { parseSelftestRecord, startPhases } from "./vm-report.js";
 
 const PREFIX = "bench-vm-";
 const INSTANCE = `${PREFIX}dr`;
@@ -65,6 +68,9 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
     dockerHost: status.dockerHost,
     accel: status.accel,
     givenMiB: status.givenMiB,
+    startPhases: {},
+    bareContainerMs: [],
+    vmPhases: status.accel ? estimatesFor(paths(), status.accel) : undefined,
     startMs: [],
     stopMs: [],
     execCommand: COMMAND.join(" "),
@@ -93,12 +99,14 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
       if (!(await vmStatus()).running) throw new Error("the lvs-lab VM stopped during the section");
       const started = mustSucceed(await run("node", [CLI, "start", "dr", "--name", INSTANCE, "--no-ui"]), `lvs-lab start dr (run ${r + 1})`);
       out.startMs.push(Math.round(started.ms));
+      for (const [phase, seconds] of Object.entries(startPhases(started.stdout))) (out.startPhases![phase] ??= []).push(seconds);
       const containers = await instanceContainers(engine, INSTANCE);
       if (!containers.director) {
         await run("node", [CLI, "stop", "--name", INSTANCE]);
         throw new Error(`start dr did not place ${INSTANCE} in the VM (this kernel has ip_vs?)`);
       }
       log(`vm: start dr ${fmtMs(started.ms)}`);
+      out.bareContainerMs!.push(await bareContainer(status.dockerHost!));
       if (r === 0) {
         await commandOnNode(out, engine, containers.director.id, status.dockerHost!, flags.samples);
         await checkStep1(out, flags.samples);
@@ -112,6 +120,16 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
     out.qemuLifetimePeakMiB = processMemoryMiB(pid)?.peak;
     await cleanupVm(engine);
   }
+}
+
+/**
+ * What creating one container costs the VM's engine without lvs-lab: the lab image, no
+ * network, `true` as its command, created, started, waited for and removed by the docker CLI.
+ */
+async function bareContainer(dockerHost: string): Promise<number> {
+  const r = mustSucceed(await run("docker", ["run", "--rm", "--network", "none", labImageRef(), "true"], { DOCKER_HOST: dockerHost }), "docker run of a bare container in the VM");
+  log(`vm: one bare container ${fmtMs(r.ms)}`);
+  return Math.round(r.ms);
 }
 
 /** The same command on the director through the runner and through `docker exec`, interleaved. */

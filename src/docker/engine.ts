@@ -19,6 +19,8 @@ export interface EngineInfo {
   apiVersion: string;
   kernel: string;
   os: string;
+  /** The engine's own labels (dockerd --label key=value). */
+  labels: Record<string, string>;
 }
 
 export interface ExecResult {
@@ -177,12 +179,13 @@ export class Engine implements EngineClient {
     const [version, info] = await this.call(
       Promise.all([
         this.api.json<{ Version: string; ApiVersion: string }>("GET", "/version"),
-        this.api.json<{ KernelVersion: string; OperatingSystem: string }>("GET", "/info"),
+        this.api.json<{ KernelVersion: string; OperatingSystem: string; Labels?: string[] | null }>("GET", "/info"),
       ]),
       "version",
       8_000,
     );
-    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem };
+    const labels = Object.fromEntries((info.Labels ?? []).map((l) => (l.includes("=") ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] : [l, ""])));
+    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem, labels };
   }
 
   async imageExists(ref: string): Promise<boolean> {

@@ -18,12 +18,23 @@
  *
  * Every rule carries the comment `lvs-lab:<instance>`; removal finds the rules by it, and
  * `stop --all` removes every `lvs-lab:` rule, whatever crashed before. The rules go into
- * whichever iptables backend holds Docker's own chains (nft on Debian 12 and in the VM).
+ * whichever iptables backend holds Docker's own chains (nft on Debian 12).
+ *
+ * lvs-lab's VM sets the same rules once at boot for every bridge (vm/init) and says so in
+ * its engine's labels: there an instance needs no rules of its own, and a start or stop
+ * no throw-away container, which costs seconds under an emulated CPU.
  */
 import type { EngineClient, LabNetwork } from "../docker/engine.js";
 import { UserError } from "../errors.js";
 
 export const RULE_COMMENT_PREFIX = "lvs-lab:";
+/** The engine label of a host that fences every bridge itself, and its value. */
+export const FENCE_LABEL = "io.lvs-lab.fence";
+export const FENCES_EVERY_BRIDGE = "every-bridge";
+
+async function fencedByHost(engine: EngineClient): Promise<boolean> {
+  return (await engine.info()).labels[FENCE_LABEL] === FENCES_EVERY_BRIDGE;
+}
 
 /** Where a rule goes: the host's INPUT, or the forwarding hook (DOCKER-USER, or FORWARD where Docker made none). */
 export interface FenceRule {
@@ -87,12 +98,14 @@ echo "fenced on $backend"`;
 
 /** Fences a freshly created instance off; its networks must exist. */
 export async function fenceInstance(engine: EngineClient, instance: string, image: string): Promise<void> {
+  if (await fencedByHost(engine)) return;
   const rules = fencePlan(await engine.listNetworks(instance));
   await runOnHost(engine, image, fenceScript(instance, rules), `fencing off instance ${instance}`);
 }
 
 /** Removes an instance's rules, or with no instance every lvs-lab rule on the engine's host. */
 export async function unfenceInstances(engine: EngineClient, image: string, instance?: string): Promise<void> {
+  if (await fencedByHost(engine)) return;
   await runOnHost(engine, image, unfenceScript(instance), instance ? `removing the firewall rules of instance ${instance}` : "removing lvs-lab's firewall rules");
 }
 
