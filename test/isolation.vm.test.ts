@@ -37,9 +37,9 @@ describe.skipIf(!target)("an instance in the VM is fenced off from the VM's own 
     const rules = (await engine.runOnHost(labImageRef(), "iptables-save -t filter", "reading the rules")).stdout;
     expect(rules).toContain("-A INPUT -i br-+ -j DROP");
     expect(rules).toContain("-A DOCKER-USER -i br-+ ! -o br-+ -j DROP");
-    expect(rules).toContain("-A DOCKER-USER -o br-+ ! -i br-+ -j DROP");
+    expect(rules).toContain("-A DOCKER-USER ! -i br-+ -o br-+ -j DROP");
     // dockerd kept the chain it found: its RETURN comes after the VM's rules, its jump to the chain first.
-    expect(rules.indexOf("-A DOCKER-USER -j RETURN")).toBeGreaterThan(rules.indexOf("-A DOCKER-USER -o br-+ ! -i br-+ -j DROP"));
+    expect(rules.indexOf("-A DOCKER-USER -j RETURN")).toBeGreaterThan(rules.indexOf("-A DOCKER-USER ! -i br-+ -o br-+ -j DROP"));
     expect(rules.split("\n").find((l) => l.startsWith("-A FORWARD"))).toBe("-A FORWARD -j DOCKER-USER");
 
     const gw = s.topology.networks.ext!.gateway;
