@@ -106,7 +106,7 @@ export function registerStart(program: Command): void {
         if (outcome.stop) {
           progressLine(t("cli.stopping", { name: s.name }));
           const removed = await stopLab(outcome.session.engine, s.name);
-          console.log(t("cli.stopped", { name: s.name, containers: removed.containers, networks: removed.networks }));
+          console.log(t("cli.stopped", { name: s.name, containers: t("cli.containerCount", { count: removed.containers }), networks: t("cli.networkCount", { count: removed.networks }) }));
         } else {
           console.log(t("cli.keepsRunning", { name: s.name }));
           console.log(t("cli.carryOn", { lab: labId, flag: nameFlag }));

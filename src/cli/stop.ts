@@ -37,7 +37,7 @@ export function registerStop(program: Command): void {
         return printJson({ stopped, vm: vmJson, notes, seconds: (Date.now() - began) / 1000 });
       }
       if (!stopped.length) console.log(t("cli.nothingToStop"));
-      for (const s of stopped) progressLine(t("cli.stoppedOne", { name: s.name, vm: s.inVm ? t("cli.inVm") : "", containers: s.containers, networks: s.networks }));
+      for (const s of stopped) progressLine(t("cli.stoppedOne", { name: s.name, vm: s.inVm ? t("cli.inVm") : "", containers: t("cli.containerCount", { count: s.containers }), networks: t("cli.networkCount", { count: s.networks }) }));
       for (const n of notes) progressLine(n);
       if (stopped.length) progressLine(t("cli.doneIn", { took: seconds(began) }));
     });
