@@ -79,7 +79,7 @@ describe("bench vm section report", () => {
     const rows = vmRows(measured);
     const why = (short: string) => rows.find((r) => r.short === short)!.why;
     expect(why("start dr with the VM running")).toBe(
-      "its phases (median): networks 1.2 s, containers 6.5 s, services 2.0 s; one bare `docker run --rm --network none` of the lab image in the VM, no lvs-lab code: 4.00 s; Docker under an emulated CPU is the wall (runc, the shim, network set-up per container)",
+      "its phases (median): networks 1.2 s, containers 6.5 s, services 2.0 s; one bare `docker run --rm --network none --entrypoint true` of the lab image in the VM, no lvs-lab code: 4.00 s; Docker under an emulated CPU is the wall (runc, the shim, network set-up per container)",
     );
     expect(why("start dr with the VM cached, not running")).toBe("boot 20.1 s, `start dr` with the VM running 9.80 s");
     expect(why("first start dr, nothing cached")).toBe("build 44.4 s, data disk 10.0 s, boot 20.1 s, `start dr` with the VM running 9.80 s");

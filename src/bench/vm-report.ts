@@ -38,7 +38,7 @@ export interface VmRow {
   why?: string;
 }
 
-/** `start`'s phase lines ("· containers: ready in 27.6 s") → seconds by phase. */
+/** `start`'s progress lines on stderr ("· containers: ready in 27.6 s") → seconds by phase. */
 export function startPhases(stdout: string): Record<string, number> {
   const phases: Record<string, number> = {};
   for (const m of stdout.matchAll(/^· (\w+): ready in ([\d.]+) s$/gm)) if (m[1] !== "lab") phases[m[1]!] = Number(m[2]);
@@ -62,7 +62,7 @@ function startWhy(vm: VmResults): string | undefined {
   const bare = median(vm.bareContainerMs);
   const parts = [
     phases.length ? `its phases (median): ${phases.join(", ")}` : undefined,
-    bare === undefined ? undefined : `one bare \`docker run --rm --network none\` of the lab image in the VM, no lvs-lab code: ${fmtMs(bare)}; Docker under an emulated CPU is the wall (runc, the shim, network set-up per container)`,
+    bare === undefined ? undefined : `one bare \`docker run --rm --network none --entrypoint true\` of the lab image in the VM, no lvs-lab code: ${fmtMs(bare)}; Docker under an emulated CPU is the wall (runc, the shim, network set-up per container)`,
   ].filter(Boolean);
   return parts.length ? parts.join("; ") : undefined;
 }

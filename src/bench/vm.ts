@@ -97,9 +97,11 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
     for (let r = 0; r < flags.runs; r++) {
       // A VM that stopped meanwhile would be booted again by `start`: the bench never does that.
       if (!(await vmStatus()).running) throw new Error("the lvs-lab VM stopped during the section");
+      // A fresh lab each run: `start` would replay the steps an earlier run solved.
+      await deleteProgress(INSTANCE).catch(() => undefined);
       const started = mustSucceed(await run("node", [CLI, "start", "dr", "--name", INSTANCE, "--no-ui"]), `lvs-lab start dr (run ${r + 1})`);
       out.startMs.push(Math.round(started.ms));
-      for (const [phase, seconds] of Object.entries(startPhases(started.stdout))) (out.startPhases![phase] ??= []).push(seconds);
+      for (const [phase, seconds] of Object.entries(startPhases(started.stderr))) (out.startPhases![phase] ??= []).push(seconds);
       const containers = await instanceContainers(engine, INSTANCE);
       if (!containers.director) {
         await run("node", [CLI, "stop", "--name", INSTANCE]);
@@ -124,10 +126,11 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
 
 /**
  * What creating one container costs the VM's engine without lvs-lab: the lab image, no
- * network, `true` as its command, created, started, waited for and removed by the docker CLI.
+ * network, `true` instead of its entrypoint, created, started, waited for and removed by
+ * the docker CLI.
  */
 async function bareContainer(dockerHost: string): Promise<number> {
-  const r = mustSucceed(await run("docker", ["run", "--rm", "--network", "none", labImageRef(), "true"], { DOCKER_HOST: dockerHost }), "docker run of a bare container in the VM");
+  const r = mustSucceed(await run("docker", ["run", "--rm", "--network", "none", "--entrypoint", "true", labImageRef()], { DOCKER_HOST: dockerHost }), "docker run of a bare container in the VM");
   log(`vm: one bare container ${fmtMs(r.ms)}`);
   return Math.round(r.ms);
 }

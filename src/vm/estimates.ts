@@ -18,7 +18,7 @@ export interface VmEstimates {
 }
 
 const DEFAULTS: Record<Accel, VmEstimates> = {
-  tcg: { build: 90, disk: 240, boot: 45 },
+  tcg: { build: 90, disk: 240, boot: 25 },
   kvm: { build: 60, disk: 40, boot: 10 },
 };
 /** Seconds: the data disk made on this host (disk-on-host.ts), whatever the accelerator. */
