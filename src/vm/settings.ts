@@ -7,11 +7,11 @@ import type { Accel } from "./qemu.js";
 export const QEMU_BIN = "qemu-system-x86_64";
 
 /**
- * Guest memory. The failover lab (two directors with keepalived, two real servers, a
- * client; every step solved and checked with traffic) peaked at 894 MiB in use in the
- * guest (MemTotal − MemAvailable), 505 MiB of it the initramfs root, which stays in RAM.
- * At 1280 two labs at once ran the guest out of memory (the OOM killer took dockerd, and
- * init with it): 1536 is the issue's ceiling and leaves room for a second lab.
+ * Guest memory. With the root on a disk, QEMU holds what the guest uses (freed pages are
+ * reported back): 650 MiB idle, 835 MiB with dr, 1078 MiB at the peak of failover's
+ * selftest (two directors with keepalived, two real servers, a client, traffic). When
+ * the root was a 0.5 GB initramfs kept in RAM, 1280 ran the guest out of memory with two
+ * labs at once: 1536 is the issue's ceiling and leaves room for a second lab.
  * LVS_LAB_VM_MEMORY_MIB overrides it (at least 768).
  */
 export const DEFAULT_MEMORY_MIB = 1536;
