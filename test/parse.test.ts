@@ -13,6 +13,7 @@ import { KERNEL_LABEL, parseKernelReport, probeKernel, SCHEDULERS } from "../src
 import { parseProcNetRoute } from "../src/lab/host.js";
 import { parseIptablesSave } from "../src/probes/netfilter/iptables-save.js";
 import { parseNftRuleset } from "../src/probes/netfilter/nft.js";
+import { engineLabels } from "../src/docker/engine.js";
 import { FakeEngine } from "./helpers/fake-engine.js";
 import { readRecording } from "./helpers/recorded.js";
 
@@ -170,6 +171,11 @@ describe("recorded command outputs", () => {
     engine.info = async () => ({ host: "fake", version: "fake", apiVersion: "1.41", kernel: "6.1.0-50-amd64", os: "Debian", labels: { [KERNEL_LABEL]: "ipvs=yes,ipip=yes,sched=rr,sched=wrr" } });
     engine.runOnce = () => Promise.reject(new Error("no container may run"));
     expect(await probeKernel(engine, "lvs-lab/lab:x")).toEqual({ ipvs: true, ipip: true, schedulers: ["rr", "wrr"], detail: "" });
+  });
+
+  it("reads dockerd's labels, a value with '=' in it included", () => {
+    expect(engineLabels(["io.lvs-lab.kernel=ipvs=yes,ipip=no", "flag"])).toEqual({ "io.lvs-lab.kernel": "ipvs=yes,ipip=no", flag: "" });
+    expect(engineLabels(null)).toEqual({});
   });
 
   it("the VM's init states every scheduler the kernel check tries, in the same words", () => {

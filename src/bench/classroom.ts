@@ -22,6 +22,7 @@ import { pathToFileURL } from "node:url";
 import { Engine, resolveDockerHost, type EngineClient } from "../docker/engine.js";
 import { labImageRef } from "../docker/image.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
+import { fencedByHost } from "../lab/isolation.js";
 import { numberedNames, provisionClass } from "../lab/provision.js";
 import { checkStep, openLab, solveStep, stopLab, type LabSession } from "../lab/session.js";
 import { stepPasses, type ProbeResult } from "../probes/runner.js";
@@ -274,9 +275,14 @@ const round1 = (x: number) => Number(x.toFixed(1));
 const round2 = (x: number) => Number(x.toFixed(2));
 const coresOf = (p: LoadedPhase) => (p.cores ? p.cores.containers + p.cores.engine + p.cores.lvsLab : NaN);
 
-/** Instances whose every bridge has its three rules in iptables and in ip6tables (src/lab/isolation.ts). */
+/**
+ * Instances whose every bridge has its three rules in iptables and in ip6tables
+ * (src/lab/isolation.ts); in lvs-lab's VM, which fences every bridge at once, all of them
+ * when its six rules for `br-+` are there.
+ */
 async function countFenced(engine: EngineClient, sessions: LabSession[]): Promise<number> {
   const rules = (await engine.runOnHost(labImageRef(), "iptables-save -t filter; ip6tables-save -t filter", "reading the firewall rules")).stdout.split("\n");
+  if (await fencedByHost(engine)) return rules.filter((l) => /^-A \S+ .*br-\+.* -j DROP$/.test(l)).length === 6 ? sessions.length : 0;
   const per = new Map<string, number>();
   for (const line of rules) {
     const name = /--comment "?lvs-lab:([a-z0-9-]+)"?/.exec(line)?.[1];

@@ -23,6 +23,16 @@ export interface EngineInfo {
   labels: Record<string, string>;
 }
 
+/** dockerd's labels ("key=value" strings in /info) as a record. */
+export function engineLabels(list: string[] | null | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (list ?? []).map((label) => {
+      const eq = label.indexOf("=");
+      return eq < 0 ? [label, ""] : [label.slice(0, eq), label.slice(eq + 1)];
+    }),
+  );
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -184,8 +194,7 @@ export class Engine implements EngineClient {
       "version",
       8_000,
     );
-    const labels = Object.fromEntries((info.Labels ?? []).map((l) => (l.includes("=") ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] : [l, ""])));
-    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem, labels };
+    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem, labels: engineLabels(info.Labels) };
   }
 
   async imageExists(ref: string): Promise<boolean> {

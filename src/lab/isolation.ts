@@ -32,7 +32,7 @@ export const RULE_COMMENT_PREFIX = "lvs-lab:";
 export const FENCE_LABEL = "io.lvs-lab.fence";
 export const FENCES_EVERY_BRIDGE = "every-bridge";
 
-async function fencedByHost(engine: EngineClient): Promise<boolean> {
+export async function fencedByHost(engine: EngineClient): Promise<boolean> {
   return (await engine.info()).labels[FENCE_LABEL] === FENCES_EVERY_BRIDGE;
 }
 
