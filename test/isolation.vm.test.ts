@@ -33,7 +33,7 @@ describe.skipIf(!target)("an instance in the VM is fenced off from the VM's own 
   it("reaches its own director, not the VM's listener (which answers without the rules) nor Docker's TCP API", async () => {
     const engine = s.engine;
     expect(await pings(engine, s.containers.client!, s.vars["director.ext"]!)).toBe(true);
-    expect((await engine.info()).labels[FENCE_LABEL]).toBe(FENCES_EVERY_BRIDGE);
+    expect((await engine.labels())[FENCE_LABEL]).toBe(FENCES_EVERY_BRIDGE);
     const rules = (await engine.runOnHost(labImageRef(), "iptables-save -t filter", "reading the rules")).stdout;
     expect(rules).toContain("-A INPUT -i br-+ -j DROP");
     expect(rules).toContain("-A DOCKER-USER -i br-+ ! -o br-+ -j DROP");

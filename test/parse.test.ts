@@ -168,7 +168,7 @@ describe("recorded command outputs", () => {
 
   it("takes the kernel report an engine states in its labels (the VM), asking no container", async () => {
     const engine = new FakeEngine();
-    engine.info = async () => ({ host: "fake", version: "fake", apiVersion: "1.41", kernel: "6.1.0-50-amd64", os: "Debian", labels: { [KERNEL_LABEL]: "ipvs=yes,ipip=yes,sched=rr,sched=wrr" } });
+    engine.labels = async () => ({ [KERNEL_LABEL]: "ipvs=yes,ipip=yes,sched=rr,sched=wrr" });
     engine.runOnce = () => Promise.reject(new Error("no container may run"));
     expect(await probeKernel(engine, "lvs-lab/lab:x")).toEqual({ ipvs: true, ipip: true, schedulers: ["rr", "wrr"], detail: "" });
   });

@@ -39,9 +39,9 @@ export interface VmRow {
 }
 
 /** `start`'s progress lines on stderr ("· containers: ready in 27.6 s") → seconds by phase. */
-export function startPhases(stdout: string): Record<string, number> {
+export function startPhases(output: string): Record<string, number> {
   const phases: Record<string, number> = {};
-  for (const m of stdout.matchAll(/^· (\w+): ready in ([\d.]+) s$/gm)) if (m[1] !== "lab") phases[m[1]!] = Number(m[2]);
+  for (const m of output.matchAll(/^· (\w+): ready in ([\d.]+) s$/gm)) if (m[1] !== "lab") phases[m[1]!] = Number(m[2]);
   return phases;
 }
 

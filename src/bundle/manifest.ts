@@ -23,7 +23,6 @@ export const BIN_LINK = "bin/lvs-lab";
 export const BIN_TARGET = "../lib/lvs-lab/bin/lvs-lab.js";
 export const IMAGE_FILE = "image/lab.tar";
 export const VM_DIR = "vm";
-export const VM_FILES = BUILT_FILES;
 
 const manifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
@@ -48,7 +47,7 @@ export function buildManifest(args: { version: string; imageRef: string; imageId
 
 /** Tar member names of the VM's files: relative to the parent of the VM cache root, which is named vm too. */
 export function vmMembers(recipe: string, disk: string): string[] {
-  return [...VM_FILES, disk].map((f) => `${VM_DIR}/${recipe}/${f}`);
+  return [...BUILT_FILES, disk].map((f) => `${VM_DIR}/${recipe}/${f}`);
 }
 
 export function parseManifest(text: string): Manifest {

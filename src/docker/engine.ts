@@ -19,8 +19,6 @@ export interface EngineInfo {
   apiVersion: string;
   kernel: string;
   os: string;
-  /** The engine's own labels (dockerd --label key=value). */
-  labels: Record<string, string>;
 }
 
 /** dockerd's labels ("key=value" strings in /info) as a record. */
@@ -121,6 +119,8 @@ export interface EngineClient {
   readonly host: string;
   isLocal(): boolean;
   info(): Promise<EngineInfo>;
+  /** The engine's own labels (dockerd --label key=value), fixed for the daemon's life: asked once. */
+  labels(): Promise<Record<string, string>>;
   imageExists(ref: string): Promise<boolean>;
   listContainers(instance?: string): Promise<LabContainer[]>;
   listNetworks(instance?: string): Promise<LabNetwork[]>;
@@ -161,6 +161,7 @@ const enc = encodeURIComponent;
 export class Engine implements EngineClient {
   private readonly api: DockerApi;
   private readonly agents = new Map<string, Promise<ExecAgent | undefined>>();
+  private labelsAsked?: Promise<Record<string, string>>;
 
   constructor(readonly host: string = resolveDockerHost()) {
     this.api = new DockerApi(host);
@@ -189,12 +190,24 @@ export class Engine implements EngineClient {
     const [version, info] = await this.call(
       Promise.all([
         this.api.json<{ Version: string; ApiVersion: string }>("GET", "/version"),
-        this.api.json<{ KernelVersion: string; OperatingSystem: string; Labels?: string[] | null }>("GET", "/info"),
+        this.api.json<{ KernelVersion: string; OperatingSystem: string }>("GET", "/info"),
       ]),
       "version",
       8_000,
     );
-    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem, labels: engineLabels(info.Labels) };
+    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem };
+  }
+
+  labels(): Promise<Record<string, string>> {
+    // A failed ask is not kept: the next caller asks again.
+    this.labelsAsked ??= this.call(this.api.json<{ Labels?: string[] | null }>("GET", "/info"), "engine labels", 8_000).then(
+      (info) => engineLabels(info.Labels),
+      (e: unknown) => {
+        this.labelsAsked = undefined;
+        throw e;
+      },
+    );
+    return this.labelsAsked;
   }
 
   async imageExists(ref: string): Promise<boolean> {

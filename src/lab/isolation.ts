@@ -33,7 +33,7 @@ export const FENCE_LABEL = "io.lvs-lab.fence";
 export const FENCES_EVERY_BRIDGE = "every-bridge";
 
 export async function fencedByHost(engine: EngineClient): Promise<boolean> {
-  return (await engine.info()).labels[FENCE_LABEL] === FENCES_EVERY_BRIDGE;
+  return (await engine.labels())[FENCE_LABEL] === FENCES_EVERY_BRIDGE;
 }
 
 /** Where a rule goes: the host's INPUT, or the forwarding hook (DOCKER-USER, or FORWARD where Docker made none). */

@@ -27,7 +27,7 @@ const PROBE_SCRIPT = [
 export const KERNEL_LABEL = "io.lvs-lab.kernel";
 
 export async function probeKernel(engine: EngineClient, image: string): Promise<KernelReport> {
-  const declared = (await engine.info()).labels[KERNEL_LABEL];
+  const declared = (await engine.labels())[KERNEL_LABEL];
   if (declared) return parseKernelReport(declared.replace(/,/g, "\n"));
   const res = await engine.runOnce(image, ["sh", "-c", PROBE_SCRIPT], "the kernel check container", ["NET_ADMIN"]);
   return parseKernelReport(res.stdout + res.stderr);

@@ -42,7 +42,10 @@ export class FakeEngine implements EngineClient {
     return false;
   }
   async info(): Promise<EngineInfo> {
-    return { host: this.host, version: "fake", apiVersion: "1.41", kernel: "6.1.0-fake", os: "Fake", labels: {} };
+    return { host: this.host, version: "fake", apiVersion: "1.41", kernel: "6.1.0-fake", os: "Fake" };
+  }
+  async labels(): Promise<Record<string, string>> {
+    return {};
   }
   async imageExists(ref: string): Promise<boolean> {
     return this.images.has(ref);
