@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, trialArgv, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
 import { cacheRoot, currentRecipeHash, dataDiskName, isRecipeDirName, recipeHash, RECIPE_FILES, VM_SCRIPTS_DIR, vmPaths } from "../src/vm/recipe.js";
+import { vmPreloadsModules } from "../src/vm/settings.js";
 
 const ROOT = "/home/u/.cache/lvs-lab/vm";
 const base: QemuOptions = {
@@ -108,6 +109,14 @@ describe("qemu argv", () => {
     expect(kernelCmdline({ accel: "kvm" })).not.toContain("mitigations");
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "a b" })).toThrow();
     expect(() => kernelCmdline({ accel: "tcg", prepareImage: "x;reboot" })).toThrow();
+  });
+
+  it("kernel command line: lvslab.preload=0 only when the LVS modules are to stay unloaded (LVS_LAB_VM_PRELOAD=0)", () => {
+    expect(kernelCmdline({ accel: "kvm", preloadModules: false })).toBe("console=ttyS0 rdinit=/init panic=1 quiet lvslab.preload=0");
+    expect(kernelCmdline({ accel: "kvm", preloadModules: true })).not.toContain("preload");
+    expect(vmPreloadsModules({ LVS_LAB_VM_PRELOAD: "0" })).toBe(false);
+    expect(vmPreloadsModules({ LVS_LAB_VM_PRELOAD: "1" })).toBe(true);
+    expect(vmPreloadsModules({})).toBe(true);
   });
 
   it("KVM with the host's CPU; TCG with a bounded code cache", () => {

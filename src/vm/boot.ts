@@ -12,7 +12,7 @@ import { UserError, withTimeout } from "../errors.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, qemuArgv, type Accel, type QemuOptions } from "./qemu.js";
 import { VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
 import { readText, removeRunFiles, sleep, tail } from "./run-state.js";
-import { QEMU_BIN, TCG_TB_SIZE_MIB, vmMemoryMiB } from "./settings.js";
+import { QEMU_BIN, TCG_TB_SIZE_MIB, vmMemoryMiB, vmPreloadsModules } from "./settings.js";
 
 const BOOT_TIMEOUT_MS = 300_000;
 
@@ -187,6 +187,7 @@ export async function bootVm(
       cpus: 2,
       accel,
       tbSizeMiB: TCG_TB_SIZE_MIB,
+      preloadModules: vmPreloadsModules(),
     });
     writeFileSync(log, `# ${new Date().toISOString()} ${QEMU_BIN} ${argv.join(" ")}\n`);
     const logFd = openSync(log, "a");

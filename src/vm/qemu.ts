@@ -31,6 +31,8 @@ export interface QemuOptions {
   tbSizeMiB?: number;
   /** Data-disk preparation boot: the guest waits for this image, then powers off. */
   prepareImage?: string;
+  /** false: ip_vs, its schedulers and ipip stay unloaded (settings.ts vmPreloadsModules). */
+  preloadModules?: boolean;
 }
 
 /** QEMU's -drive/-netdev values use "," as separator; a literal comma is written ",,". */
@@ -38,7 +40,7 @@ export function qemuEscape(value: string): string {
   return value.replace(/,/g, ",,");
 }
 
-export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage">): string {
+export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage" | "preloadModules">): string {
   const parts = ["console=ttyS0", "rdinit=/init", "panic=1", "quiet"];
   // Under TCG nothing speculates, so the Spectre/Meltdown mitigations only cost time.
   if (o.accel === "tcg") parts.push("mitigations=off");
@@ -46,6 +48,7 @@ export function kernelCmdline(o: Pick<QemuOptions, "accel" | "prepareImage">): s
     if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(o.prepareImage)) throw new Error(`unsafe image ref for the kernel command line: ${o.prepareImage}`);
     parts.push(`lvslab.prepare=${o.prepareImage}`);
   }
+  if (o.preloadModules === false) parts.push("lvslab.preload=0");
   return parts.join(" ");
 }
 

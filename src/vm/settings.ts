@@ -40,3 +40,12 @@ export function vmIdleMinutes(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(raw);
   return Number.isFinite(n) && n >= 0 ? n : DEFAULT_IDLE_MINUTES;
 }
+
+/**
+ * LVS_LAB_VM_PRELOAD=0: the VM boots without loading ip_vs, its schedulers and ipip and
+ * states no kernel report (vm/init's lvslab.preload=0), like Docker Desktop's VM: the
+ * stand-in on which loading the modules from a container is proved.
+ */
+export function vmPreloadsModules(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LVS_LAB_VM_PRELOAD?.trim() !== "0";
+}
