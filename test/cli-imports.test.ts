@@ -3,7 +3,7 @@
  * pay for the engine client or the terminal UI (ink, React), nor for a child-process library.
  * Checked on the static import graph, as tsc emits it (imports used only as types vanish).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -62,8 +62,16 @@ describe("what a command loads before it runs", () => {
     expect(["dockerode", "ink", "react", "execa"].filter((p) => packages.has(p))).toEqual([]);
   });
 
-  it("the engine client needs nothing but Node's own modules", () => {
-    expect([...closure("docker/engine.ts").packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+  it("the engine module loads no package at once but the catalogue the command line has loaded: dockerode comes with the first engine", () => {
+    const cli = closure("cli/main.ts").packages;
+    expect([...closure("docker/engine.ts").packages].filter((p) => !p.startsWith("node:") && !cli.has(p))).toEqual([]);
+  });
+
+  it("dockerode is the engine client of src/docker/api.ts alone, loaded there with import()", () => {
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => /\.tsx?$/.test(f));
+    const importing = files.filter((f) => /from "dockerode"|import\("dockerode"\)/.test(readFileSync(join(src, f), "utf8").replace(/import type [^;]+;/g, "")));
+    expect(importing).toEqual(["docker/api.ts"]);
+    expect(readFileSync(join(src, "docker/api.ts"), "utf8")).toContain('import("dockerode")');
   });
 
   it("the import graph is what it claims: the lesson loader loads its parsers", () => {

@@ -1,7 +1,10 @@
-/** The Engine API transport's pure parts: DOCKER_HOST forms, exec output frames, queries, progress streams. */
+/** The engine client's own parts around dockerode: transport options per address, errors, exec output frames, progress streams. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { demux, engineAddress, followProgress, queryString, takeFrames } from "../src/docker/api.js";
+import { collectOutput, EngineApiError, engineApiError, followProgress, modemOptions, openDocker } from "../src/docker/api.js";
 
 const frame = (stream: number, text: string) => {
   const body = Buffer.from(text);
@@ -11,51 +14,70 @@ const frame = (stream: number, text: string) => {
   return Buffer.concat([head, body]);
 };
 
-describe("the Docker Engine API transport", () => {
-  it("demultiplexes Docker's framed exec stream", () => {
-    expect(demux(Buffer.concat([frame(1, "out1 "), frame(2, "err"), frame(1, "out2")]))).toEqual({ stdout: "out1 out2", stderr: "err" });
-    expect(demux(Buffer.alloc(0))).toEqual({ stdout: "", stderr: "" });
+describe("the engine client (dockerode)", () => {
+  it("reaches each kind of address with the transport the docker CLI would use", () => {
+    expect(modemOptions({ host: "unix:///run/docker.sock", rule: "default-socket" })).toMatchObject({ socketPath: "/run/docker.sock" });
+    expect(modemOptions({ host: "tcp://127.0.0.1:23750", rule: "DOCKER_HOST" })).toMatchObject({ protocol: "http", host: "127.0.0.1", port: 23750 });
+    expect(modemOptions({ host: "tcp://[::1]", rule: "DOCKER_HOST" })).toMatchObject({ protocol: "http", host: "::1", port: 2375 });
+    expect(modemOptions({ host: "ssh://learner@lab-server:2222", rule: "engine-option" })).toMatchObject({ protocol: "ssh", host: "lab-server", port: 2222, username: "learner" });
+    const dir = mkdtempSync(join(tmpdir(), "lvs-lab-tls-"));
+    for (const f of ["ca", "cert", "key"]) writeFileSync(join(dir, `${f}.pem`), `${f} bytes`);
+    const tls = { ca: join(dir, "ca.pem"), cert: join(dir, "cert.pem"), key: join(dir, "key.pem") };
+    const verified = modemOptions({ host: "tcp://engine.example", rule: "DOCKER_HOST", tls: { verify: true, ...tls } });
+    expect(verified).toMatchObject({ protocol: "https", host: "engine.example", port: 2376 });
+    expect([verified.ca?.toString(), verified.cert?.toString(), verified.key?.toString()]).toEqual(["ca bytes", "cert bytes", "key bytes"]);
+    // Unverified TLS (DOCKER_TLS, a context with SkipTLSVerify) sends the client certificate and no CA.
+    expect(modemOptions({ host: "tcp://engine.example:2376", rule: "DOCKER_HOST", tls: { verify: false, ...tls } }).ca).toBeUndefined();
   });
 
-  it("takes frames from a stream split anywhere, keeping an incomplete frame for the next chunk", () => {
-    const whole = Buffer.concat([frame(1, '{"id":1}\n'), frame(2, "warning"), frame(1, '{"id":2}\n')]);
-    for (let cut = 0; cut <= whole.length; cut++) {
-      const seen: string[] = [];
-      const take = (s: number, f: Buffer) => seen.push(`${s}:${f.toString()}`);
-      const rest = takeFrames(whole.subarray(0, cut), take);
-      expect(takeFrames(Buffer.concat([rest, whole.subarray(cut)]), take)).toHaveLength(0);
-      expect(seen).toEqual(['1:{"id":1}\n', "2:warning", '1:{"id":2}\n']);
+  it("an address given to lvs-lab wins over DOCKER_HOST, which docker-modem would read itself", async () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "tcp://192.0.2.1:2375";
+    try {
+      const docker = await openDocker({ host: "unix:///run/other.sock", rule: "engine-option" });
+      expect([docker.modem.socketPath, docker.modem.host]).toEqual(["/run/other.sock", undefined]);
+      expect(process.env.DOCKER_HOST).toBe("tcp://192.0.2.1:2375");
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
     }
   });
 
-  it("honours DOCKER_HOST forms", () => {
-    expect(engineAddress("unix:///run/docker.sock")).toEqual({ socketPath: "/run/docker.sock" });
-    expect(engineAddress("/run/docker.sock")).toEqual({ socketPath: "/run/docker.sock" });
-    expect(engineAddress("tcp://127.0.0.1:23750")).toEqual({ protocol: "http", host: "127.0.0.1", port: 23750 });
-    expect(engineAddress("tcp://[::1]")).toEqual({ protocol: "http", host: "::1", port: 2375 });
-    expect(engineAddress("https://engine.example")).toEqual({ protocol: "https", host: "engine.example", port: 2376 });
-    expect(() => engineAddress("ftp://x")).toThrow(/is not understood/);
+  it("keeps the engine's own sentence of an error status", () => {
+    const modemError = Object.assign(new Error("(HTTP code 404) no such container - No such container: x "), { statusCode: 404, json: { message: "No such container: x" } });
+    const e = engineApiError(modemError);
+    expect(e).toBeInstanceOf(EngineApiError);
+    expect((e as EngineApiError).message).toBe("No such container: x (HTTP 404)");
+    expect((e as EngineApiError).statusCode).toBe(404);
+    const plain = new Error("connect ECONNREFUSED");
+    expect(engineApiError(plain)).toBe(plain);
   });
 
-  it("sends objects in a query as JSON, as the engine's filters want them", () => {
-    expect(queryString({ all: true, filters: { label: ["io.lvs-lab=1"] }, skipped: undefined })).toBe(
-      `?all=true&filters=${encodeURIComponent('{"label":["io.lvs-lab=1"]}')}`,
-    );
-    expect(queryString({})).toBe("");
+  it("separates an exec's stdout and stderr frames, split anywhere", async () => {
+    const docker = await openDocker({ host: "unix:///nonexistent.sock", rule: "engine-option" });
+    const whole = Buffer.concat([frame(1, "out1 "), frame(2, "err"), frame(1, "out2")]);
+    for (const cut of [0, 3, 8, 12, 20, whole.length]) {
+      const stream = new PassThrough();
+      const done = collectOutput(docker, stream);
+      stream.write(whole.subarray(0, cut));
+      stream.end(whole.subarray(cut));
+      expect(await done).toEqual({ stdout: "out1 out2", stderr: "err" });
+    }
   });
 
   it("reads a progress stream line by line, split anywhere, and fails on an error line", async () => {
+    const docker = await openDocker({ host: "unix:///nonexistent.sock", rule: "engine-option" });
     const seen: string[] = [];
     const ok = new PassThrough();
-    const done = followProgress(ok, (e) => seen.push(e.stream ?? e.status ?? ""));
-    ok.write('{"stream":"Step 1/2"}\n{"str');
-    ok.end('eam":"Step 2/2"}\n{"status":"done"}');
+    const done = followProgress(docker, ok, (e) => seen.push(e.stream ?? e.status ?? ""));
+    ok.write('{"stream":"Step 1/2"}\r\n{"str');
+    ok.end('eam":"Step 2/2"}\r\n{"status":"done"}\r\n');
     await done;
     expect(seen).toEqual(["Step 1/2", "Step 2/2", "done"]);
 
     const failing = new PassThrough();
-    const failed = followProgress(failing);
-    failing.end('{"stream":"Step 1/1"}\n{"errorDetail":{"message":"boom"},"error":"boom"}\n');
+    const failed = followProgress(docker, failing);
+    failing.end('{"stream":"Step 1/1"}\r\n{"errorDetail":{"message":"boom"},"error":"boom"}\r\n');
     await expect(failed).rejects.toThrow("boom");
   });
 });

@@ -12,18 +12,16 @@ export interface DoctorCheck {
   state: CheckState;
   message: string;
   fix?: string;
+  /** The engine check: where the engine is and the rule that found it (src/docker/locate.ts). */
+  engine?: { host: string; rule: string; context?: string; tls?: boolean };
 }
 
 const MARK: Record<CheckState, string> = { ok: green("✔"), warn: "!", fail: red("✘") };
 
-async function canInstallEngine(): Promise<boolean> {
-  return process.getuid?.() === 0 && existsSync("/etc/debian_version");
-}
-
 /** Installs Debian's docker.io and starts dockerd in the background, as root on Debian/Ubuntu. */
 async function installEngine(): Promise<void> {
   const { execa } = await import("execa");
-  const { Engine, resolveDockerHost } = await import("../docker/engine.js");
+  const { Engine } = await import("../docker/engine.js");
   progressLine(t("doctor.installingEngine"));
   if (!existsSync("/usr/sbin/dockerd")) {
     await execa("apt-get", ["update", "-qq"]);
@@ -33,7 +31,7 @@ async function installEngine(): Promise<void> {
   progressLine(t("doctor.startingDockerd", { log: logFile }));
   const child = execa("dockerd", [], { detached: true, stdin: "ignore", stdout: { file: logFile }, stderr: { file: logFile }, reject: false });
   child.unref();
-  const engine = new Engine(resolveDockerHost());
+  const engine = new Engine();
   for (let i = 0; i < 60; i++) {
     if (await engine.info().then(() => true, () => false)) return;
     await new Promise((r) => setTimeout(r, 500));
@@ -48,20 +46,39 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
   const { probeKernel } = await import("../lab/kernel.js");
   const { findLeftovers } = await import("../lab/session.js");
   const { loadAllLabs } = await import("../lesson/load.js");
+  const { canInstallEngine } = await import("../docker/engine.js");
+  const { engineFix, ruleText } = await import("../docker/locate.js");
   const checks: DoctorCheck[] = [];
-  let engine = await engineFor(opts);
+  let engine: Awaited<ReturnType<typeof engineFor>>;
+  try {
+    engine = await engineFor(opts);
+  } catch (e) {
+    // A context or address that cannot be used: the one sentence and its fix.
+    if (!(e instanceof UserError)) throw e;
+    checks.push({ name: "engine", state: "fail", message: e.message, ...(e.hint ? { fix: e.hint } : {}) });
+    return checks;
+  }
   let info = await engine.info().catch((e: unknown) => e as Error);
-  if (info instanceof Error && opts.fix && !opts.vm && (await canInstallEngine())) {
+  // Installing docker.io is for a machine without an engine, never beside one that was named or found elsewhere.
+  const mayInstall = !opts.vm && ["default-socket", "nothing-found"].includes(engine.location.rule) && canInstallEngine();
+  if (info instanceof Error && opts.fix && mayInstall) {
     await installEngine();
     engine = await engineFor(opts);
     info = await engine.info().catch((e: unknown) => e as Error);
   }
+  const where = { host: engine.host, rule: engine.location.rule, ...(engine.location.context ? { context: engine.location.context } : {}), ...(engine.location.tls ? { tls: true } : {}) };
+  const rule = ruleText(engine.location);
   if (info instanceof Error) {
-    const fix = t((await canInstallEngine()) ? "doctor.engineFix" : "doctor.engineInstall");
-    checks.push({ name: "engine", state: "fail", message: info.message, fix });
+    const fix = info instanceof UserError && info.hint ? info.hint : engineFix(engine.location, { canInstall: mayInstall });
+    checks.push({ name: "engine", state: "fail", message: t("doctor.engineFailed", { error: info.message, rule }), fix, engine: where });
     return checks;
   }
-  checks.push({ name: "engine", state: "ok", message: t("doctor.engine", { version: info.version, api: info.apiVersion, host: info.host, kernel: info.kernel }) });
+  checks.push({
+    name: "engine",
+    state: "ok",
+    message: t("doctor.engine", { product: info.product, version: info.version, api: info.apiVersion, host: info.host, tls: engine.location.tls ? " (TLS)" : "", rule, kernel: info.kernel }),
+    engine: where,
+  });
 
   const ref = labImageRef();
   let hasImage = await engine.imageExists(ref);

@@ -29,8 +29,15 @@ export function buildProgram(): Command {
     .description(t("help.program.about"))
     .version(VERSION, "-V, --version", t("help.builtin.version"))
     .option("--debug", t("help.program.debug"))
+    .option("--engine <address>", t("help.program.engine"))
+    .option("--context <name>", t("help.program.context"))
     .showHelpAfterError(t("help.program.afterError"))
     .exitOverride();
+  // Where the engine is: decided once, before any command asks (src/docker/locate.ts).
+  program.hook("preAction", async () => {
+    const { engine, context } = program.opts<{ engine?: string; context?: string }>();
+    if (engine || context) (await import("../docker/locate.js")).chooseEngine({ engine, context });
+  });
   for (const register of [registerList, registerStart, registerCheck, registerPredict, registerSolve, registerReset, registerSelftest, registerShell, registerStatus, registerStop, registerDoctor, registerImage, registerBundle, registerLint]) {
     register(program);
   }

@@ -18,7 +18,7 @@ export function registerShell(program: Command): void {
     .action(async (node: string, opts: { name?: string }) => {
       const { target, id } = await containerOf(node, opts.name);
       const { interactiveShell } = await import("../docker/shell.js");
-      process.exitCode = await interactiveShell(target.engine.host, id, node);
+      process.exitCode = await interactiveShell(target.engine, id, node);
     });
 
   program

@@ -96,9 +96,9 @@ export function registerStart(program: Command): void {
           import("../ui/controller.js"),
           import("../docker/shell.js"),
         ]);
-        // The UI reaches the engine only through these: the kernel for its header, `docker exec -it` for shells.
+        // The UI reaches the engine only through these: the kernel for its header, a terminal exec for shells.
         const kernel = await s.engine.info().then((i) => i.kernel, () => undefined);
-        const controller = createController(s, { kernel, interactiveShell });
+        const controller = createController(s, { kernel, interactiveShell: (id, node) => interactiveShell(engine, id, node) });
         // Joined to a class: the screen's checks and progress are reported, offers come in.
         const classLink = await (await import("../class/ui-link.js")).linkToClass(controller, progress);
         const outcome = await runLesson(classLink?.controller ?? controller, progress, { signal });

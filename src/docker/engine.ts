@@ -1,20 +1,26 @@
 /**
- * The only module that talks to the Docker engine (through api.ts, the Engine API over
- * HTTP). Everything else gets plain data back, so the rest of lvs-lab does not care
- * whether the engine is local or inside the lvs-lab VM.
+ * The only module that talks to the Docker engine (through dockerode, api.ts). Everything
+ * else gets plain data back, so the rest of lvs-lab does not care whether the engine is
+ * local, remote (tcp, TLS, ssh) or inside the lvs-lab VM.
  */
-import type { Readable } from "node:stream";
+import { existsSync } from "node:fs";
+import type { Duplex, Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
-import { DEFAULT_SOCKET, demux, DockerApi, followProgress, readAll } from "./api.js";
+import { t } from "../i18n/index.js";
+import { collectOutput, EngineApiError, engineApiError, followProgress, loadDockerode, openDocker, readAll, type Docker } from "./api.js";
 import { ExecAgent } from "./exec-agent.js";
 import { labelFilter } from "./labels.js";
+import { DEFAULT_SOCKET, engineFix, locatedEngine, locationOf, type EngineLocation, type EngineRule } from "./locate.js";
 import { runThrowAway } from "./throw-away.js";
 
 export { DEFAULT_SOCKET };
+export type { EngineLocation, EngineRule };
 const CALL_TIMEOUT_MS = 30_000;
 
 export interface EngineInfo {
   host: string;
+  /** "Docker", "Podman": the product the engine says it is. */
+  product: string;
   version: string;
   apiVersion: string;
   kernel: string;
@@ -95,9 +101,9 @@ export const READONLY_PATHS = [
   "/proc/sys/debug",
 ];
 
-/** Where the engine is, as the docker CLI understands it (unix:// or tcp://). */
+/** Where this process's engine is (src/docker/locate.ts), as DOCKER_HOST spells it. */
 export function resolveDockerHost(explicit?: string): string {
-  return explicit || process.env.DOCKER_HOST || `unix://${DEFAULT_SOCKET}`;
+  return explicit || locatedEngine().host;
 }
 
 export interface ExecOptions {
@@ -151,20 +157,38 @@ interface NetworkJson {
   Id: string;
   Name: string;
   Driver: string;
-  Labels: Record<string, string> | null;
-  Options: Record<string, string> | null;
-  IPAM: { Config: Array<{ Subnet?: string }> | null } | null;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  IPAM?: { Config?: Array<{ Subnet?: string }> | null } | null;
 }
 
-const enc = encodeURIComponent;
+/** An exec with a terminal (`lvs-lab shell`): its two-way stream, resizing, and its exit code once it ends. */
+export interface TerminalExec {
+  stream: Duplex;
+  resize(size: { columns: number; rows: number }): Promise<void>;
+  exitCode(): Promise<number>;
+}
 
 export class Engine implements EngineClient {
-  private readonly api: DockerApi;
+  readonly host: string;
+  /** Where the engine is and which rule found it. */
+  readonly location: EngineLocation;
+  private opening?: Promise<Docker>;
   private readonly agents = new Map<string, Promise<ExecAgent | undefined>>();
   private labelsAsked?: Promise<Record<string, string>>;
 
-  constructor(readonly host: string = resolveDockerHost()) {
-    this.api = new DockerApi(host);
+  /** This process's engine, or the one at an address (with its TLS files when it is this process's). */
+  constructor(target: string | EngineLocation = locatedEngine()) {
+    this.location = typeof target === "string" ? locationOf(target) : target;
+    this.host = this.location.host;
+    // The client library loads while the command does its other work.
+    loadDockerode().catch(() => undefined);
+  }
+
+  /** The dockerode client, opened at the first call. */
+  private docker(): Promise<Docker> {
+    this.opening ??= openDocker(this.location);
+    return this.opening;
   }
 
   /** A unix socket means the engine shares this machine's routes (tcp may be a VM). */
@@ -180,27 +204,32 @@ export class Engine implements EngineClient {
     return this.isLocal() ? ms : ms * 4;
   }
 
-  private call<T>(work: Promise<T>, what: string, ms = CALL_TIMEOUT_MS): Promise<T> {
-    return withTimeout(work, this.patience(ms), `the Docker engine at ${this.host} (${what})`).catch((e: unknown) => {
-      throw translateEngineError(e, this.host);
+  /** A call through dockerode, with a timeout and the engine's failures as one sentence. */
+  private call<T>(work: (docker: Docker) => Promise<T>, what: string, ms = CALL_TIMEOUT_MS): Promise<T> {
+    return withTimeout(
+      this.docker().then(work),
+      this.patience(ms),
+      `the Docker engine at ${this.host} (${what})`,
+    ).catch((e: unknown) => {
+      throw translateEngineError(e, this.location);
     });
   }
 
   async info(): Promise<EngineInfo> {
     const [version, info] = await this.call(
-      Promise.all([
-        this.api.json<{ Version: string; ApiVersion: string }>("GET", "/version"),
-        this.api.json<{ KernelVersion: string; OperatingSystem: string }>("GET", "/info"),
-      ]),
+      (d) => Promise.all([d.version() as Promise<{ Version: string; ApiVersion: string; Components?: Array<{ Name: string }> }>, d.info() as Promise<{ KernelVersion: string; OperatingSystem: string }>]),
       "version",
       8_000,
     );
-    return { host: this.host, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem };
+    // Docker names its first component "Engine", Podman "Podman Engine".
+    const component = version.Components?.[0]?.Name ?? "Engine";
+    const product = component === "Engine" ? "Docker" : component.replace(/ Engine$/, "");
+    return { host: this.host, product, version: version.Version, apiVersion: version.ApiVersion, kernel: info.KernelVersion, os: info.OperatingSystem };
   }
 
   labels(): Promise<Record<string, string>> {
     // A failed ask is not kept: the next caller asks again.
-    this.labelsAsked ??= this.call(this.api.json<{ Labels?: string[] | null }>("GET", "/info"), "engine labels", 8_000).then(
+    this.labelsAsked ??= this.call((d) => d.info() as Promise<{ Labels?: string[] | null }>, "engine labels", 8_000).then(
       (info) => engineLabels(info.Labels),
       (e: unknown) => {
         this.labelsAsked = undefined;
@@ -215,23 +244,18 @@ export class Engine implements EngineClient {
   }
 
   async listContainers(instance?: string): Promise<LabContainer[]> {
-    const list = await this.call(
-      this.api.json<Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> | null }>>("GET", "/containers/json", {
-        query: { all: true, filters: labelFilter(instance) },
-      }),
-      "list containers",
-    );
+    const list = await this.call((d) => d.listContainers({ all: true, filters: labelFilter(instance) }), "list containers");
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
   }
 
   async listNetworks(instance?: string): Promise<LabNetwork[]> {
-    const list = await this.call(this.api.json<NetworkJson[]>("GET", "/networks", { query: { filters: labelFilter(instance) } }), "list networks");
+    const list = await this.call((d) => d.listNetworks({ filters: labelFilter(instance) }) as Promise<NetworkJson[]>, "list networks");
     return list.map(toLabNetwork);
   }
 
   /** Subnets of every network on the engine, lvs-lab's or not: the allocator must avoid them all. */
   async usedSubnets(): Promise<string[]> {
-    const list = await this.call(this.api.json<NetworkJson[]>("GET", "/networks"), "list networks");
+    const list = await this.call((d) => d.listNetworks() as Promise<NetworkJson[]>, "list networks");
     return list.flatMap((n) => toLabNetwork(n).subnets);
   }
 
@@ -248,8 +272,8 @@ export class Engine implements EngineClient {
       Options: options,
       IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, AuxiliaryAddresses: spec.reserved }] },
     };
-    const net = await this.call(this.api.json<{ Id: string }>("POST", "/networks/create", { body }), `create network ${spec.name}`);
-    return net.Id;
+    const net = await this.call((d) => d.createNetwork(body), `create network ${spec.name}`);
+    return net.id;
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -271,10 +295,10 @@ export class Engine implements EngineClient {
       },
       NetworkingConfig: first ? { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } } : undefined,
     };
-    const { Id: id } = await this.call(this.api.json<{ Id: string }>("POST", "/containers/create", { query: { name: spec.name }, body }), `create container ${spec.name}`);
+    const { id } = await this.call((d) => d.createContainer({ name: spec.name, ...body }), `create container ${spec.name}`);
     for (const extra of rest) {
       await this.call(
-        this.api.json("POST", `/networks/${enc(extra.network)}/connect`, { body: { Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } } } }),
+        (d) => d.getNetwork(extra.network).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } } }),
         `connect ${spec.name} to ${extra.network}`,
       );
     }
@@ -282,17 +306,17 @@ export class Engine implements EngineClient {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call(this.api.json("POST", `/containers/${enc(id)}/start`), `start container ${id.slice(0, 12)}`);
+    await this.call((d) => d.getContainer(id).start(), `start container ${id.slice(0, 12)}`);
   }
 
   async killContainer(id: string): Promise<void> {
-    await this.call(this.api.json("POST", `/containers/${enc(id)}/kill`), `kill container ${id.slice(0, 12)}`);
+    await this.call((d) => d.getContainer(id).kill(), `kill container ${id.slice(0, 12)}`);
   }
 
   /** Idempotent: a container that is already gone is not an error. */
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.call(this.api.json("DELETE", `/containers/${enc(id)}`, { query: { force: true, v: true } }), `remove container ${id.slice(0, 12)}`);
+      await this.call((d) => d.getContainer(id).remove({ force: true, v: true }), `remove container ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e) && !isAlreadyBeingRemoved(e)) throw e;
     }
@@ -300,7 +324,7 @@ export class Engine implements EngineClient {
 
   async removeNetwork(id: string): Promise<void> {
     try {
-      await this.call(this.api.json("DELETE", `/networks/${enc(id)}`), `remove network ${id.slice(0, 12)}`);
+      await this.call((d) => d.getNetwork(id).remove(), `remove network ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -343,7 +367,7 @@ export class Engine implements EngineClient {
       }
     };
     return withTimeout(run(), timeoutMs + 5_000, what).catch((e: unknown) => {
-      throw translateEngineError(e, this.host);
+      throw translateEngineError(e, this.location);
     });
   }
 
@@ -355,18 +379,48 @@ export class Engine implements EngineClient {
   }
 
   private reopenAgent(id: string): Promise<ExecAgent | undefined> {
-    const opening = ExecAgent.open(this.api, id, id.slice(0, 12)).catch(() => undefined);
+    const opening = this.docker()
+      .then((d) => ExecAgent.open(d, id, id.slice(0, 12)))
+      .catch(() => undefined);
     this.agents.set(id, opening);
     return opening;
   }
 
   private async dockerExec(id: string, argv: string[], env: Record<string, string>): Promise<ExecResult> {
-    const created = await this.api.json<{ Id: string }>("POST", `/containers/${enc(id)}/exec`, {
-      body: { Cmd: argv, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true },
-    });
-    const { stdout, stderr } = demux(await this.api.hijack(`/exec/${enc(created.Id)}/start`, { Detach: false, Tty: false }));
-    const inspected = await this.api.json<{ ExitCode: number | null }>("GET", `/exec/${enc(created.Id)}/json`);
+    const docker = await this.docker();
+    const exec = await docker.getContainer(id).exec({ Cmd: argv, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true });
+    const { stdout, stderr } = await collectOutput(docker, await exec.start({ hijack: true, stdin: false, Detach: false, Tty: false }));
+    const inspected = await exec.inspect();
     return { exitCode: inspected.ExitCode ?? -1, stdout, stderr };
+  }
+
+  /**
+   * A command with a terminal (`lvs-lab shell`): the exec's TTY as a two-way stream, what
+   * the docker CLI's `exec -it` attaches to.
+   */
+  async terminalExec(id: string, cmd: string[], env: Record<string, string>, size: { columns: number; rows: number }): Promise<TerminalExec> {
+    const docker = await this.docker();
+    const exec = await this.call(
+      () =>
+        docker.getContainer(id).exec({
+          Cmd: cmd,
+          Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: true,
+          ConsoleSize: [size.rows, size.columns],
+        }),
+      `open a shell in ${id.slice(0, 12)}`,
+    );
+    const stream = (await this.call(() => exec.start({ hijack: true, stdin: true, Detach: false, Tty: true }), `open a shell in ${id.slice(0, 12)}`)) as Duplex;
+    return {
+      stream,
+      resize: async ({ columns, rows }) => {
+        await exec.resize({ h: rows, w: columns }).catch(() => undefined);
+      },
+      exitCode: async () => (await exec.inspect()).ExitCode ?? 1,
+    };
   }
 
   // --- images -------------------------------------------------------------------------
@@ -382,9 +436,9 @@ export class Engine implements EngineClient {
   ): Promise<void> {
     const { spawn } = await import("node:child_process");
     const tar = spawn("tar", ["-c", "-C", context, "--", ...files], { stdio: ["ignore", "pipe", "inherit"] });
-    const query = { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true };
-    const res = await this.call(this.api.stream("POST", "/build", { query, body: tar.stdout }), "start image build");
-    await followProgress(res, (event) => {
+    const docker = await this.docker();
+    const res = await this.call((d) => d.buildImage(tar.stdout, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true }), "start image build");
+    await followProgress(docker, res, (event) => {
       const text = (event.stream ?? event.status ?? "").trim();
       if (text) onLine(text);
     }).catch((e: Error) => {
@@ -393,22 +447,23 @@ export class Engine implements EngineClient {
   }
 
   async importImage(tarball: Readable, repo: string, tag: string): Promise<void> {
-    const res = await this.call(this.api.stream("POST", "/images/create", { query: { fromSrc: "-", repo, tag }, body: tarball }), "import base image", 600_000);
-    await followProgress(res);
+    const docker = await this.docker();
+    const res = await this.call((d) => d.importImage(tarball, { repo, tag }), "import base image", 600_000);
+    await followProgress(docker, res);
   }
 
   async pullImage(ref: string): Promise<void> {
-    const [repo, tag] = splitRef(ref);
-    const res = await this.call(this.api.stream("POST", "/images/create", { query: { fromImage: repo, tag } }), `pull ${ref}`);
-    await followProgress(res);
+    const docker = await this.docker();
+    const res = await this.call((d) => d.pull(ref) as Promise<NodeJS.ReadableStream>, `pull ${ref}`);
+    await followProgress(docker, res);
   }
 
   async saveImage(ref: string): Promise<Readable> {
-    return this.call(this.api.stream("GET", `/images/${ref}/get`), `save image ${ref}`);
+    return this.call((d) => d.getImage(ref).get() as Promise<Readable>, `save image ${ref}`);
   }
 
   async loadImage(tarball: Readable): Promise<void> {
-    const res = await this.call(this.api.stream("POST", "/images/load", { query: { quiet: true }, body: tarball }), "load image", 900_000);
+    const res = await this.call((d) => d.loadImage(tarball, { quiet: true }) as Promise<Readable>, "load image", 900_000);
     await readAll(res);
   }
 
@@ -418,12 +473,12 @@ export class Engine implements EngineClient {
   }
 
   async listImages(repo: string): Promise<string[]> {
-    const images = await this.call(this.api.json<Array<{ RepoTags: string[] | null }>>("GET", "/images/json", { query: { filters: { reference: [repo] } } }), "list images");
+    const images = await this.call((d) => d.listImages({ filters: { reference: [repo] } }), "list images");
     return images.flatMap((i) => i.RepoTags ?? []);
   }
 
   async removeImage(ref: string): Promise<void> {
-    await this.call(this.api.json("DELETE", `/images/${ref}`), `remove image ${ref}`);
+    await this.call((d) => d.getImage(ref).remove(), `remove image ${ref}`);
   }
 
   /** The image's content id (sha256:…), or undefined if the engine has no such image. Used by src/vm to key its data disk. */
@@ -433,7 +488,7 @@ export class Engine implements EngineClient {
 
   private async inspectImage(ref: string): Promise<{ Id: string; Config?: { Labels?: Record<string, string> | null } } | undefined> {
     try {
-      return await this.call(this.api.json("GET", `/images/${ref}/json`), `inspect image ${ref}`);
+      return await this.call((d) => d.getImage(ref).inspect(), `inspect image ${ref}`);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -442,21 +497,15 @@ export class Engine implements EngineClient {
 
   /** Runs a throw-away container (no network) and returns what it printed. */
   async runOnce(image: string, cmd: string[], what: string, capAdd: string[] = []): Promise<ExecResult> {
-    return runThrowAway(this.api, (w, m) => this.call(w, m), { Image: image, Cmd: cmd, HostConfig: { CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } }, what);
+    return runThrowAway(await this.docker(), (w, m) => this.call(() => w, m), { Image: image, Cmd: cmd, HostConfig: { CapAdd: capAdd, NetworkMode: "none", ReadonlyPaths: READONLY_PATHS } }, what);
   }
 
   async runOnHost(image: string, script: string, what: string): Promise<ExecResult> {
     const HostConfig = { CapAdd: ["NET_ADMIN", "NET_RAW"], NetworkMode: "host", ReadonlyPaths: READONLY_PATHS, SecurityOpt: ["no-new-privileges"] };
     // The script travels in the environment, as in execScript.
     const config = { Image: image, Cmd: ["sh", "-ec", 'eval "$LVS_LAB_SCRIPT"'], Env: [`LVS_LAB_SCRIPT=${script}`], HostConfig };
-    return runThrowAway(this.api, (w, m) => this.call(w, m), config, what);
+    return runThrowAway(await this.docker(), (w, m) => this.call(() => w, m), config, what);
   }
-}
-
-/** "debian:bookworm-slim" → ["debian", "bookworm-slim"]; a registry's port is not a tag. */
-function splitRef(ref: string): [string, string] {
-  const colon = ref.lastIndexOf(":");
-  return colon > ref.lastIndexOf("/") ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
 }
 
 function toLabNetwork(n: NetworkJson): LabNetwork {
@@ -486,16 +535,46 @@ function isAlreadyBeingRemoved(e: unknown): boolean {
   return statusCode(e) === 409 && /already in progress/.test(String((e as Error).message));
 }
 
-/** Turns the engine's low-level failures into one sentence a learner can act on. */
-export function translateEngineError(e: unknown, host: string): unknown {
+const UNREACHABLE = ["ENOENT", "ECONNREFUSED", "EACCES", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN", "ETIMEDOUT", "EPIPE"];
+
+/** Why a TLS handshake failed, from Node's error code; undefined for other failures. */
+function tlsProblem(code: string, message: string): string | undefined {
+  if (/CERT|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO/.test(code) || /certificate|ssl|tls/i.test(message)) return message.split("\n")[0];
+  return undefined;
+}
+
+/**
+ * Turns the engine's low-level failures into one sentence a learner can act on, with the
+ * fix that fits the rule that chose the engine (src/docker/locate.ts).
+ */
+export function translateEngineError(e: unknown, where: string | EngineLocation): unknown {
   if (e instanceof UserError) return e;
-  const code = typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : "";
-  if (["ENOENT", "ECONNREFUSED", "EACCES", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN"].includes(code)) {
-    const why = code === "EACCES" ? "permission denied" : code === "ENOENT" ? "no socket there" : code.toLowerCase();
-    return new UserError(
-      `The Docker engine at ${host} is not reachable (${why}).`,
-      "Start it (e.g. `systemctl start docker` or `lvs-lab doctor --fix`), or point DOCKER_HOST at a running engine.",
-    );
+  const location = typeof where === "string" ? locationOf(where) : where;
+  const host = location.host;
+  const fix = () => engineFix(location, { canInstall: canInstallEngine() });
+  const error = engineApiError(e);
+  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "";
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof EngineApiError && /HTTP request to an HTTPS server/i.test(message)) {
+    return new UserError(t("engine.speaksTls", { host }), t("engine.speaksTlsHint"));
   }
-  return e;
+  const level = typeof error === "object" && error !== null && "level" in error ? String((error as { level: unknown }).level) : "";
+  if (level === "client-authentication") return new UserError(t("engine.unreachable", { host, why: t("engine.why.sshLogin") }), fix());
+  const tls = location.tls || host.startsWith("tcp://") ? tlsProblem(code, message) : undefined;
+  if (tls) return new UserError(t("engine.unreachable", { host, why: tls }), t("engine.tlsFix", { files: tlsFileList(location) }));
+  if (UNREACHABLE.includes(code) || /socket hang up/.test(message)) {
+    const why = code === "EACCES" ? t("engine.why.denied") : code === "ENOENT" ? t("engine.why.noSocket") : code ? code.toLowerCase() : t("engine.why.hangUp");
+    return new UserError(t("engine.unreachable", { host, why }), code === "EACCES" ? t("engine.fix.denied", { path: host.replace(/^unix:\/\//, "") }) : fix());
+  }
+  return error;
+}
+
+function tlsFileList(location: EngineLocation): string {
+  const files = [location.tls?.ca, location.tls?.cert, location.tls?.key].filter(Boolean);
+  return files.length ? files.join(", ") : t("engine.noTlsFiles");
+}
+
+/** Root on Debian/Ubuntu: `lvs-lab doctor --fix` can install and start docker.io. */
+export function canInstallEngine(): boolean {
+  return process.getuid?.() === 0 && existsSync("/etc/debian_version");
 }

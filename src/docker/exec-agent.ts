@@ -12,7 +12,7 @@
  * stdin closes, that is when the lvs-lab process that opened it ends.
  */
 import type { Duplex } from "node:stream";
-import { takeFrames, type DockerApi } from "./api.js";
+import { sink, type Docker } from "./api.js";
 
 export interface AgentResult {
   exitCode: number;
@@ -78,11 +78,11 @@ export class ExecAgent {
   ) {}
 
   /** Starts the runner in a container; rejects when the engine refuses the exec. */
-  static async open(api: DockerApi, containerId: string, where: string): Promise<ExecAgent> {
-    const created = await api.json<{ Id: string }>("POST", `/containers/${encodeURIComponent(containerId)}/exec`, { body: AGENT_EXEC });
-    const { socket, head } = await api.upgrade(`/exec/${encodeURIComponent(created.Id)}/start`, { Detach: false, Tty: false });
+  static async open(docker: Docker, containerId: string, where: string): Promise<ExecAgent> {
+    const exec = await docker.getContainer(containerId).exec(AGENT_EXEC);
+    const socket = (await exec.start({ hijack: true, stdin: true, Detach: false, Tty: false })) as Duplex;
     const agent = new ExecAgent(socket, where);
-    agent.listen(head);
+    agent.listen(docker);
     return agent;
   }
 
@@ -100,28 +100,24 @@ export class ExecAgent {
     });
   }
 
-  private listen(head: Buffer): void {
+  private listen(docker: Docker): void {
     // An idle runner must not keep lvs-lab alive; a pending request's timer does.
     (this.socket as Duplex & { unref?: () => void }).unref?.();
-    let rest: Buffer = Buffer.alloc(0);
     let lines = "";
     let errors = "";
-    const onData = (chunk: Buffer) => {
-      rest = Buffer.from(
-        takeFrames(Buffer.concat([rest, chunk]), (stream, frame) => {
-          if (stream === 2) errors = (errors + frame.toString("utf8")).slice(-2000);
-          else lines += frame.toString("utf8");
-        }),
-      );
+    const stdout = sink((chunk) => {
+      lines += chunk.toString("utf8");
       const complete = lines.split("\n");
       lines = complete.pop() ?? "";
       for (const line of complete) if (line.trim()) this.settle(line);
-    };
-    this.socket.on("data", onData);
+    });
+    const stderr = sink((chunk) => {
+      errors = (errors + chunk.toString("utf8")).slice(-2000);
+    });
+    docker.modem.demuxStream(this.socket, stdout, stderr);
     this.socket.on("error", () => this.end(errors));
     this.socket.on("close", () => this.end(errors));
     this.socket.on("end", () => this.socket.destroy());
-    if (head.length) onData(head);
   }
 
   private settle(line: string): void {

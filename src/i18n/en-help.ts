@@ -19,6 +19,8 @@ export const enHelp = {
     program: {
       about: "Hands-on Linux IP load balancing in containers: iptables DNAT, LVS-NAT/DR/TUN, keepalived",
       debug: "show stack traces of internal errors",
+      engine: "the Docker engine to use (unix:///PATH, tcp://HOST:PORT, ssh://USER@HOST), as DOCKER_HOST",
+      context: "the Docker context whose engine to use, as DOCKER_CONTEXT",
       afterError: "(run `lvs-lab --help` for the commands)",
     },
     bundle: {

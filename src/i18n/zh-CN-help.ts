@@ -17,6 +17,8 @@ export const zhCNHelp = {
     program: {
       about: "在容器中动手学习 Linux IP 负载均衡：iptables DNAT、LVS-NAT/DR/TUN、keepalived",
       debug: "显示内部错误的调用栈",
+      engine: "要使用的 Docker 引擎（unix:///路径、tcp://主机:端口、ssh://用户@主机），同 DOCKER_HOST",
+      context: "使用该 Docker 上下文的引擎，同 DOCKER_CONTEXT",
       afterError: "（运行 `lvs-lab --help` 查看所有命令）",
     },
     bundle: {

@@ -41,7 +41,7 @@ export interface LabHooks {
   /** The kernel running the containers, shown in the header. */
   kernel?: string;
   /** Runs an interactive shell in a container with the terminal handed over; resolves with its exit code. */
-  interactiveShell(dockerHost: string, containerId: string, node: string): Promise<number>;
+  interactiveShell(containerId: string, node: string): Promise<number>;
 }
 
 export interface Controller {
@@ -97,7 +97,7 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     async shell(node) {
       const id = s.containers[node];
       if (!id) throw new UserError(`Instance "${s.name}" has no node "${node}".`);
-      return hooks.interactiveShell(s.engine.host, id, node);
+      return hooks.interactiveShell(id, node);
     },
   };
 }

@@ -42,7 +42,7 @@ export class FakeEngine implements EngineClient {
     return false;
   }
   async info(): Promise<EngineInfo> {
-    return { host: this.host, version: "fake", apiVersion: "1.41", kernel: "6.1.0-fake", os: "Fake" };
+    return { host: this.host, product: "Docker", version: "fake", apiVersion: "1.41", kernel: "6.1.0-fake", os: "Fake" };
   }
   async labels(): Promise<Record<string, string>> {
     return {};
