@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything lvs-lab and its tests need on a fresh Debian/Ubuntu machine (as root):
-# system packages (chromium for the class page's browser test), node modules, a running
+# system packages (chromium for the class page's browser test, docker-compose for the bench), node modules, a running
 # Docker engine and the lab image. Where this kernel has no ip_vs, `doctor --fix` also
 # installs QEMU (a few packages), but the VM itself is built by the first `lvs-lab start`
 # of an LVS lab. With --vm (CI, `npm run test:all`) the VM is built and booted here.
@@ -12,7 +12,8 @@ want_vm=no
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
-  packages=(docker.io debootstrap tmux curl chromium)
+  # docker-compose (v1, Debian's package): the baseline `npm run bench` compares start times with.
+  packages=(docker.io docker-compose debootstrap tmux curl chromium)
   [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio e2fsprogs)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -25,8 +26,10 @@ else
   echo "Not root on Debian/Ubuntu: install Docker, tmux and (where the kernel lacks ip_vs) qemu-system-x86 yourself." >&2
 fi
 
-step "node modules"
+step "node modules, build"
 npm ci --no-audit --no-fund
+# A clone has no dist/ until it is built (the package builds on prepack, so installs stay silent).
+npm run build
 
 step "Docker engine, lab image, QEMU where the kernel lacks ip_vs (lvs-lab doctor --fix)"
 node bin/lvs-lab.js doctor --fix

@@ -26,7 +26,7 @@ async function bench(flags: Flags): Promise<boolean> {
   // Only the start section compares with docker-compose.
   const compose = await run("docker-compose", ["version", "--short"]);
   const needsCompose = !flags.only || flags.only.has("start");
-  if (needsCompose && compose.code !== 0) throw new Error("docker-compose (v1) is missing: apt-get install -y docker-compose");
+  if (needsCompose && compose.code !== 0) throw new Error("docker-compose (v1) is missing: `npm run setup` installs it (Debian's docker-compose package), or run the other sections with --only");
   const image = await ensureLabImage(engine, (e) => log(`image: ${e.line}`));
   if (onHost(flags)) await cleanupAllBench();
   const results: BenchResults = {

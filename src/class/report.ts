@@ -101,10 +101,10 @@ export async function classNotices(reported: Reported | undefined, currentStep: 
 }
 
 /** Reports a lab command to the class (when joined) and prints what the instructor has for the learner. */
-export async function tellClass(type: EventType, s: LabSession, progress: Progress, checks?: StepCheck[], opts: { json?: boolean } = {}): Promise<void> {
+/** `opts.nameFlag`: " --name X" where the offer's command needs it (the CLI knows which instances run). */
+export async function tellClass(type: EventType, s: LabSession, progress: Progress, checks?: StepCheck[], opts: { json?: boolean; nameFlag?: string } = {}): Promise<void> {
   const reported = await reportToClass(type, labRefOf(s), progress, checks);
-  const nameFlag = s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : "";
-  const lines = await classNotices(reported, Math.min(progress.step, s.lab.lesson.steps.length - 1) + 1, nameFlag);
+  const lines = await classNotices(reported, Math.min(progress.step, s.lab.lesson.steps.length - 1) + 1, opts.nameFlag);
   // With --json, stdout holds only the report.
   for (const line of lines) (opts.json ? process.stderr : process.stdout).write(`${opts.json ? "" : "\n"}${line}\n`);
 }

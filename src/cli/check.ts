@@ -3,47 +3,11 @@ import { ExitCode, UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import type { Prediction } from "../lesson/markdown-lesson.js";
-import type { ProbeResult } from "../probes/runner.js";
 import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
-import { bold, dim, formatProbe, green, printJson, red } from "./output.js";
+import { bold, dim, elapsed, formatProbe, green, printJson, red } from "./output.js";
 
-type ProbeReport = Pick<ProbeResult, "kind" | "node" | "description" | "ok" | "message" | "hint" | "spread" | "observation" | "path">;
-
-export interface PredictionReport {
-  question: string;
-  choices: string[];
-  answer: number;
-  /** The learner's choice, when they made one before the step passed. */
-  yours?: number;
-  /** Present once the step has passed. */
-  reveal?: string;
-}
-
-export interface StepReport {
-  number: number;
-  id: string;
-  title: string;
-  passed: boolean;
-  probes: ProbeReport[];
-  prediction?: PredictionReport;
-}
-
-export interface CheckReport {
-  instance: string;
-  lab: string;
-  /** The last step checked (the one that holds the learner back, or the last step). */
-  step: { number: number; id: string; title: string; of: number };
-  passed: boolean;
-  probes: ProbeReport[];
-  /** Every step checked in this call, in order. */
-  steps: StepReport[];
-  /** Every step of the lab has passed. */
-  finished: boolean;
-  /** The learner's current step after this check (1-based). */
-  current: number;
-  seconds: number;
-}
+import { holdingStep, type CheckReport, type PredictionReport, type StepReport } from "./check-report.js";
 
 /** The instance a command is about, reopened as a lab session, with its saved progress. */
 export async function openTarget(name: string | undefined, opts: { allowBroken?: boolean } = {}): Promise<{ session: LabSession; progress: Progress }> {
@@ -89,7 +53,7 @@ function stepReport(session: LabSession, progress: Progress, c: StepCheck): Step
     title: step.title,
     passed: c.passed,
     probes: c.results.map(({ kind, node, description, ok, message, hint, spread, observation, path }) => ({
-      kind, node, description, ok, message, hint, spread, observation, path,
+      kind, node, description, observe: Boolean(observation), ok, message, hint, spread, path,
     })),
     ...(step.predict ? { prediction: predictionReport(step.predict, session.vars, progress.predictions[step.id], passed) } : {}),
   };
@@ -104,11 +68,11 @@ function printPrediction(p: PredictionReport): void {
 function printStep(r: StepReport, of: number, detailed: boolean): void {
   const mark = r.passed ? green("✔") : red("✘");
   console.log(`${mark} ${bold(t("cli.stepHeading", { n: r.number, of, title: r.title }))}`);
-  if (detailed) for (const p of r.probes) console.log(formatProbe(p as ProbeResult));
+  if (detailed) for (const p of r.probes) console.log(formatProbe({ ...p, observation: p.observe }));
   if (r.passed && r.prediction?.reveal) printPrediction(r.prediction);
 }
 
-function printReport(report: CheckReport, all: boolean): void {
+function printReport(report: CheckReport, all: boolean, flag: string): void {
   const of = report.step.of;
   report.steps.forEach((s, i) => {
     // Steps passed on the way are listed; a later step that is not done yet is only named.
@@ -116,8 +80,8 @@ function printReport(report: CheckReport, all: boolean): void {
     else console.log(dim(`\n${t("cli.nextStep", { n: s.number, title: s.title })}`));
   });
   console.log(dim(t("cli.seconds", { s: report.seconds.toFixed(1) })));
-  if (report.finished) console.log(green(`\n${t("cli.allDone")}`));
-  else if (!report.passed) console.log(red(`\n${t("cli.notYet")}`) + dim(t("cli.notYetHints")));
+  if (report.finished) console.log(green(`\n${t("cli.allDone", { flag })}`));
+  else if (!report.passed) console.log(red(`\n${t("cli.notYet")}`) + dim(t("cli.notYetHints", { lab: report.lab, flag })));
   else if (report.steps.every((s) => s.passed)) console.log(green(`\n${t("cli.passedNext", { n: report.current })}`));
 }
 
@@ -135,6 +99,7 @@ export function registerCheck(program: Command): void {
       const { checkOnward, checkStep } = await import("../lab/session.js");
       const { stepPasses } = await import("../probes/runner.js");
       let { session, progress } = await openTarget(opts.name);
+      const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
       const ids = stepIds(session);
       const from = opts.all ? 0 : stepIndex(opts.step, progress, session);
       const startedAt = (i: number) => stepStartedAt(progress, ids, i);
@@ -146,25 +111,25 @@ export function registerCheck(program: Command): void {
         for (const c of checks) if (c.passed) progress = recordPass(progress, ids, c.index);
         await saveProgress(session.name, progress);
         const steps = checks.map((c) => stepReport(session, progress, c));
-        const first = steps[0]!;
         // Exit 0 means the step the learner was on passed; later steps only add to it.
-        const passed = opts.all ? steps.every((s) => s.passed) : first.passed;
+        const passed = opts.all ? steps.every((s) => s.passed) : steps[0]!.passed;
         const finished = isFinished(progress, ids);
+        const holding = holdingStep(steps);
         const report: CheckReport = {
           instance: session.name,
           lab: session.lab.lesson.meta.id,
-          step: { number: first.number, id: first.id, title: first.title, of: ids.length },
+          step: { number: holding.number, id: holding.id, title: holding.title, of: ids.length },
           passed,
-          probes: first.probes,
+          probes: holding.probes,
           steps,
           finished,
           current: progress.step + 1,
-          seconds: (Date.now() - began) / 1000,
+          seconds: elapsed(began),
         };
         if (opts.json) printJson(report);
-        else printReport(report, Boolean(opts.all));
+        else printReport(report, Boolean(opts.all), nameFlag);
         const { tellClass } = await import("../class/report.js");
-        await tellClass("check", session, progress, checks, { json: opts.json });
+        await tellClass("check", session, progress, checks, { json: opts.json, nameFlag });
         if (passed || !opts.watch) {
           process.exitCode = passed ? ExitCode.ok : ExitCode.failed;
           return;

@@ -35,6 +35,17 @@ export async function knownEngines(): Promise<Engine[]> {
   return engines;
 }
 
+/** The names of every instance running on the known engines. */
+export async function runningInstanceNames(): Promise<string[]> {
+  return (await Promise.all((await knownEngines()).map(async (e) => (await listInstances(e).catch(() => [])).map((i) => i.name)))).flat();
+}
+
+/** " --name X" for commands printed for the learner, where a bare command would not find this instance. */
+export async function nameFlagFor(name: string, lab: string): Promise<string> {
+  const { instanceFlag } = await import("../lab/instance-flag.js");
+  return instanceFlag(name, lab, await runningInstanceNames());
+}
+
 /** An instance recorded in the VM that is no longer running went with it: say that, not "engine unreachable". */
 async function refuseGoneVm(name: string, lab: string, dockerHost: string): Promise<void> {
   const { isVmDockerHost, vmStatus } = await import("../vm/index.js");

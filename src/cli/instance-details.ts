@@ -5,6 +5,7 @@
  * They are computed only for --json.
  */
 import type { EngineClient } from "../docker/engine.js";
+import type { LabSession } from "../lab/session.js";
 
 export interface InstanceDetails {
   subnets: Record<string, string>;
@@ -18,14 +19,18 @@ export async function instanceDetails(engine: EngineClient, name: string, broken
     // Interface names come from the record `start` kept; without one (an instance another
     // user started) they are left out rather than discovered with an exec on every node.
     const known = (await readInstanceRecord(name)) !== undefined;
-    const s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { allowBroken: broken || !known });
-    return {
-      subnets: Object.fromEntries(Object.values(s.topology.networks).map((n) => [n.name, n.subnet])),
-      addresses: Object.fromEntries(Object.values(s.topology.nodes).map((n) => [n.name, { ...n.addresses }])),
-      vars: s.vars,
-    };
+    return sessionDetails(await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { allowBroken: broken || !known }));
   } catch {
     // A half-built instance may not resolve; status still lists it.
     return undefined;
   }
+}
+
+/** The same, for a session already open (`start --json`). */
+export function sessionDetails(s: LabSession): InstanceDetails {
+  return {
+    subnets: Object.fromEntries(Object.values(s.topology.networks).map((n) => [n.name, n.subnet])),
+    addresses: Object.fromEntries(Object.values(s.topology.nodes).map((n) => [n.name, { ...n.addresses }])),
+    vars: s.vars,
+  };
 }

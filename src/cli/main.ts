@@ -7,12 +7,14 @@ import { pickLanguage } from "../i18n/locale.js";
 import { VERSION } from "../version.js";
 import { registerBundle } from "./bundle.js";
 import { registerCheck } from "./check.js";
+import { registerCompletion } from "./completion.js";
 import { classCommand } from "./class.js";
 import { registerDoctor } from "./doctor.js";
 import { localizeHelp } from "./help.js";
 import { registerImage } from "./image.js";
 import { registerLint } from "./lint.js";
 import { registerList } from "./list.js";
+import { localizeParseErrors } from "./parse-errors.js";
 import { registerPredict } from "./predict.js";
 import { registerReset } from "./reset.js";
 import { registerSelftest } from "./selftest.js";
@@ -43,7 +45,9 @@ export function buildProgram(): Command {
   }
   program.addCommand(vmCommand());
   program.addCommand(classCommand());
+  registerCompletion(program);
   localizeHelp(program);
+  localizeParseErrors(program);
   return program;
 }
 

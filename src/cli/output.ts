@@ -1,16 +1,33 @@
 /** Plain output shared by the commands: one place decides colours and timing. */
+import { Chalk, supportsColor, supportsColorStderr, type ColorSupportLevel } from "chalk";
 import { t } from "../i18n/index.js";
 import type { ProbeResult } from "../probes/runner.js";
 
-const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
-const paint = (code: string) => (text: string) => (useColour ? `\x1b[${code}m${text}\x1b[0m` : text);
-export const green = paint("32");
-export const red = paint("31");
-export const dim = paint("2");
-export const bold = paint("1");
+/**
+ * chalk's level for a stream already follows FORCE_COLOR (1 in a pipe: colour; 0 on a
+ * terminal: none) and TERM=dumb; NO_COLOR (no-color.org), which chalk leaves to its
+ * callers, wins over both.
+ */
+export function colourLevel(detected: { level: ColorSupportLevel } | false, env: NodeJS.ProcessEnv = process.env): ColorSupportLevel {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return 0;
+  return detected ? detected.level : 0;
+}
+
+const out = new Chalk({ level: colourLevel(supportsColor) });
+/** For stderr, which may be a terminal while stdout is a pipe (--json) or the other way round. */
+const err = new Chalk({ level: colourLevel(supportsColorStderr) });
+export const green = (text: string) => out.green(text);
+export const red = (text: string) => out.red(text);
+export const dim = (text: string) => out.dim(text);
+export const bold = (text: string) => out.bold(text);
 
 export function printJson(data: unknown): void {
   process.stdout.write(JSON.stringify(data, null, 2) + "\n");
+}
+
+/** Seconds since `sinceMs`, for --json. */
+export function elapsed(sinceMs: number): number {
+  return (Date.now() - sinceMs) / 1000;
 }
 
 export function seconds(sinceMs: number): string {
@@ -33,5 +50,5 @@ function formatPath(r: ProbeResult): string {
 
 /** Progress lines on stderr, so stdout stays clean for --json. */
 export function progressLine(text: string): void {
-  process.stderr.write(`${dim("·")} ${text}\n`);
+  process.stderr.write(`${err.dim("·")} ${text}\n`);
 }

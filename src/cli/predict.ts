@@ -16,6 +16,7 @@ export function registerPredict(program: Command): void {
     .action(async (choice: string | undefined, opts: { name?: string; step?: string; json?: boolean }) => {
       const { stepAt } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);
+      const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
       const index = stepIndex(opts.step, progress, session);
       const step = stepAt(session, index);
       if (!step.predict) throw new UserError(t("errors.noPrediction", { n: index + 1, title: step.title }));
@@ -29,12 +30,12 @@ export function registerPredict(program: Command): void {
         if (yours !== undefined && yours !== n) throw new UserError(t("errors.predictedAlready", { n: yours }));
         const predicted = recordPrediction(progress, step.id, n);
         await saveProgress(session.name, predicted);
-        await (await import("../class/report.js")).tellClass("predict", session, predicted, undefined, { json: opts.json });
+        await (await import("../class/report.js")).tellClass("predict", session, predicted, undefined, { json: opts.json, nameFlag });
         yours = n;
       }
       if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });
       console.log(bold(r(step.predict.question)));
       choices.forEach((c, i) => console.log(`  ${i + 1}. ${c}${yours === i + 1 ? dim(t("cli.yourPrediction")) : ""}`));
-      console.log(dim(t(yours === undefined ? "cli.predictHowTo" : "cli.predictMeasure")));
+      console.log(dim(t(yours === undefined ? "cli.predictHowTo" : "cli.predictMeasure", { flag: nameFlag })));
     });
 }

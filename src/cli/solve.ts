@@ -17,6 +17,7 @@ export function registerSolve(program: Command): void {
       if (opts.to !== undefined) return (await import("./solve-to.js")).solveTo({ ...opts, to: opts.to });
       const { solveStep } = await import("../lab/session.js");
       const { session, progress } = await openTarget(opts.name);
+      const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
       const first = stepIndex(opts.step, progress, session);
       const last = opts.all ? session.lab.lesson.steps.length - 1 : first;
       const runs = [];
@@ -32,8 +33,8 @@ export function registerSolve(program: Command): void {
         updated = markSolvedWithHelp(updated, step.id);
       }
       await saveProgress(session.name, updated);
-      await (await import("../class/report.js")).tellClass("solve", session, updated, undefined, { json: opts.json });
+      await (await import("../class/report.js")).tellClass("solve", session, updated, undefined, { json: opts.json, nameFlag });
       if (opts.json) printJson({ instance: session.name, solved: runs });
-      else console.log(dim(`\n${t("cli.solveThenCheck")}`));
+      else console.log(dim(`\n${t("cli.solveThenCheck", { flag: nameFlag })}`));
     });
 }

@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { t } from "../i18n/index.js";
 import type { LabSession } from "../lab/session.js";
 import { deleteProgress, loadProgress, saveProgress } from "../state/progress.js";
-import { bold, dim, progressLine, seconds } from "./output.js";
+import { bold, dim, elapsed, printJson, progressLine, seconds } from "./output.js";
 import { interruptSignal } from "./signals.js";
 
-export function describeInstance(s: LabSession): string {
+/** The lab's addresses and nodes, then how to reach them; `flag` names the instance where commands need it. */
+export function describeInstance(s: LabSession, flag: string): string {
   const lines = [bold(`${s.lab.lesson.meta.title}`) + dim(t("cli.instanceOn", { name: s.name, engine: s.engine.host })), ""];
   for (const net of Object.values(s.topology.networks)) lines.push(`  ${t("cli.network")} ${bold(net.name.padEnd(6))} ${net.subnet}`);
   for (const v of Object.entries(s.topology.vips)) lines.push(`  ${v[0].toUpperCase().padEnd(14)} ${v[1].address}`);
@@ -17,7 +18,6 @@ export function describeInstance(s: LabSession): string {
     const serves = node.serve.length ? dim(t("cli.servesHttp", { ports: node.serve.join(", ") })) : "";
     lines.push(`  ${bold(node.name.padEnd(9))} ${node.role.padEnd(16)} ${addrs}${serves}`);
   }
-  const flag = s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : "";
   lines.push("", t("cli.shellHowTo", { flag }), t("cli.checkHowTo", { flag }));
   return lines.join("\n");
 }
@@ -32,7 +32,8 @@ export function registerStart(program: Command): void {
     .option("--lang <lang>", t("help.start.lang"))
     .option("--restart", t("help.start.restart"))
     .option("--no-ui", t("help.start.noUi"))
-    .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean }) => {
+    .option("--json", t("help.option.json"))
+    .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean; json?: boolean }) => {
       const { instanceEngine } = await import("./context.js");
       const { instanceContainers } = await import("../docker/instance.js");
       const { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
@@ -44,7 +45,7 @@ export function registerStart(program: Command): void {
       const reattach = existing !== undefined && (await runningInstanceOf(existing, name, labId));
       const engine = reattach ? existing : await (await import("./lab-engine.js")).engineForLab(labId, { vm: opts.vm, signal });
       // The UI needs a terminal on both ends; pipes and --no-ui get plain output.
-      const ui = opts.ui && Boolean(process.stdout.isTTY && process.stdin.isTTY);
+      const ui = opts.ui && !opts.json && Boolean(process.stdout.isTTY && process.stdin.isTTY);
       const began = Date.now();
       let s: LabSession;
       let reattached = false;
@@ -88,7 +89,7 @@ export function registerStart(program: Command): void {
         // Fresh containers for a learner who had got further: replay the steps done so far.
         await replaySteps(s, progress.step, (i) => progressLine(t("cli.restoring", { n: i + 1, title: s.lab.lesson.steps[i]!.title })));
       }
-      const nameFlag = s.name !== labId ? ` --name ${s.name}` : "";
+      const nameFlag = await (await import("./context.js")).nameFlagFor(s.name, labId);
 
       if (ui) {
         const [{ runLesson }, { createController }, { interactiveShell }] = await Promise.all([
@@ -98,7 +99,7 @@ export function registerStart(program: Command): void {
         ]);
         // The UI reaches the engine only through these: the kernel for its header, a terminal exec for shells.
         const kernel = await s.engine.info().then((i) => i.kernel, () => undefined);
-        const controller = createController(s, { kernel, interactiveShell: (id, node) => interactiveShell(engine, id, node) });
+        const controller = createController(s, { kernel, interactiveShell: (id, node) => interactiveShell(engine, id, node), nameFlag });
         // Joined to a class: the screen's checks and progress are reported, offers come in.
         const classLink = await (await import("../class/ui-link.js")).linkToClass(controller, progress);
         const outcome = await runLesson(classLink?.controller ?? controller, progress, { signal });
@@ -115,10 +116,24 @@ export function registerStart(program: Command): void {
       }
 
       progressLine(reattached ? t("cli.reattached", { name: s.name }) : t("cli.labReady", { took: seconds(began) }));
-      console.log(describeInstance(s));
       const step = s.lab.lesson.steps[progress.step]!;
+      if (opts.json) {
+        const { sessionDetails } = await import("./instance-details.js");
+        printJson({
+          instance: s.name,
+          lab: labId,
+          engine: s.engine.host,
+          reattached,
+          step: { number: progress.step + 1, id: step.id, title: step.title, of: s.lab.lesson.steps.length },
+          passed: progress.passed,
+          ...sessionDetails(s),
+          seconds: elapsed(began),
+        });
+        return (await import("../class/report.js")).tellClass("start", s, progress, undefined, { json: true, nameFlag });
+      }
+      console.log(describeInstance(s, nameFlag));
       const done = progress.passed.length ? t("cli.passedSoFar", { count: progress.passed.length }) : "";
-      console.log(t("cli.startStep", { n: progress.step + 1, of: s.lab.lesson.steps.length, title: bold(step.title), done }));
-      await (await import("../class/report.js")).tellClass("start", s, progress);
+      console.log(t("cli.startStep", { n: progress.step + 1, of: s.lab.lesson.steps.length, title: bold(step.title), done, flag: nameFlag }));
+      await (await import("../class/report.js")).tellClass("start", s, progress, undefined, { nameFlag });
     });
 }

@@ -16,6 +16,20 @@ export const enHelp = {
       version: "output the version number",
       default: "(default: {{value}})",
     },
+    parse: {
+      unknownCommand: "unknown command '{{name}}'.",
+      didYouMean: " Did you mean {{names}}?",
+      unknownOption: "unknown option '{{flag}}'.",
+      missingArgument: "missing required argument '{{name}}'.",
+      optionMissingArgument: "option '{{flags}}' needs a value.",
+      missingMandatory: "required option '{{flags}}' not given.",
+      excessArguments: "too many arguments for '{{command}}': {{got}} given, {{expected}} expected.",
+    },
+    completion: {
+      about: "print a shell completion script: commands, options, lab and instance names (bash, zsh or fish)",
+      install: "bash: lvs-lab completion bash > /etc/bash_completion.d/lvs-lab   zsh: lvs-lab completion zsh > \"${fpath[1]}/_lvs-lab\"   fish: lvs-lab completion fish > ~/.config/fish/completions/lvs-lab.fish",
+      badShell: "Completion scripts exist for bash, zsh and fish, not {{shell}}.",
+    },
     program: {
       about: "Hands-on Linux IP load balancing in containers: iptables DNAT, LVS-NAT/DR/TUN, keepalived",
       debug: "show stack traces of internal errors",

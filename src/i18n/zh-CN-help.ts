@@ -14,6 +14,20 @@ export const zhCNHelp = {
       version: "显示版本号",
       default: "（默认：{{value}}）",
     },
+    parse: {
+      unknownCommand: "未知命令 '{{name}}'。",
+      didYouMean: "你是不是想用 {{names}}？",
+      unknownOption: "未知选项 '{{flag}}'。",
+      missingArgument: "缺少必需的参数 '{{name}}'。",
+      optionMissingArgument: "选项 '{{flags}}' 缺少取值。",
+      missingMandatory: "没有给出必需的选项 '{{flags}}'。",
+      excessArguments: "'{{command}}' 的参数太多：给了 {{got}} 个，只需要 {{expected}} 个。",
+    },
+    completion: {
+      about: "输出 shell 补全脚本：命令、选项、实验名和实例名（bash、zsh 或 fish）",
+      install: "bash：lvs-lab completion bash > /etc/bash_completion.d/lvs-lab   zsh：lvs-lab completion zsh > \"${fpath[1]}/_lvs-lab\"   fish：lvs-lab completion fish > ~/.config/fish/completions/lvs-lab.fish",
+      badShell: "只有 bash、zsh 和 fish 的补全脚本，没有 {{shell}} 的。",
+    },
     program: {
       about: "在容器中动手学习 Linux IP 负载均衡：iptables DNAT、LVS-NAT/DR/TUN、keepalived",
       debug: "显示内部错误的调用栈",

@@ -30,7 +30,7 @@ export async function catchUpTo(s: LabSession, progress: Progress, target: numbe
         const why = again.find((r) => !r.ok && !r.observation)?.message ?? "a probe still fails";
         throw new UserError(
           `Step ${i + 1} (${stepAt(s, i).title}) still fails after its reference solution: ${why}`,
-          `Something set up by hand gets in the way; \`lvs-lab reset --step ${target + 1}${s.name !== s.lab.lesson.meta.id ? ` --name ${s.name}` : ""}\` gives a clean start at step ${target + 1}.`,
+          `Something set up by hand gets in the way; \`lvs-lab reset --step ${target + 1} --name ${s.name}\` gives a clean start at step ${target + 1}.`,
         );
       }
       p = markSolvedWithHelp(p, ids[i]!);

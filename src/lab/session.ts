@@ -120,7 +120,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   validateInstanceName(name);
   const leftovers = await findLeftovers(engine);
   if (await runningInstanceOf(engine, name, labId, leftovers)) {
-    throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, "Carry on with it (`lvs-lab check`), or `lvs-lab stop` it first.");
+    throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, `Carry on with it (\`lvs-lab check --name ${name}\`), or \`lvs-lab stop --name ${name}\` it first.`);
   }
   if (leftovers.includes(name)) {
     // A crashed or interrupted start of this very instance: clear it and build afresh.
@@ -273,9 +273,9 @@ export async function openLab(found: FoundInstance, opts: { lang?: string; allow
   const containers = Object.fromEntries(Object.entries(found.containers).map(([node, c]) => [node, c.id]));
   const missing = Object.keys(topology.nodes).filter((n) => !containers[n]);
   if (opts.allowBroken) return assembleSession(name, lab, engine, topology, containers, {});
-  if (missing.length) throw new UserError(t("errors.instanceMissing", { name, nodes: missing.join(", ") }), t("errors.instanceMissingHint"));
+  if (missing.length) throw new UserError(t("errors.instanceMissing", { name, nodes: missing.join(", ") }), t("errors.instanceMissingHint", { name }));
   const stopped = Object.entries(found.containers).filter(([, c]) => c.state !== "running").map(([n]) => n);
-  if (stopped.length) throw new UserError(t("errors.nodesStopped", { name, nodes: stopped.join(", "), count: stopped.length }), t("errors.nodesStoppedHint"));
+  if (stopped.length) throw new UserError(t("errors.nodesStopped", { name, nodes: stopped.join(", "), count: stopped.length }), t("errors.nodesStoppedHint", { name }));
   const record = await readInstanceRecord(name);
   const ifaces = record && record.lab === lab.lesson.meta.id ? record.ifaces : await discoverInterfaces(engine, topology, containers);
   return assembleSession(name, lab, engine, topology, containers, ifaces);

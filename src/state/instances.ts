@@ -3,7 +3,7 @@
  * its address blocks and interface names. The containers themselves (found by label)
  * stay the truth about whether it exists.
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { stateDir } from "../paths.js";
@@ -49,4 +49,10 @@ export async function readInstanceRecord(name: string): Promise<InstanceRecord |
 
 export async function deleteInstanceRecord(name: string): Promise<void> {
   await rm(recordPath(name), { force: true });
+}
+
+/** The names of the instances recorded here (a cache: stop deletes a record, a crash may leave one). */
+export async function recordedInstanceNames(): Promise<string[]> {
+  const files = await readdir(instancesDir()).catch(() => [] as string[]);
+  return files.filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
 }

@@ -7,28 +7,32 @@
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import { catchUpTo } from "../lab/catch-up.js";
+import { nameQuotedCommands } from "../lab/instance-flag.js";
 import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import type { LabView, UiActions } from "./types.js";
 
-function labView(s: LabSession, kernel?: string): LabView {
+function labView(s: LabSession, hooks: Pick<LabHooks, "kernel" | "nameFlag">): LabView {
+  const kernel = hooks.kernel;
   const r = (text: string) => renderTemplate(text, s.vars);
+  // Lesson text quotes commands (`lvs-lab shell director`); they must work as typed.
+  const prose = (text: string) => nameQuotedCommands(r(text), hooks.nameFlag ?? "");
   return {
     labId: s.lab.lesson.meta.id,
     title: s.lab.lesson.meta.title,
     instance: s.name,
     engineHost: s.engine.host,
     kernel,
-    intro: r(s.lab.lesson.intro),
+    intro: prose(s.lab.lesson.intro),
     steps: s.lab.lesson.steps.map((st) => ({
       id: st.id,
       title: st.title,
-      prose: r(st.prose),
-      hints: st.hints.map(r),
+      prose: prose(st.prose),
+      hints: st.hints.map(prose),
       solutions: st.solutions.map((sol) => ({ node: sol.node, commands: r(sol.commands) })),
       ...(st.predict
-        ? { predict: { question: r(st.predict.question), choices: st.predict.choices.map(r), answer: st.predict.answer, reveal: r(st.predict.reveal) } }
+        ? { predict: { question: r(st.predict.question), choices: st.predict.choices.map(r), answer: st.predict.answer, reveal: prose(st.predict.reveal) } }
         : {}),
     })),
     topology: s.topology,
@@ -40,6 +44,8 @@ function labView(s: LabSession, kernel?: string): LabView {
 export interface LabHooks {
   /** The kernel running the containers, shown in the header. */
   kernel?: string;
+  /** " --name X" where commands quoted in the lesson need it (see lab/instance-flag.ts). */
+  nameFlag?: string;
   /** Runs an interactive shell in a container with the terminal handed over; resolves with its exit code. */
   interactiveShell(containerId: string, node: string): Promise<number>;
 }
@@ -75,7 +81,7 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     },
     async reset(step) {
       s = await resetLab(s, step);
-      return labView(s, hooks.kernel);
+      return labView(s, hooks);
     },
     async catchUp(step, progress) {
       const r = await catchUpTo(s, progress, step);
@@ -90,7 +96,7 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
   };
   return {
     actions,
-    view: () => labView(s, hooks.kernel),
+    view: () => labView(s, hooks),
     session: () => s,
     checkTimes,
     flush: () => saving,
