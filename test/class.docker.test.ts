@@ -101,7 +101,7 @@ describe("a workshop of three on real dnat labs", () => {
     ]);
     const ben = await check("ben", "--json");
     expect(ben.code).toBe(1);
-    benFailing = JSON.parse(ben.stdout).probes.find((p: { ok: boolean; observation?: boolean }) => !p.ok && !p.observation).description;
+    benFailing = JSON.parse(ben.stdout).probes.find((p: { ok: boolean; observe: boolean }) => !p.ok && !p.observe).description;
     const row = (await api("/api/class")).labs[0].rows.find((r: { name: string }) => r.name === "ben");
     expect(row).toMatchObject({ current: 1, cells: ["failed", "todo", "todo"], failing: [benFailing] });
     const detail = await api(`/api/learners/${row.learner}`);
