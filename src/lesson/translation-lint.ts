@@ -143,6 +143,7 @@ export async function lintAll(dir?: string): Promise<LintReport> {
   const { FileError } = await import("../errors.js");
   const { labsDir, listLabIds, loadLessonFile } = await import("./load.js");
   const { parseTranslation } = await import("./markdown-lesson.js");
+  const { hintProblems, lintLessons } = await import("./lesson-lint.js");
   const labs = dir ?? labsDir;
   const problems: LintProblem[] = [];
   const asProblem = (e: unknown, file: string) => {
@@ -154,6 +155,7 @@ export async function lintAll(dir?: string): Promise<LintReport> {
     const file = join(labs, `${id}.md`);
     await loadLessonFile(file).then((l) => originals.set(id, l.lesson), (e: unknown) => asProblem(e, file));
   }
+  problems.push(...lintLessons([...originals.values()]));
   const translations: string[] = [];
   const langs = (await readdir(labs, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   for (const lang of langs) {
@@ -166,7 +168,12 @@ export async function lintAll(dir?: string): Promise<LintReport> {
         continue;
       }
       try {
-        problems.push(...lintTranslation(original, parseTranslation(await readFile(file, "utf8"), shown)));
+        const translation = parseTranslation(await readFile(file, "utf8"), shown);
+        problems.push(...lintTranslation(original, translation));
+        for (const step of translation.steps) {
+          const o = original.steps.find((s) => s.id === step.id);
+          if (o) for (const message of hintProblems(o, step.hints)) problems.push({ file: shown, line: step.line, message });
+        }
         translations.push(`${lang}/${id}`);
       } catch (e) {
         asProblem(e, shown);
