@@ -1,6 +1,7 @@
 /**
- * 简体中文目录：与 en.ts 逐键对应。术语取自参考文本：调度器（director）、实际服务器
- * （real server）、虚拟服务器（virtual service）。命令、地址和接口名保持原样。
+ * 简体中文目录：与 en.ts 逐键对应。术语以 labs/zh-CN/GLOSSARY.md 为准（课程和界面共用，
+ * lvs-lab lint 检查）：调度器（director）、真实服务器（real server）、虚拟服务（virtual
+ * service）、权重（weight）。命令、地址和接口名保持原样。
  */
 import type { PartialCatalogue } from "./index.js";
 import { zhCNTools } from "./zh-CN-tools.js";
@@ -188,9 +189,9 @@ export const zhCN = {
     },
     ipvs: {
       describe: "{{node}}：IPVS {{protocol}} {{service}}{{scheduler}}{{servers}}",
-      withServers_other: "，{{count}} 台实际服务器",
-      method: { masq: "地址转换/NAT", route: "直接路由", tunnel: "IP 隧道" },
-      methodMismatch: "实际服务器 {{who}} 是用 {{haveFlag}}（{{have}}）添加的，本实验需要 {{wantFlag}}（{{want}}）。",
+      withServers_other: "，{{count}} 台真实服务器",
+      method: { masq: "地址伪装（NAT）", route: "直接路由", tunnel: "IP 隧道" },
+      methodMismatch: "真实服务器 {{who}} 是用 {{haveFlag}}（{{have}}）添加的，本实验需要 {{wantFlag}}（{{want}}）。",
       noIpvs: "运行 {{node}} 的内核没有 IPVS（ip_vs 模块）：本实验需要带 ip_vs 的内核（见 `lvs-lab doctor`）。",
       stillHas: "{{node}} 上仍有虚拟服务 {{name}}。",
       noneOk: "{{node}} 上没有虚拟服务 {{name}}。",
@@ -203,11 +204,11 @@ export const zhCN = {
       onNode: "{{node}}：{{what}}",
       ownerAddress: "{{owner}}（{{address}}）",
       wrongPort: "（现有的是 {{address}}：端口不对）",
-      rsMissing: "{{node}}：{{name}} 中缺少实际服务器 {{server}}{{extra}}。",
-      quiesced: " —— 权值 0 表示静默：它不再接收新连接",
-      weight: "{{node}}：实际服务器 {{who}} 的权值是 {{have}}，应当是 {{want}}{{quiesced}}。",
-      extra: "{{node}}：{{name}} 中有不该有的实际服务器：{{list}}。",
-      noServers: "没有实际服务器",
+      rsMissing: "{{node}}：{{name}} 中缺少真实服务器 {{server}}{{extra}}。",
+      quiesced: " —— 权重 0 表示静默：它不再接收新连接",
+      weight: "{{node}}：真实服务器 {{who}} 的权重是 {{have}}，应当是 {{want}}{{quiesced}}。",
+      extra: "{{node}}：{{name}} 中有不该有的真实服务器：{{list}}。",
+      noServers: "没有真实服务器",
       ok: "{{node}}：{{name}} -s {{scheduler}} → {{list}}。",
     },
     http: {
@@ -229,12 +230,12 @@ export const zhCN = {
       onlySome: "{{node}} 发往 {{to}} 的 {{total}} 个请求只有 {{answered}} 个得到应答{{summary}}；其余的：{{errors}}。",
       serverNone: "{{server}} 没有应答发往 {{to}} 的 {{total}} 个请求中的任何一个（{{summary}}）。",
       spread: "{{server}} 应答了 {{answered}} 个请求中的 {{got}} 个（{{actual}} %），预期约为 {{expected}} %（{{summary}}）。",
-      clientRewritten: "实际服务器看到的客户端地址是 {{seen}}，而不是 {{client}}：客户端的地址在途中被改写了。",
+      clientRewritten: "真实服务器看到的客户端地址是 {{seen}}，而不是 {{client}}：客户端的地址在途中被改写了。",
       repliesViaDirector: "有 {{count}} 个回包从 {{director}} 发往客户端：回包经过了调度器，而不是直接回到客户端。",
       repliesBypass: "没有回包从 {{director}} 发往客户端：回包绕过了调度器。",
       okViaDirector: "；{{count}} 个回包经过 {{director}}",
       okDirect: "；回包直接回到客户端（经过 {{director}} 的为 0）",
-      okSeen: "；实际服务器看到的是 {{seen}}",
+      okSeen: "；真实服务器看到的是 {{seen}}",
       ok: "{{answered}}/{{total}} 得到应答（{{summary}}）{{seen}}{{path}}。",
     },
     iptables: {

@@ -70,8 +70,9 @@ export async function loadLessonFile(path: string, topologyDir = topologiesDir):
   return { lesson, topology };
 }
 
+/** Lab ids are lower case ("dnat"); other Markdown files beside them (GLOSSARY.md) are not labs. */
 export async function listLabIds(dir = labsDir): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith(".md")).map((f) => f.replace(/\.md$/, "")).sort();
+  return (await readdir(dir)).filter((f) => /^[a-z][a-z0-9-]*\.md$/.test(f)).map((f) => f.replace(/\.md$/, "")).sort();
 }
 
 export { pickLanguage };

@@ -144,6 +144,7 @@ export async function lintAll(dir?: string): Promise<LintReport> {
   const { labsDir, listLabIds, loadLessonFile } = await import("./load.js");
   const { parseTranslation } = await import("./markdown-lesson.js");
   const { hintProblems, lintLessons } = await import("./lesson-lint.js");
+  const { GLOSSARY_FILE, glossaryProblemsInCatalogue, glossaryProblemsInLesson, parseGlossary } = await import("./glossary-lint.js");
   const labs = dir ?? labsDir;
   const problems: LintProblem[] = [];
   const asProblem = (e: unknown, file: string) => {
@@ -159,6 +160,11 @@ export async function lintAll(dir?: string): Promise<LintReport> {
   const translations: string[] = [];
   const langs = (await readdir(labs, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   for (const lang of langs) {
+    const glossaryPath = join(labs, lang, GLOSSARY_FILE);
+    const glossaryShown = relative(process.cwd(), glossaryPath) || glossaryPath;
+    const glossary = existsSync(glossaryPath) ? parseGlossary(await readFile(glossaryPath, "utf8")) : [];
+    const catalogue = CATALOGUES[lang];
+    if (glossary.length && catalogue) problems.push(...glossaryProblemsInCatalogue(glossary, catalogue.messages, `src/i18n/${lang}.ts`, glossaryShown));
     for (const id of await listLabIds(join(labs, lang))) {
       const file = join(labs, lang, `${id}.md`);
       const shown = relative(process.cwd(), file) || file;
@@ -168,8 +174,9 @@ export async function lintAll(dir?: string): Promise<LintReport> {
         continue;
       }
       try {
-        const translation = parseTranslation(await readFile(file, "utf8"), shown);
-        problems.push(...lintTranslation(original, translation));
+        const text = await readFile(file, "utf8");
+        const translation = parseTranslation(text, shown);
+        problems.push(...lintTranslation(original, translation), ...glossaryProblemsInLesson(glossary, text, shown, glossaryShown));
         for (const step of translation.steps) {
           const o = original.steps.find((s) => s.id === step.id);
           if (o) for (const message of hintProblems(o, step.hints)) problems.push({ file: shown, line: step.line, message });
