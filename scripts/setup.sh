@@ -15,6 +15,8 @@ if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
   # docker-compose (v1, Debian's package): the baseline `npm run bench` compares start times with.
   packages=(docker.io docker-compose debootstrap tmux curl chromium)
   [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio e2fsprogs)
+  # The engine tests (test/engine-*.docker.test.ts): a loopback sshd, Podman, rootless Docker's parts.
+  packages+=(openssh-server podman rootlesskit uidmap slirp4netns fuse-overlayfs)
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -22,6 +24,9 @@ if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # A non-root user with subordinate ids: rootless Docker and Podman in the engine tests run as it.
+  id lvs-lab-rootless >/dev/null 2>&1 || useradd --create-home --shell /bin/bash lvs-lab-rootless
+  grep -q '^lvs-lab-rootless:' /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 lvs-lab-rootless
 else
   echo "Not root on Debian/Ubuntu: install Docker, tmux and (where the kernel lacks ip_vs) qemu-system-x86 yourself." >&2
 fi
