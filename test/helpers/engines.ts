@@ -121,8 +121,9 @@ export async function startDockerd(opts: { name: string; unixSockets: string[]; 
     sh("ip", ["netns", "exec", ns.name, "ip", "link", "set", "lo", "up"]);
   }
   const out = openSync(log, "a");
+  // nsenter, not `ip netns exec`: that one mounts a fresh /sys, without the cgroup mounts dockerd needs.
   const child = ns
-    ? spawn("ip", ["netns", "exec", ns.name, "dockerd", ...args], { detached: true, stdio: ["ignore", out, out] })
+    ? spawn("nsenter", [`--net=/run/netns/${ns.name}`, "dockerd", ...args], { detached: true, stdio: ["ignore", out, out] })
     : spawn("dockerd", args, { detached: true, stdio: ["ignore", out, out] });
   const stop = async () => {
     await stopGroup(child);
