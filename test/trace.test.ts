@@ -102,7 +102,9 @@ describe("trace: where the packets of a request went, on real captures", () => {
 
   it("dr with the ARP sysctls at 0: the client's SYN goes straight to rs2's MAC", () => {
     const verdict = judgeProbeRecording("trace/dr-arp-answered-by-rs.txt");
-    expect(verdict.message).toBe("rs1 answered none of the 6 requests to 198.51.100.77:80 (rs2 6).");
+    expect(verdict.message).toBe(
+      "The client sent the VIP's packets straight to rs2: rs2 answered its ARP request for 198.51.100.77, so director never saw them (arp_ignore/arp_announce on the real servers keep them quiet). rs1 answered none of the 6 requests to 198.51.100.77:80 (rs2 6).",
+    );
     expect(hops("dr-arp-answered-by-rs")).toEqual([
       "client: SYN to 198.51.100.77:80 left on eth0 to rs2's MAC 02:42:c6:33:64:15 (its ARP entry for 198.51.100.77)",
       "rs2: SYN arrived on eth0; SYN-ACK from 198.51.100.77:80 to 198.51.100.100 (client) left on eth0 to client",

@@ -51,6 +51,17 @@ export const enTools = {
     noSynArp: "no SYN to {{target}} left {{node}}: nobody answered its ARP request for {{address}}",
     notRewrittenBack: "its source was not rewritten back to {{target}}",
     neverCameBack: "the {{kind}} never came back through here, so {{notBack}}",
+    cause: {
+      realServerAnsweredArp:
+        "The client sent the VIP's packets straight to {{node}}: {{node}} answered its ARP request for {{address}}, so {{director}} never saw them (arp_ignore/arp_announce on the real servers keep them quiet)",
+      bothDirectorsHold: "The client sent the VIP's packets to {{node}}, not to {{director}}: {{director}} and {{node}} both hold {{address}}, and the client's ARP entry for it is {{node}}'s MAC",
+      otherNodeHolds: "The client sent the VIP's packets to {{node}}, not to {{director}}: {{node}} holds {{address}} and answered the client's ARP request for it",
+      reversePathFilter:
+        "{{node}} unwrapped the SYN on {{tunnel}} and dropped it: its route back to {{source}} leaves by {{dev}}, not {{tunnel}}, so strict reverse-path filtering (rp_filter 1) refuses the packet (nstat counts it as IPReversePathFilter)",
+      notHisAddress: "{{node}} got the SYN for {{address}} and dropped it: {{address}} is not one of {{node}}'s addresses",
+      answerBypassed:
+        "{{node}} sent its {{kind}} to {{client}} via {{gateway}}, past {{rewriter}}, which alone can rewrite it back to {{target}}: {{node}}'s route to the client must go through {{rewriter}}",
+    },
   },
   selftest: {
     image: "image: {{line}}",

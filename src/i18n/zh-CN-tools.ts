@@ -50,6 +50,14 @@ export const zhCNTools = {
     noSynArp: "没有发往 {{target}} 的 SYN 离开 {{node}}：它为 {{address}} 发出的 ARP 请求没有人应答",
     notRewrittenBack: "它的源地址没有改回 {{target}}",
     neverCameBack: "{{kind}} 没有经过这里返回，所以{{notBack}}",
+    cause: {
+      realServerAnsweredArp: "客户端把发往 VIP 的数据包直接发给了 {{node}}：{{node}} 响应了客户端对 {{address}} 的 ARP 请求，{{director}} 根本没见到这些包（真实服务器上的 arp_ignore/arp_announce 让它们不再响应）",
+      bothDirectorsHold: "客户端把发往 VIP 的数据包发给了 {{node}}，而不是 {{director}}：{{director}} 和 {{node}} 都持有 {{address}}，客户端 ARP 表中它对应的是 {{node}} 的 MAC",
+      otherNodeHolds: "客户端把发往 VIP 的数据包发给了 {{node}}，而不是 {{director}}：{{node}} 持有 {{address}}，并响应了客户端对它的 ARP 请求",
+      reversePathFilter: "{{node}} 在 {{tunnel}} 上解封装了 SYN，随即把它丢弃：它回到 {{source}} 的路由走 {{dev}} 而不是 {{tunnel}}，严格的反向路径过滤（rp_filter 1）因此拒收这个包（nstat 把它计入 IPReversePathFilter）",
+      notHisAddress: "{{node}} 收到发往 {{address}} 的 SYN 后把它丢弃了：{{address}} 不是 {{node}} 的地址",
+      answerBypassed: "{{node}} 把它的 {{kind}} 经由 {{gateway}} 发往 {{client}}，绕过了 {{rewriter}}，而只有 {{rewriter}} 能把它改回 {{target}}：{{node}} 去往客户端的路由必须经过 {{rewriter}}",
+    },
   },
   selftest: {
     image: "镜像：{{line}}",

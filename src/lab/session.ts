@@ -294,8 +294,6 @@ export function stepAt(s: LabSession, index: number) {
 export interface CheckOptions {
   /** When the step became current: `{{stepSeconds}}` counts from here (default: a minute ago). */
   stepStartedAt?: string;
-  /** Capture on every node to trace failed requests (ProbeContext.trace); default on. */
-  trace?: boolean;
 }
 
 const DEFAULT_LOOKBACK_S = 60;
@@ -304,7 +302,7 @@ export async function checkStep(s: LabSession, index: number, opts: CheckOptions
   const step = stepAt(s, index);
   const since = opts.stepStartedAt ? Date.parse(opts.stepStartedAt) : NaN;
   const stepSeconds = Number.isNaN(since) ? DEFAULT_LOOKBACK_S : Math.max(1, Math.ceil((Date.now() - since) / 1000));
-  const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) }, trace: opts.trace ?? true };
+  const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) } };
   return runProbes(step.checks, ctx, (node, script) => {
     const id = s.containers[node];
     if (!id) throw new Error(`no container for node ${node}`);

@@ -15,6 +15,19 @@ export interface TracedRequest {
   from: string;
   host: string;
   port: number;
+  /** The node that should get the sender's packets first (the director holding the VIP). */
+  director: string;
+  /** When set, every request must pass through this node and go on from it. */
+  through?: string;
+}
+
+/** Where the requests went, and what that says about the cause of a failure. */
+export interface RequestTrace {
+  hops: Hop[];
+  /** The cause the packets show, one sentence without a final stop; absent when they show none. */
+  cause?: string;
+  /** Every request passed through `through` and went on; undefined when the sender's capture is incomplete. */
+  passedThrough?: boolean;
 }
 
 const CAPTURE_PROBLEM = { "not started": "probe.http.captureNotStarted", "ended early": "probe.http.captureEndedEarly" } as const;
@@ -122,7 +135,10 @@ interface Walk {
   end: Seen;
   /** Set when the packet left that node and no lab node received it. */
   left?: Packet;
+  /** The nodes the packet reached, in order. */
   visited: string[];
+  /** The nodes that received the packet and sent it on. */
+  forwardedBy: string[];
   /** The nodes that rewrote the packet's destination on the way. */
   rewroteDestination: string[];
 }
@@ -142,8 +158,9 @@ function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Ma
   const hops: Hop[] = [];
   const visited = new Set([start.capture.node]);
   const rewrote: string[] = [];
+  const forwardedBy: string[] = [];
   let here = start;
-  const done = (left?: Packet): Walk => ({ hops, end: here, ...(left ? { left } : {}), visited: [...visited], rewroteDestination: rewrote });
+  const done = (left?: Packet): Walk => ({ hops, end: here, ...(left ? { left } : {}), visited: [...visited], forwardedBy, rewroteDestination: rewrote });
   for (;;) {
     const node = here.capture.node;
     const arrived = here === start ? undefined : here.packet;
@@ -154,6 +171,7 @@ function walk(ctx: ProbeContext, captures: NodeCapture[], start: Seen, match: Ma
     if (arrived) {
       const unwrapped = inner(here.capture, arrived);
       if (rewroteDestination(unwrapped, left)) rewrote.push(node);
+      forwardedBy.push(node);
       const note = unchangedAt?.nodes.has(node) ? unchangedAt.note : undefined;
       hops.push({ node, what: t("trace.passedThrough", { arrival: arrival(ctx, here.capture, arrived, name, false), change: rewrite(ctx, unwrapped, left, note), ...leaving }) });
     } else {
@@ -245,30 +263,89 @@ function icmpRelay(ctx: ProbeContext, captures: NodeCapture[], icmp: Packet, cli
   return { node: relay.node, what: t("trace.icmpRelayed", { text: got.text, iface: got.iface, onward }) };
 }
 
-/** The hops of the first failed request (or of the first request when none failed). */
-export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: ProbeContext): Hop[] {
+const isDirectorRole = (ctx: ProbeContext, node: string) => ["director", "backup-director"].includes(ctx.topology.nodes[node]?.role ?? "");
+
+/**
+ * The client's packets for a VIP went first to a node other than the director: the
+ * client's ARP entry for the VIP holds that node's MAC. A real server that holds the VIP
+ * answered ARP for it; another director holds the VIP too (or instead).
+ */
+function wrongFirstNode(ctx: ProbeContext, captures: NodeCapture[], request: TracedRequest, there: Walk): string | undefined {
+  const first = there.visited[1];
+  const isVip = Object.values(ctx.topology.vips).some((v) => v.address === request.host);
+  const got = captures.find((c) => c.node === first);
+  if (!first || !got || first === request.director || !isVip || !isOwnAddress(got, request.host)) return undefined;
+  const said = { node: first, director: request.director, address: request.host };
+  if (ctx.topology.nodes[first]?.role === "realserver") return t("trace.cause.realServerAnsweredArp", said);
+  const directorHolds = captures.some((c) => c.node === request.director && isOwnAddress(c, request.host));
+  return t(directorHolds && isDirectorRole(ctx, request.director) ? "trace.cause.bothDirectorsHold" : "trace.cause.otherNodeHolds", said);
+}
+
+/** Why a SYN that reached a node went no further, when the node's own state tells. */
+function whyDropped(ctx: ProbeContext, at: Seen): string | undefined {
+  const syn = inner(at.capture, at.packet);
+  if (syn !== at.packet) {
+    // Unwrapped on the tunnel, but the route back to the sender leaves by another interface: strict rp_filter.
+    const back = routeTo(at.capture, syn.src);
+    if (back?.dev && back.dev !== syn.iface) {
+      return t("trace.cause.reversePathFilter", { node: at.capture.node, tunnel: syn.iface, source: addressWithOwner(ctx, syn.src), dev: back.dev });
+    }
+    return undefined;
+  }
+  if (ctx.topology.nodes[at.capture.node]?.role === "realserver" && !isOwnAddress(at.capture, syn.dst)) {
+    return t("trace.cause.notHisAddress", { node: at.capture.node, address: syn.dst });
+  }
+  return undefined;
+}
+
+/**
+ * The server sent its answer by a gateway, past the node that rewrote the request, which
+ * alone can rewrite the answer back (whether the answer then left the lab or reached the
+ * client with the wrong source).
+ */
+function answerBypassed(ctx: ProbeContext, server: NodeCapture, answer: Packet, back: Walk, rewriters: Set<string>, request: TracedRequest, kind: string): string | undefined {
+  const rewriter = [...rewriters].find((n) => !back.visited.includes(n));
+  const via = routeTo(server, answer.dst)?.via;
+  if (!rewriter || !via) return undefined;
+  return t("trace.cause.answerBypassed", { node: server.node, kind, gateway: addressWithOwner(ctx, via), rewriter, client: addressWithOwner(ctx, answer.dst), target: endpoint(request.host, request.port) });
+}
+
+/**
+ * Where the requests went: the hops of the first failed request (one that got no answer,
+ * or that did not pass through `request.through`), or of the first request when none
+ * failed, and the cause those hops show.
+ */
+export function traceRequest(captures: NodeCapture[], request: TracedRequest, ctx: ProbeContext): RequestTrace {
   const target = endpoint(request.host, request.port);
   const client = captures.find((c) => c.node === request.from);
   const blind: Hop[] = captures.flatMap((c) => (c.state === "complete" ? [] : [{ node: c.node, what: t("trace.unknown", { problem: t(CAPTURE_PROBLEM[c.state]) }) }]));
-  if (!client || client.state !== "complete") return blind.filter((h) => h.node === request.from);
+  if (!client || client.state !== "complete") return { hops: blind.filter((h) => h.node === request.from) };
   const all = connections(client, request);
-  const conn = all.find((c) => !c.answered) ?? all[0];
-  if (!conn) {
+  if (!all.length) {
     const arp = client.packets.find((p) => p.direction === "Out" && p.protocol === "arp");
     const unanswered = arp && !client.packets.some((p) => p.direction === "In" && p.protocol === "arp" && p.src === arp.dst);
     const what = unanswered ? t("trace.noSynArp", { target, node: request.from, address: addressWithOwner(ctx, arp.dst) }) : t("trace.noSyn", { target, node: request.from });
-    return [...blind, { node: request.from, what }];
+    return { hops: [...blind, { node: request.from, what }], ...(request.through ? { passedThrough: false } : {}) };
   }
-  const isn = conn.syn.seq!;
-  const isSyn: Match = (p) => isTcp(p, /^S$/) && p.seq === isn;
-  const there = walk(ctx, captures, { capture: client, packet: conn.syn }, isSyn, "", t("trace.synTo", { target }), "SYN");
+  const walked = all.map((conn) => {
+    const isn = conn.syn.seq!;
+    const isSyn: Match = (p) => isTcp(p, /^S$/) && p.seq === isn;
+    return { conn, isn, there: walk(ctx, captures, { capture: client, packet: conn.syn }, isSyn, "", t("trace.synTo", { target }), "SYN") };
+  });
+  const through = request.through;
+  const missedThrough = (w: (typeof walked)[number]) => through !== undefined && !w.there.forwardedBy.includes(through);
+  const passedThrough = through === undefined ? true : !walked.some(missedThrough);
+  const { conn, isn, there } = walked.find((w) => !w.conn.answered || missedThrough(w)) ?? walked[0]!;
   const hops = [...blind, ...there.hops];
-  if (there.left) return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
+  const done = (more: Hop[], cause?: string): RequestTrace => ({ hops: [...hops, ...more], ...(cause ? { cause } : {}), passedThrough });
+  const firstCause = wrongFirstNode(ctx, captures, request, there);
+  if (there.left) return done([{ node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }], firstCause);
 
   const end = stopped(ctx, there.end, isn);
   if (!end.answer) {
     const relay = end.icmp && icmpRelay(ctx, captures, end.icmp, request.from);
-    return [...hops, { node: there.end.capture.node, what: end.what }, ...(relay ? [relay] : []), { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }];
+    const dropped = end.icmp ? undefined : whyDropped(ctx, there.end);
+    return done([{ node: there.end.capture.node, what: end.what }, ...(relay ? [relay] : []), { node: request.from, what: clientEnd(ctx, client, request, conn, undefined) }], firstCause ?? dropped);
   }
   const kind = /^R/.test(end.answer.flags!) ? "RST" : "SYN-ACK";
   const isAnswer: Match = (p) => isTcp(p, kind === "RST" ? /^R/ : /^S\.$/) && p.ack === isn + 1;
@@ -276,12 +353,13 @@ export function tracePath(captures: NodeCapture[], request: TracedRequest, ctx: 
   const rewriters = new Set(there.rewroteDestination);
   const notBack = t("trace.notRewrittenBack", { target });
   const back = walk(ctx, captures, { capture: there.end.capture, packet: end.answer }, isAnswer, request.from, end.what, kind, { nodes: rewriters, note: notBack });
-  hops.push(...back.hops);
+  const more = [...back.hops];
   const reachedClient = back.end.capture.node === request.from;
   if (!reachedClient) {
-    for (const node of [...rewriters].filter((n) => !back.visited.includes(n))) hops.push({ node, what: t("trace.neverCameBack", { kind, notBack }) });
+    for (const node of [...rewriters].filter((n) => !back.visited.includes(n))) more.push({ node, what: t("trace.neverCameBack", { kind, notBack }) });
   }
-  return [...hops, { node: request.from, what: clientEnd(ctx, client, request, conn, reachedClient ? back.end.packet : undefined) }];
+  more.push({ node: request.from, what: clientEnd(ctx, client, request, conn, reachedClient ? back.end.packet : undefined) });
+  return done(more, firstCause ?? answerBypassed(ctx, there.end.capture, end.answer, back, rewriters, request, kind));
 }
 
 /** The hops as one line: "client: … → director: … → rs1: …". */

@@ -6,12 +6,6 @@ export interface ProbeContext {
   topology: ResolvedTopology;
   ifaces: InterfaceMap;
   vars: Record<string, string>;
-  /**
-   * Capture on every node so that a failed request can be traced hop by hop (default).
-   * Off, traffic probes capture only where their verdict needs it (the reply path):
-   * selftest, which needs verdicts and not hops, saves two execs per node and check.
-   */
-  trace?: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { captureFilter, captureId, parseCapture, startCaptureScript, stopCaptureScript, type NodeCapture } from "../capture.js";
 import { parseHttpSamples, type HttpSample } from "../command-output.js";
 import { t } from "../../i18n/index.js";
-import { tracePath } from "../trace.js";
+import { traceRequest, type RequestTrace } from "../trace.js";
 import type { Collect, ProbeContext, ProbeKind, Spread, Verdict } from "../types.js";
 import { endpoint, probeBase, splitEndpoint, addressWithOwner, withExplain } from "./common.js";
 
@@ -35,6 +35,8 @@ const schema = z
         clientAddress: z.string().optional(),
         /** Measured on the director: do reply packets pass through it? */
         replies: z.enum(["direct", "via-director"]).optional(),
+        /** Every request must reach this node and go on from it (IPVS there scheduled it), whoever answers. */
+        through: z.string().optional(),
       })
       .strict()
       .default({}),
@@ -77,26 +79,26 @@ export const httpProbe: ProbeKind<HttpProbe> = {
     const ports = [splitEndpoint(p.to).port, ...Object.values(ctx.topology.nodes).flatMap((n) => n.serve)];
     const filter = captureFilter(ports);
     const steps: Collect[] = [{ round: 1, node: p.node, script: requestLoop(p) }];
-    for (const node of captureNodes(p, ctx)) {
+    for (const node of captureNodes(ctx)) {
       steps.push({ round: 0, node, script: startCaptureScript(id, filter, captureLimit(p)) }, { round: 2, node, script: stopCaptureScript(id) });
     }
     return steps;
   },
   judge(p, outputs, ctx) {
     const samples = parseHttpSamples(outputs[0]!.output);
-    const captures = captureNodes(p, ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
-    const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx);
-    // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
-    if ((verdict.ok && !p.observe) || samples.length === 0 || ctx.trace === false) return verdict;
+    const captures = captureNodes(ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
     const { host, port } = splitEndpoint(p.to);
-    return { ...verdict, path: tracePath(captures, { from: p.node, host, port }, ctx) };
+    const trace = samples.length ? traceRequest(captures, { from: p.node, host, port, director: p.director, ...(p.expect.through ? { through: p.expect.through } : {}) }, ctx) : undefined;
+    const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx, trace);
+    // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
+    if ((verdict.ok && !p.observe) || !trace) return verdict;
+    return { ...verdict, path: trace.hops };
   },
 };
 
-/** Every node when tracing; otherwise only the director, and only when the reply path is judged. */
-function captureNodes(p: HttpProbe, ctx: ProbeContext): string[] {
-  if (ctx.trace !== false) return Object.keys(ctx.topology.nodes);
-  return p.expect.replies ? [p.director] : [];
+/** Every node: a failed request's verdict says where its packets went (trace.ts). */
+function captureNodes(ctx: ProbeContext): string[] {
+  return Object.keys(ctx.topology.nodes);
 }
 
 /** How long a capture may run at most: all the requests, and the rounds around them on a slow (emulated) engine. */
@@ -121,7 +123,7 @@ const CURL_ERROR_KEYS = {
 } as const;
 const curlError = (error: string | undefined) => (error && error in CURL_ERROR_KEYS ? t(CURL_ERROR_KEYS[error as keyof typeof CURL_ERROR_KEYS]) : (error ?? ""));
 
-function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCapture[], requestOutput: string, ctx: ProbeContext): Verdict {
+function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCapture[], requestOutput: string, ctx: ProbeContext, trace: RequestTrace | undefined): Verdict {
   const answered = samples.filter((s) => s.ok);
   const counts: Record<string, number> = {};
   for (const s of answered) if (s.server) counts[s.server] = (counts[s.server] ?? 0) + 1;
@@ -143,7 +145,8 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
   }
   const summary = Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(", ");
   const errors = [...new Set(samples.filter((s) => !s.ok).map((s) => curlError(s.error)))].join(t("probe.http.join"));
-  const fail = (m: string) => ({ ok: false, spread, message: withExplain(m, p) });
+  // The cause the packets show comes first: the counts say what failed, the cause why.
+  const fail = (m: string) => ({ ok: false, spread, message: withExplain(trace?.cause ? t("probe.http.because", { cause: trace.cause, message: m }) : m, p) });
 
   const said = { node: p.node, to: p.to, answered: answered.length, total: samples.length, summary, errors };
   if (samples.length === 0) return fail(t("probe.http.cannotSend", { ...said, output: requestOutput.trim().slice(0, 120) }));
@@ -167,6 +170,14 @@ function judgeRequests(p: HttpProbe, samples: HttpSample[], captures: NodeCaptur
         return fail(t("probe.http.spread", { ...said, server, got: counts[server] ?? 0, actual: Math.round(actual * 100), expected: Math.round(expected * 100) }));
       }
     }
+  }
+  if (p.expect.through && trace?.passedThrough !== true) {
+    const client = captures.find((c) => c.node === p.node);
+    if (trace?.passedThrough === undefined) {
+      const why = t(client?.state === "ended early" ? "probe.http.captureEndedEarly" : "probe.http.captureNotStarted");
+      return { ok: false, spread, message: t("probe.http.cannotFollow", { node: p.node, why }) };
+    }
+    return fail(t("probe.http.notThrough", { ...said, through: p.expect.through }));
   }
   if (p.expect.clientAddress) {
     const wrong = spread.clientSeenAs!.filter((a) => a !== p.expect.clientAddress);
