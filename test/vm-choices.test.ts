@@ -184,25 +184,25 @@ describe("idle stop", () => {
 
 describe("where a lab runs", () => {
   it("on the host when its kernel has the modules, whatever the VM", () => {
-    expect(choosePlacement({ labId: "dr", missing: [], hostKernel: "6.1.0" })).toEqual({ where: "host" });
-    expect(choosePlacement({ labId: "dr", missing: [], hostKernel: "6.1.0", vm: false })).toEqual({ where: "host" });
+    expect(choosePlacement({ labId: "dr", missing: [], hostKernel: "6.1.0", platform: "linux" })).toEqual({ where: "host" });
+    expect(choosePlacement({ labId: "dr", missing: [], hostKernel: "6.1.0", vm: false, platform: "linux" })).toEqual({ where: "host" });
   });
 
   it("in the VM by itself when the kernel lacks them, saying why in one line", () => {
-    expect(choosePlacement({ labId: "tun", missing: ["ip_vs", "ipip"], hostKernel: "6.18.44-fc" })).toEqual({
+    expect(choosePlacement({ labId: "tun", missing: ["ip_vs", "ipip"], hostKernel: "6.18.44-fc", platform: "linux" })).toEqual({
       where: "vm",
       why: "Lab tun needs ip_vs and ipip, which this machine's kernel (6.18.44-fc) lacks: it runs in lvs-lab's VM, a Debian kernel under QEMU.",
     });
   });
 
   it("in the VM with --vm even where the kernel has them", () => {
-    expect(choosePlacement({ labId: "nat", missing: [], hostKernel: "6.1.0", vm: true })).toEqual({ where: "vm", why: "--vm" });
+    expect(choosePlacement({ labId: "nat", missing: [], hostKernel: "6.1.0", vm: true, platform: "linux" })).toEqual({ where: "vm", why: "--vm" });
   });
 
   it("--no-vm on a kernel without them is refused with exit 2", () => {
     let error: unknown;
     try {
-      choosePlacement({ labId: "dr", missing: ["ip_vs"], hostKernel: "6.18.44-fc", vm: false });
+      choosePlacement({ labId: "dr", missing: ["ip_vs"], hostKernel: "6.18.44-fc", vm: false, platform: "linux" });
     } catch (e) {
       error = e;
     }
@@ -308,7 +308,7 @@ describe("the VM's words in Chinese", () => {
     setLanguage("zh-CN");
     let error: unknown;
     try {
-      choosePlacement({ labId: "dr", missing: ["ip_vs", "ipip"], hostKernel: "6.18.44-fc", vm: false });
+      choosePlacement({ labId: "dr", missing: ["ip_vs", "ipip"], hostKernel: "6.18.44-fc", vm: false, platform: "linux" });
     } catch (e) {
       error = e;
     }

@@ -89,21 +89,39 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
   checks.push(hasImage ? { name: "image", state: "ok", message: t("doctor.image", { ref }) } : { name: "image", state: "fail", message: t("doctor.noImage", { ref }), fix: t("doctor.imageFix") });
 
   if (hasImage) {
-    const k = await probeKernel(engine, ref);
+    const modules = await import("../lab/modules.js");
+    const { hasVmLane, noVmLaneLine } = await import("../lab/placement.js");
+    const lacking = (r: { ipvs: boolean; ipip: boolean }) => [...(r.ipvs ? [] : ["ip_vs"]), ...(r.ipip ? [] : ["ipip"])];
+    let k = await probeKernel(engine, ref);
+    // Modules the kernel has but has not loaded: --fix loads them (a script's consent), else the fix says how.
+    let report = lacking(k).length ? await modules.reportModules(engine, ref, modules.modulesFor(lacking(k))) : undefined;
+    const loadable = (requirement: string) => (report && modules.loadableModules([requirement], report)) ?? [];
+    const toLoad = lacking(k).flatMap(loadable);
+    if (opts.fix && toLoad.length) {
+      progressLine(t("modules.loading", { modules: toLoad.join(" "), kernel: info.kernel }));
+      await modules.loadModules(engine, ref, toLoad);
+      k = await probeKernel(engine, ref);
+      report = lacking(k).length ? await modules.reportModules(engine, ref, modules.modulesFor(lacking(k))) : undefined;
+    }
     const vm = await import("../vm/index.js");
     const status = await vm.vmStatus().catch(() => undefined);
+    const vmLane = hasVmLane(process.platform);
     const vmNote = t(status?.running ? "doctor.vmRunningNote" : "doctor.vmBootedNote");
-    checks.push(
-      k.ipvs
-        ? { name: "ip_vs", state: "ok", message: t("doctor.ipvs", { schedulers: k.schedulers.join(" ") || t("doctor.noSchedulers") }) }
-        : { name: "ip_vs", state: "warn", message: t("doctor.noIpvs", { kernel: info.kernel }), fix: t("doctor.orModprobe", { note: vmNote, module: "ip_vs" }) },
-    );
-    checks.push(
-      k.ipip
-        ? { name: "ipip", state: "ok", message: t("doctor.ipip") }
-        : { name: "ipip", state: "warn", message: t("doctor.noIpip", { kernel: info.kernel }), fix: t("doctor.orModprobe", { note: vmNote, module: "ipip" }) },
-    );
-    const needsVm = !k.ipvs || !k.ipip;
+    const said = {
+      ip_vs: { inVm: "doctor.noIpvs", here: "doctor.noIpvsHere", asModule: "doctor.ipvsLoadable" },
+      ipip: { inVm: "doctor.noIpip", here: "doctor.noIpipHere", asModule: "doctor.ipipLoadable" },
+    } as const;
+    const lacks = (requirement: "ip_vs" | "ipip"): DoctorCheck => {
+      const mods = loadable(requirement);
+      const kernel = info.kernel;
+      if (mods.length) return { name: requirement, state: "warn", message: t(said[requirement].asModule, { kernel }), fix: t("doctor.loadFix", { command: modules.loadCommand(ref, mods) }) };
+      if (!vmLane) return { name: requirement, state: "warn", message: t(said[requirement].here, { kernel }), fix: noVmLaneLine(process.platform) };
+      return { name: requirement, state: "warn", message: t(said[requirement].inVm, { kernel }), fix: t("doctor.orModprobe", { note: vmNote, module: requirement }) };
+    };
+    checks.push(k.ipvs ? { name: "ip_vs", state: "ok", message: t("doctor.ipvs", { schedulers: k.schedulers.join(" ") || t("doctor.noSchedulers") }) } : lacks("ip_vs"));
+    checks.push(k.ipip ? { name: "ipip", state: "ok", message: t("doctor.ipip") } : lacks("ipip"));
+    // The VM is what a kernel that does not have the modules at all needs (on Linux).
+    const needsVm = vmLane && lacking(k).some((r) => !loadable(r).length);
     let missing = vm.missingVmTools(status?.built ?? false);
     if (missing.length && needsVm && opts.fix && vm.canInstallWithApt()) {
       await vm.installVmPackages(missing.map((t) => t.package), progressLine);

@@ -1,19 +1,23 @@
 /**
- * The engine `start` uses: the local one when its kernel has what the lab needs, else
- * lvs-lab's VM, booted here when it is not running (src/lab/placement.ts decides). Where
- * QEMU is missing, root on Debian/Ubuntu at a terminal is asked once to install it.
+ * The engine `start` uses: the local one when its kernel has what the lab needs — after
+ * loading the modules it has but has not loaded, when the learner says so (asked once at
+ * a terminal, --yes for scripts; src/lab/modules.ts) — else lvs-lab's VM, booted here
+ * when it is not running (src/lab/placement.ts decides). Where QEMU is missing, root on
+ * Debian/Ubuntu at a terminal is asked once to install it.
  */
 import { createInterface } from "node:readline/promises";
 import { Engine, resolveDockerHost } from "../docker/engine.js";
 import { ExitCode, UserError } from "../errors.js";
-import { choosePlacement, isYes, qemuAction, vmCostLine } from "../lab/placement.js";
-import { sentences } from "../i18n/index.js";
+import { choosePlacement, hasVmLane, isYes, qemuAction, vmCostLine } from "../lab/placement.js";
+import { sentences, t } from "../i18n/index.js";
 import { bold, progressLine } from "./output.js";
 import { plannedSteps, VmProgress } from "./vm-progress.js";
 
 export interface LabEngineOptions {
   /** --vm true, --no-vm false, neither undefined. */
   vm?: boolean;
+  /** --yes: load kernel modules that are only missing without asking. */
+  yes?: boolean;
   signal: AbortSignal;
 }
 
@@ -31,12 +35,53 @@ export async function engineForLab(labId: string, opts: LabEngineOptions): Promi
     const { ensureLabImage } = await import("../docker/image.js");
     const { missingRequirements, probeKernel } = await import("../lab/kernel.js");
     const image = await ensureLabImage(local, (e) => progressLine(`image: ${e.line}`));
-    const missing = missingRequirements(requirements, await probeKernel(local, image));
-    const placement = choosePlacement({ labId, missing, hostKernel: missing.length ? (await local.info()).kernel : "", vm: opts.vm });
+    const missing = await loadMissingModules(local, image, labId, missingRequirements(requirements, await probeKernel(local, image)), opts.yes);
+    const placement = choosePlacement({ labId, missing, hostKernel: missing.length ? (await local.info()).kernel : "", vm: opts.vm, platform: process.platform });
     if (placement.where === "host") return local;
     return vmEngine(local, placement.why, opts.signal);
   }
   return vmEngine(local, undefined, opts.signal);
+}
+
+/**
+ * Requirements the engine's kernel has as modules but has not loaded: loaded after one
+ * question (or --yes), never silently; without a terminal and without --yes, the command
+ * to run (exit 2). Returns what is still missing: what this kernel does not have at all.
+ */
+async function loadMissingModules(engine: Engine, image: string, labId: string, missing: string[], yes: boolean | undefined): Promise<string[]> {
+  if (!missing.length) return missing;
+  const modules = await import("../lab/modules.js");
+  const report = await modules.reportModules(engine, image, modules.modulesFor(missing));
+  const loadable = report && modules.loadableModules(missing, report);
+  if (!report || !loadable) return missing;
+  const action = modules.moduleAction({ labId, missing, modules: loadable, kernel: report.kernel, image, yes: Boolean(yes), interactive: interactive() });
+  if (action.action === "refuse") throw action.error;
+  if (action.action === "ask" && !isYes(await askOnce(`lvs-lab: ${action.question}`, t("modules.interrupted")))) {
+    throw modules.declinedError(labId, image, loadable, hasVmLane(process.platform));
+  }
+  progressLine(t("modules.loading", { modules: loadable.join(" "), kernel: report.kernel }));
+  await modules.loadModules(engine, image, loadable);
+  const { missingRequirements, probeKernel } = await import("../lab/kernel.js");
+  const still = missingRequirements(missing, await probeKernel(engine, image));
+  if (still.length) throw new UserError(t("modules.stillMissing", { modules: loadable.join(" "), requirements: still.join(t("vm.and")) }));
+  progressLine(t("modules.loaded", { modules: loadable.join(" ") }));
+  return still;
+}
+
+/** One question on the terminal; Ctrl-C at the prompt ends with `interrupted` (exit 130). */
+async function askOnce(question: string, interrupted: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // At a prompt readline takes Ctrl-C as a key, not a signal: it must still interrupt.
+  const ctrlC = new AbortController();
+  rl.on("SIGINT", () => ctrlC.abort());
+  try {
+    return await rl.question(question, { signal: ctrlC.signal });
+  } catch (e) {
+    if (ctrlC.signal.aborted) throw new UserError(interrupted, undefined, ExitCode.interrupted);
+    throw e;
+  } finally {
+    rl.close();
+  }
 }
 
 async function vmEngine(local: Engine, why: string | undefined, signal: AbortSignal): Promise<Engine> {
@@ -77,19 +122,10 @@ async function ensureVmTools(built: boolean): Promise<void> {
   });
   if (action.action === "ready") return;
   if (action.action === "refuse") throw action.error;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  // At a prompt readline takes Ctrl-C as a key, not a signal: it must still interrupt.
-  const ctrlC = new AbortController();
-  rl.on("SIGINT", () => ctrlC.abort());
-  let answer: string;
-  try {
-    answer = await rl.question(`lvs-lab: the VM needs ${missing.map((t) => t.command).join(", ")}, not installed. Install ${action.packages.join(" ")} with apt-get now? [Y/n] `, { signal: ctrlC.signal });
-  } catch (e) {
-    if (ctrlC.signal.aborted) throw new UserError("Interrupted; nothing was installed.", undefined, ExitCode.interrupted);
-    throw e;
-  } finally {
-    rl.close();
-  }
+  const answer = await askOnce(
+    `lvs-lab: the VM needs ${missing.map((t) => t.command).join(", ")}, not installed. Install ${action.packages.join(" ")} with apt-get now? [Y/n] `,
+    "Interrupted; nothing was installed.",
+  );
   if (!isYes(answer)) throw new UserError("Not installed, so the lab cannot start.", vmToolsError(missing).hint, ExitCode.environment);
   await installVmPackages(action.packages, progressLine);
   const still = missingVmTools(built);

@@ -29,11 +29,12 @@ export function registerStart(program: Command): void {
     .option("--name <name>", t("help.start.name"))
     .option("--vm", t("help.start.vm"))
     .option("--no-vm", t("help.start.noVm"))
+    .option("--yes", t("help.start.yes"))
     .option("--lang <lang>", t("help.start.lang"))
     .option("--restart", t("help.start.restart"))
     .option("--no-ui", t("help.start.noUi"))
     .option("--json", t("help.option.json"))
-    .action(async (labId: string, opts: { name?: string; vm?: boolean; lang?: string; restart?: boolean; ui: boolean; json?: boolean }) => {
+    .action(async (labId: string, opts: { name?: string; vm?: boolean; yes?: boolean; lang?: string; restart?: boolean; ui: boolean; json?: boolean }) => {
       const { instanceEngine } = await import("./context.js");
       const { instanceContainers } = await import("../docker/instance.js");
       const { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
@@ -43,7 +44,7 @@ export function registerStart(program: Command): void {
       // An instance that runs already stays where it is; a new one goes where its kernel modules are.
       const existing = await instanceEngine(name);
       const reattach = existing !== undefined && (await runningInstanceOf(existing, name, labId));
-      const engine = reattach ? existing : await (await import("./lab-engine.js")).engineForLab(labId, { vm: opts.vm, signal });
+      const engine = reattach ? existing : await (await import("./lab-engine.js")).engineForLab(labId, { vm: opts.vm, yes: opts.yes, signal });
       // The UI needs a terminal on both ends; pipes and --no-ui get plain output.
       const ui = opts.ui && !opts.json && Boolean(process.stdout.isTTY && process.stdin.isTTY);
       const began = Date.now();

@@ -147,6 +147,13 @@ export interface EngineClient {
    * local engine and inside the VM alike.
    */
   runOnHost(image: string, script: string, what: string): Promise<ExecResult>;
+  /**
+   * A short-lived container without network, with the engine host's /lib/modules mounted
+   * read-only, that runs a shell script and is removed: `modinfo` there reads what modules
+   * the host's kernel has; with `load`, CAP_SYS_MODULE (its only capability) lets `modprobe`
+   * load them into that kernel. src/lab/modules.ts decides when, never silently.
+   */
+  runWithHostModules(image: string, script: string, what: string, opts: { load: boolean }): Promise<ExecResult>;
   buildImage(context: string, files: string[], tag: string, buildArgs: Record<string, string>, labels: Record<string, string>, onLine: (line: string) => void): Promise<void>;
   importImage(tarball: Readable, repo: string, tag: string): Promise<void>;
   pullImage(ref: string): Promise<void>;
@@ -504,6 +511,19 @@ export class Engine implements EngineClient {
     const HostConfig = { CapAdd: ["NET_ADMIN", "NET_RAW"], NetworkMode: "host", ReadonlyPaths: READONLY_PATHS, SecurityOpt: ["no-new-privileges"] };
     // The script travels in the environment, as in execScript.
     const config = { Image: image, Cmd: ["sh", "-ec", 'eval "$LVS_LAB_SCRIPT"'], Env: [`LVS_LAB_SCRIPT=${script}`], HostConfig };
+    return runThrowAway(await this.docker(), (w, m) => this.call(() => w, m), config, what);
+  }
+
+  async runWithHostModules(image: string, script: string, what: string, opts: { load: boolean }): Promise<ExecResult> {
+    const HostConfig = {
+      CapAdd: opts.load ? ["SYS_MODULE"] : [],
+      NetworkMode: "none",
+      ReadonlyPaths: READONLY_PATHS,
+      SecurityOpt: ["no-new-privileges"],
+      Mounts: [{ Type: "bind" as const, Source: "/lib/modules", Target: "/lib/modules", ReadOnly: true }],
+    };
+    // The script travels in the environment, as in execScript.
+    const config = { Image: image, Cmd: ["sh", "-c", 'eval "$LVS_LAB_SCRIPT"'], Env: [`LVS_LAB_SCRIPT=${script}`], HostConfig };
     return runThrowAway(await this.docker(), (w, m) => this.call(() => w, m), config, what);
   }
 }

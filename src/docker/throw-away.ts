@@ -7,7 +7,14 @@ export interface ThrowAwayConfig {
   Image: string;
   Cmd: string[];
   Env?: string[];
-  HostConfig: { CapAdd: string[]; NetworkMode: string; ReadonlyPaths: string[]; SecurityOpt?: string[] };
+  HostConfig: {
+    CapAdd: string[];
+    NetworkMode: string;
+    ReadonlyPaths: string[];
+    SecurityOpt?: string[];
+    /** Bind mounts that must exist on the engine host (a Mounts entry, unlike Binds, never creates its source). */
+    Mounts?: Array<{ Type: "bind"; Source: string; Target: string; ReadOnly: boolean }>;
+  };
 
 }
 

@@ -120,7 +120,7 @@ export const enHelp = {
     },
     doctor: {
       about: "check the engine, the lab image, the kernel (ip_vs, ipip) and addresses",
-      fix: "install and start the engine, build the image and, where the kernel lacks ip_vs, install QEMU (Debian/Ubuntu, root)",
+      fix: "install and start the engine, build the image, load ip_vs and ipip where the engine's kernel has them as modules not loaded, and where it lacks them install QEMU (Debian/Ubuntu, root)",
       vm: "check the lvs-lab VM's engine",
       lang: "the language of the report",
     },
@@ -177,6 +177,7 @@ export const enHelp = {
       name: "instance name (default: the lab's id), to run several side by side",
       vm: "run in lvs-lab's VM (a kernel with ip_vs and ipip) even where this kernel has them",
       noVm: "never use the VM: a lab this kernel cannot run is refused (exit 2)",
+      yes: "load the kernel modules the lab needs without asking, where the engine's kernel has them but has not loaded them",
       lang: "lesson language (default: from the locale)",
       restart: "forget saved progress and start at step 1 (a running instance is reset)",
       noUi: "plain output instead of the terminal UI",

@@ -118,7 +118,7 @@ export const zhCNHelp = {
     },
     doctor: {
       about: "检查引擎、实验镜像、内核（ip_vs、ipip）和地址",
-      fix: "安装并启动引擎，构建镜像；内核缺少 ip_vs 时安装 QEMU（Debian/Ubuntu，需要 root）",
+      fix: "安装并启动引擎，构建镜像；引擎内核里有 ip_vs、ipip 模块但未加载时加载它们，内核没有它们时安装 QEMU（Debian/Ubuntu，需要 root）",
       vm: "检查 lvs-lab 虚拟机的引擎",
       lang: "报告所用的语言",
     },
@@ -175,6 +175,7 @@ export const zhCNHelp = {
       name: "实例名（默认：实验的 id），用来同时运行多个实例",
       vm: "在 lvs-lab 的虚拟机（内核带 ip_vs 和 ipip）中运行，即使本机内核也有它们",
       noVm: "绝不使用虚拟机：本机内核无法运行的实验会被拒绝（退出码 2）",
+      yes: "引擎的内核里有实验所需的内核模块但还没有加载时，不经询问直接加载",
       lang: "课程语言（默认：取自区域设置）",
       restart: "忘掉保存的进度，从第 1 步开始（正在运行的实例会被重置）",
       noUi: "纯文本输出，不用终端界面",

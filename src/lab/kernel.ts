@@ -1,8 +1,14 @@
 /**
- * What the kernel running the containers can do, asked from a short-lived container:
- * a container cannot load modules, so the answer is what the engine's host has loaded.
+ * What the kernel running the containers can do, asked from a short-lived container: what
+ * the engine's host has loaded (modules.ts tells "not loaded" from "not in this kernel").
  * lvs-lab's VM says it in its engine's labels instead (vm/init, after loading the
  * modules): under an emulated CPU that container costs seconds of every start.
+ *
+ * The check must not load anything itself. Measured on Debian 12's stock kernel (6.1, the
+ * VM booted with LVS_LAB_VM_PRELOAD=0): `ip link show tunl0` with NET_ADMIN loads ipip
+ * (the kernel's netdev-tunl0 module request) and any ipvsadm call loads ip_vs, so tunl0 is
+ * looked for in /proc/net/dev and ipvsadm runs only where /proc/net/ip_vs already exists
+ * (a scheduler it tries is then loaded as the learner's ipvsadm would load it).
  */
 import type { EngineClient } from "../docker/engine.js";
 
@@ -16,9 +22,10 @@ export interface KernelReport {
 }
 
 /** Tries every scheduler on a throw-away virtual service in the container's own namespace. */
-const PROBE_SCRIPT = [
+export const PROBE_SCRIPT = [
   "test -e /proc/net/ip_vs && echo ipvs=yes || echo ipvs=no",
-  "ip link show tunl0 >/dev/null 2>&1 && echo ipip=yes || echo ipip=no",
+  "grep -q '^ *tunl0:' /proc/net/dev && echo ipip=yes || echo ipip=no",
+  "test -e /proc/net/ip_vs || exit 0",
   `for s in ${SCHEDULERS.join(" ")}; do ipvsadm -A -t 10.0.0.1:1 -s $s 2>/dev/null && echo sched=$s && ipvsadm -D -t 10.0.0.1:1; done`,
   "ipvsadm -Ln 2>&1 | head -1",
 ].join("; ");

@@ -1,7 +1,9 @@
 /**
  * Where a lab runs, decided without asking the learner for commands: on the local engine
- * when its kernel has the modules the lab needs, else in lvs-lab's VM, which `start` boots
- * by itself. And what to do when QEMU is missing. Pure; src/cli/lab-engine.ts does the IO.
+ * when its kernel has the modules the lab needs (loaded, or loaded after the question of
+ * modules.ts), else in lvs-lab's VM, which `start` boots by itself — on Linux: the VM
+ * needs QEMU, debootstrap, root and chroot, so macOS and Windows have no VM lane. And what
+ * to do when QEMU is missing. Pure; src/cli/lab-engine.ts does the IO.
  */
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
@@ -15,18 +17,35 @@ export interface PlacementInput {
   hostKernel: string;
   /** --vm: true, --no-vm: false, neither: undefined. */
   vm?: boolean;
+  /** process.platform: only Linux has the VM lane. */
+  platform: NodeJS.Platform;
 }
 
 const list = (items: string[]) => items.join(t("vm.and"));
 
-/** The VM when asked or needed; --no-vm on a kernel without the modules is refused (exit 2). */
+/** lvs-lab's VM runs where QEMU, debootstrap and chroot do: on Linux. */
+export function hasVmLane(platform: NodeJS.Platform): boolean {
+  return platform === "linux";
+}
+
+/** The one line for a platform without the VM lane (macOS, Windows). */
+export function noVmLaneLine(platform: NodeJS.Platform): string {
+  const name = platform === "darwin" ? "macOS" : platform === "win32" ? "Windows" : platform;
+  return t("vm.platform.noVmLane", { platform: name });
+}
+
+/** The VM when asked or needed; --no-vm, or no VM lane, on a kernel without the modules is refused (exit 2). */
 export function choosePlacement(i: PlacementInput): Placement {
-  if (i.vm === true) return { where: "vm", why: "--vm" };
+  const vmLane = hasVmLane(i.platform);
+  if (i.vm === true) {
+    if (!vmLane) throw new UserError(noVmLaneLine(i.platform));
+    return { where: "vm", why: "--vm" };
+  }
   if (!i.missing.length) return { where: "host" };
-  if (i.vm === false) {
+  if (i.vm === false || !vmLane) {
     throw new UserError(
       t("vm.placement.needsModules", { lab: i.labId, count: i.missing.length, modules: list(i.missing), kernel: i.hostKernel }),
-      t("vm.placement.loadModules", { commands: list(i.missing.map((m) => `\`modprobe ${m}\``)) }),
+      vmLane ? t("vm.placement.loadModules", { commands: list(i.missing.map((m) => `\`modprobe ${m}\``)) }) : noVmLaneLine(i.platform),
     );
   }
   return {

@@ -93,6 +93,14 @@ export class FakeEngine implements EngineClient {
     const modules = this.opts.modules ?? [];
     return ok(`ipvs=${modules.includes("ip_vs") ? "yes" : "no"}\nipip=${modules.includes("ipip") ? "yes" : "no"}\n${modules.includes("ip_vs") ? "sched=rr\n" : ""}`);
   }
+  /** The modules report of a kernel that has exactly `modules` loaded and nothing else; loading is refused. */
+  async runWithHostModules(_image: string, script: string, _what: string, opts: { load: boolean }): Promise<ExecResult> {
+    this.hostScripts.push(script);
+    if (opts.load) return { exitCode: 1, stdout: "", stderr: "modprobe: ERROR: could not insert modules: Operation not permitted\n" };
+    const names = /for m in ([^;]*); do/.exec(script)?.[1]?.split(" ") ?? [];
+    const loaded = (m: string) => (this.opts.modules ?? []).some((have) => m === have || m.startsWith(`${have}_`));
+    return ok(["kernel=6.1.0-fake", ...names.map((m) => `${m}=${loaded(m) ? "loaded" : "absent"}`)].join("\n"));
+  }
   async runOnHost(_image: string, script: string): Promise<ExecResult> {
     this.hostScripts.push(script);
     return this.opts.onHost?.(script) ?? ok();
