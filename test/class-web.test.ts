@@ -1,6 +1,6 @@
 /**
  * The instructor's page in a real headless Chromium (Debian's `chromium`; skipped with a
- * message where it is absent): the token leaves the address bar for an HTTP-only cookie,
+ * message where it is absent): the token goes in by the sign-in form, the page holds an HTTP-only session cookie,
  * the grid shows what the class did, a hostile name stays text, an event reaches the
  * screen within a second, the catch-up button and a learner's detail work.
  * LVS_LAB_SCREENSHOTS=1 writes the screenshot to docs/class-web.png.
@@ -51,10 +51,10 @@ describe.skipIf(!chromium)("the instructor's page in Chromium", () => {
   const rowText = (name: string) =>
     page.evaluate<string[]>(`[...document.querySelectorAll("tbody tr")].filter((tr) => tr.querySelector("td.name").textContent === ${JSON.stringify(name)}).map((tr) => [...tr.children].map((td) => td.textContent).join("|"))`);
 
-  it("asks for the token, then keeps it in an HTTP-only cookie and drops it from the address bar", async () => {
+  it("asks for the token in a form, then holds an HTTP-only session, the address never holding the token", async () => {
     await page.goto(`${server.url}/`);
     expect(await page.evaluate("document.getElementById('problem').textContent")).toBe("This page needs the instructor token.");
-    await page.goto(`${server.url}/?token=${server.instructorToken}`);
+    await page.signIn(server.instructorToken);
     expect(await page.evaluate("location.href")).toBe(`${server.url}/`);
     expect(await page.evaluate("document.cookie")).toBe("");
     await page.waitFor("document.querySelectorAll('tbody tr').length === 3");
@@ -101,7 +101,11 @@ describe.skipIf(!chromium)("the instructor's page in Chromium", () => {
   });
 
   it("says so on the page when the token is wrong", async () => {
-    await page.goto(`${server.url}/?token=wrong`);
-    expect(await page.evaluate("document.getElementById('problem').textContent")).toBe("That token is not this class's instructor token.");
+    const other = await browser.newPage(800, 600);
+    await other.send("Network.clearBrowserCookies");
+    await other.goto(`${server.url}/`);
+    await other.signIn("wrong");
+    expect(await other.evaluate("location.pathname")).toBe("/signin");
+    expect(await other.evaluate("document.getElementById('problem').textContent")).toBe("That token is not this class's instructor token.");
   });
 });

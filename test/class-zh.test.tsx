@@ -138,7 +138,8 @@ describe("class serve's banner in Chinese", () => {
       "课堂“周五工作坊”已开放，地址 http://198.51.100.7:7700",
       "",
       "  学员加入：  lvs-lab class join http://198.51.100.7:7700 --code ABCD-EFGH --as NAME",
-      "  讲师页面：  http://198.51.100.7:7700/?token=t0k3n",
+      "  讲师页面：  http://198.51.100.7:7700/  （用讲师令牌登录）",
+      "  讲师令牌：  t0k3n",
       "  在终端中：  lvs-lab class watch",
       "  离线包：    curl -fo lvs-lab-offline.tar 'http://198.51.100.7:7700/api/bundle?code=ABCD-EFGH'",
       "",
@@ -153,7 +154,8 @@ describe("the class web page in Chinese", () => {
     const html = pageHtml("zh-CN");
     expect(html).toContain('<html lang="zh-CN">');
     for (const text of ["<title>lvs-lab 课堂</title>", '<span id="status" class="status">正在连接…</span>', "加入： <code", "还没有学员加入。", 'placeholder="对全班说"', ">发送</button>", ">导出 CSV</a>"]) expect(html).toContain(text);
-    expect(signInPage(undefined, "zh-CN")).toContain('<p id="problem">这个页面需要讲师令牌。</p>\n<p>请打开 <code>lvs-lab class serve</code> 打印的地址，也就是以 <code>/?token=…</code> 结尾的那个。</p>');
+    expect(signInPage(undefined, "zh-CN")).toContain('<p id="problem">这个页面需要讲师令牌。</p>\n<p>粘贴 <code>lvs-lab class serve</code> 打印的讲师令牌。</p>');
+    expect(signInPage(undefined, "zh-CN")).toContain('<label>讲师令牌 <input name="token" type="password" autocomplete="off" required autofocus></label> <button type="submit">登录</button>');
     expect(pageHtml("en")).toContain("Join: <code");
   });
 
@@ -195,7 +197,7 @@ describe.skipIf(!chromium)("the class web page in Chinese, in Chromium", () => {
   it("draws the grid, its headings, flags and buttons in Chinese", async () => {
     await page.goto(`${server.url}/`);
     expect(await page.evaluate("document.getElementById('problem').textContent")).toBe("这个页面需要讲师令牌。");
-    await page.goto(`${server.url}/?token=${server.instructorToken}`);
+    await page.signIn(server.instructorToken);
     await page.waitFor("document.querySelectorAll('tbody tr').length === 2");
     expect(await page.evaluate("document.documentElement.lang")).toBe("zh-CN");
     expect(await page.evaluate("document.title")).toBe("周五工作坊 · lvs-lab 课堂");

@@ -56,13 +56,14 @@ export interface Learner {
 
 export interface ClassState {
   title: string;
-  learners: Record<string, Learner>;
+  /** By id; a Map, so an id such as "__proto__" is a key like any other. */
+  learners: Map<string, Learner>;
   offers: Offer[];
   messages: Message[];
 }
 
 export function emptyClass(title: string): ClassState {
-  return { title, learners: {}, offers: [], messages: [] };
+  return { title, learners: new Map(), offers: [], messages: [] };
 }
 
 const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
@@ -108,8 +109,8 @@ export function applyEvent(previous: LabRecord | undefined, e: LearnerEvent, t: 
 }
 
 function withLearner(state: ClassState, id: string, change: (l: Learner) => Learner): ClassState {
-  const learner = state.learners[id];
-  return learner ? { ...state, learners: { ...state.learners, [id]: change(learner) } } : state;
+  const learner = state.learners.get(id);
+  return learner ? { ...state, learners: new Map(state.learners).set(id, change(learner)) } : state;
 }
 
 /** Folds one log record into the class. Records about unknown learners change nothing. */
@@ -118,11 +119,11 @@ export function applyRecord(state: ClassState, record: LogRecord): ClassState {
     case "class":
       return { ...state, title: record.title };
     case "join": {
-      const known = state.learners[record.learner];
+      const known = state.learners.get(record.learner);
       const learner: Learner = known
         ? { ...known, left: false, lastSeen: record.t }
         : { id: record.learner, name: record.name, joinedAt: record.t, left: false, lastSeen: record.t, labs: {}, events: 0 };
-      return { ...state, learners: { ...state.learners, [record.learner]: learner } };
+      return { ...state, learners: new Map(state.learners).set(record.learner, learner) };
     }
     case "leave":
       return withLearner(state, record.learner, (l) => ({ ...l, left: true, lastSeen: record.t }));
@@ -261,7 +262,7 @@ export function classStep(rows: GridRow[]): number {
 }
 
 export function classView(state: ClassState, labs: LabInfo[], opts: ViewOptions): ClassView {
-  const learners = Object.values(state.learners).sort((a, b) => a.name.localeCompare(b.name));
+  const learners = [...state.learners.values()].sort((a, b) => a.name.localeCompare(b.name));
   const grids: LabGrid[] = [];
   for (const lab of labs) {
     const rows = learners.flatMap((l) => (l.labs[lab.id] ? [gridRow(state, l, l.labs[lab.id]!, lab, labs, opts)] : []));

@@ -3,7 +3,8 @@
  * hold the short join code, which buys each of them a token of their own (`<id>.<secret>`,
  * only the secret's hash is kept). Secrets are compared with timingSafeEqual on hashes of
  * equal length, so timing tells nothing about how much of a guess was right. Senders are
- * rate-limited with token buckets.
+ * rate-limited with token buckets. The page signs in once with the token and then holds a
+ * session of its own (newSession), never the token.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 
@@ -21,6 +22,15 @@ export function newJoinCode(): string {
 
 export function newLearnerId(): string {
   return randomBytes(9).toString("base64url");
+}
+
+/** A class's own id, for its cookie's name: two classes on one host keep their sign-ins apart. */
+export function newClassId(): string {
+  return randomBytes(6).toString("hex");
+}
+
+export function newSession(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 export function newSecret(): string {
@@ -95,17 +105,24 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes one token; false when the key has none left. */
-  take(key: string): boolean {
+  /** Takes `count` tokens (one by default); false, taking none, when the key has fewer left. */
+  take(key: string, count = 1): boolean {
     const now = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.rule.burst, at: now };
     b.tokens = Math.min(this.rule.burst, b.tokens + ((now - b.at) / 1000) * this.rule.perSecond);
     b.at = now;
     this.buckets.set(key, b);
     if (this.buckets.size > 10_000) this.forgetFull(now);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b.tokens < count) return false;
+    b.tokens -= count;
     return true;
+  }
+
+  /** How many whole tokens the key has now. */
+  available(key: string): number {
+    const b = this.buckets.get(key);
+    if (!b) return this.rule.burst;
+    return Math.floor(Math.min(this.rule.burst, b.tokens + ((this.now() - b.at) / 1000) * this.rule.perSecond));
   }
 
   /** Whether the key has a token left, without taking it. */

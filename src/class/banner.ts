@@ -18,14 +18,16 @@ export interface BannerFacts {
 }
 
 export function serveBanner(f: BannerFacts): string[] {
-  const labels = { join: t("classroom.serve.label.join"), page: t("classroom.serve.label.page"), terminal: t("classroom.serve.label.terminal"), bundle: t("classroom.serve.label.bundle") };
+  const labels = { join: t("classroom.serve.label.join"), page: t("classroom.serve.label.page"), token: t("classroom.serve.label.token"), terminal: t("classroom.serve.label.terminal"), bundle: t("classroom.serve.label.bundle") };
   const width = Math.max(...Object.values(labels).map(displayWidth)) + 2;
   const row = (label: string, value: string) => `  ${padToWidth(label, width)}${value}`;
   const skipped = f.replayed.skipped ? t("classroom.serve.skipped", { count: f.replayed.skipped }) : "";
   return [
     t("classroom.serve.open", { title: bold(t("classroom.serve.classTitle", { title: f.title })), url: f.url }),
     `\n${row(labels.join, bold(`lvs-lab class join ${f.url} --code ${f.joinCode} --as NAME`))}`,
-    row(labels.page, `${f.url}/?token=${f.instructorToken}`),
+    // The token is pasted into the page's form, never put in its address: browsers keep addresses.
+    row(labels.page, t("classroom.serve.pageSignIn", { url: `${f.url}/` })),
+    row(labels.token, f.instructorToken),
     row(labels.terminal, "lvs-lab class watch"),
     ...(f.bundle ? [row(labels.bundle, `curl -fo lvs-lab-offline.tar '${f.url}/api/bundle?code=${f.joinCode}'`)] : []),
     dim(`\n${t("classroom.serve.eventLog", { path: f.logPath, count: f.replayed.records, skipped })}`),

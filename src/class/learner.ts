@@ -1,8 +1,11 @@
 /**
  * The learner's side of a class: the membership saved by `class join`, and an outbox on
  * disk. An event is written to the outbox first, then sent with a short timeout; whatever
- * does not get through stays there and goes with the next send. Nothing here ever throws
- * at a lab command: a class server that is down or slow costs the lab nothing.
+ * does not get through stays there and goes with the next send. The server answers for
+ * each event: only what it stored (or had already) leaves the outbox; what it refuses
+ * moves to outbox/rejected with its reason, for `class status`. Nothing here ever throws
+ * at a lab command: a class server that is down or slow costs the lab nothing. Every
+ * string a server sends is cleaned of control characters before a terminal can show it.
  */
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -11,7 +14,7 @@ import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs
 import { join } from "node:path";
 import { z } from "zod";
 import { stateDir } from "../paths.js";
-import { LIMITS, learnerEventSchema, type EventsReply, type Inbox, type LearnerEvent, type LearnerEventInput } from "./protocol.js";
+import { cleanText, LIMITS, learnerEventSchema, type EventResult, type Inbox, type LearnerEvent, type LearnerEventInput } from "./protocol.js";
 
 const membershipSchema = z.object({
   url: z.string().url(),
@@ -28,7 +31,9 @@ export function classDir(): string {
 }
 const membershipPath = () => join(classDir(), "membership.json");
 const outboxDir = () => join(classDir(), "outbox");
+const rejectedDir = () => join(outboxDir(), "rejected");
 const MAX_QUEUED = 2000;
+const MAX_REJECTED = 200;
 
 async function writePrivate(path: string, data: unknown): Promise<void> {
   await mkdir(classDir(), { recursive: true, mode: 0o700 });
@@ -95,9 +100,22 @@ export function requestJson(url: string, opts: { method?: string; token?: string
   });
 }
 
+/** The server's error sentence, cleaned for a terminal. */
 export function errorOf(answer: HttpAnswer): string {
   const b = answer.body as { error?: unknown } | undefined;
-  return typeof b?.error === "string" ? b.error : `HTTP ${answer.status}`;
+  return typeof b?.error === "string" ? cleanText(b.error).slice(0, 500) : `HTTP ${answer.status}`;
+}
+
+const serverText = (max: number) => z.string().transform((s) => cleanText(s).slice(0, max));
+
+/** An inbox as the server sends it, every string cleaned: a rogue server's escape sequences become U+FFFD. */
+const inboxSchema = z.object({
+  offer: z.object({ id: serverText(64), at: z.number(), lab: serverText(40), step: z.number().int(), learner: serverText(64).optional() }).optional(),
+  messages: z.array(z.object({ id: serverText(64), at: z.number(), text: serverText(2000), learner: serverText(64).optional() })).max(50),
+});
+
+export function readInbox(body: unknown): Inbox | undefined {
+  return inboxSchema.safeParse(body).data;
 }
 
 export function newEventId(): string {
@@ -130,9 +148,42 @@ export async function queuedCount(): Promise<number> {
   return (await queued()).length;
 }
 
+const rejectedSchema = z.object({
+  event: z.object({ id: z.string().optional(), type: z.string(), lab: z.string(), progress: z.object({ step: z.string() }) }).passthrough(),
+  reason: z.string(),
+  at: z.string(),
+});
+export type RejectedEvent = z.infer<typeof rejectedSchema>;
+
+/** Moves a queued event the server will never take aside, with the server's reason. */
+async function reject(file: string, event: unknown, reason: string): Promise<void> {
+  await mkdir(rejectedDir(), { recursive: true, mode: 0o700 });
+  await writeFile(join(rejectedDir(), file), JSON.stringify({ event, reason: cleanText(reason).slice(0, 500), at: new Date().toISOString() }), { mode: 0o600 });
+  await unlink(join(outboxDir(), file)).catch(() => undefined);
+  const kept = (await readdir(rejectedDir())).filter((f) => f.endsWith(".json")).sort();
+  for (const f of kept.slice(0, Math.max(0, kept.length - MAX_REJECTED))) await unlink(join(rejectedDir(), f)).catch(() => undefined);
+}
+
+/** The events the server refused, oldest first, with its reasons. */
+export async function rejectedEvents(): Promise<RejectedEvent[]> {
+  const files = (await readdir(rejectedDir()).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).sort();
+  const events: RejectedEvent[] = [];
+  for (const f of files) {
+    const parsed = await readFile(join(rejectedDir(), f), "utf8").then((text) => rejectedSchema.safeParse(JSON.parse(text)).data, () => undefined);
+    if (parsed) events.push(parsed);
+  }
+  return events;
+}
+
+export function rejectedPath(): string {
+  return rejectedDir();
+}
+
 export interface FlushResult {
   sent: number;
   left: number;
+  /** Events the server refused for good this time (moved to outbox/rejected). */
+  rejected: number;
   inbox?: Inbox;
   /** Why sending stopped, when it did. */
   problem?: string;
@@ -149,6 +200,7 @@ export async function flushOutbox(m: Membership, timeoutMs: number): Promise<Flu
   const deadline = Date.now() + timeoutMs;
   const files = await queued();
   let sent = 0;
+  let rejected = 0;
   let inbox: Inbox | undefined;
   while (files.length) {
     const batch: Array<{ file: string; event: unknown }> = [];
@@ -167,31 +219,51 @@ export async function flushOutbox(m: Membership, timeoutMs: number): Promise<Flu
     }
     if (!batch.length) continue;
     const left = deadline - Date.now();
-    if (left <= 0) return { sent, left: files.length + batch.length, inbox, problem: "out of time" };
+    if (left <= 0) return { sent, left: files.length + batch.length, rejected, inbox, problem: "out of time" };
     let answer: HttpAnswer;
     try {
       answer = await requestJson(`${m.url}/api/events`, { method: "POST", token: m.token, body: { now: Date.now(), events: batch.map((b) => b.event) }, timeoutMs: left });
     } catch (e) {
-      return { sent, left: files.length + batch.length, inbox, problem: e instanceof Error ? e.message : String(e) };
+      return { sent, left: files.length + batch.length, rejected, inbox, problem: e instanceof Error ? e.message : String(e) };
     }
-    const refused = answer.status >= 400 && answer.status < 500 && ![401, 408, 429].includes(answer.status);
-    if (answer.status === 200 || refused) {
-      // Accepted, or refused for good (an event the server will never take): either way done.
-      await Promise.all(batch.map((b) => unlink(join(outboxDir(), b.file)).catch(() => undefined)));
-      if (answer.status === 200) {
-        sent += batch.length;
-        inbox = (answer.body as EventsReply).inbox;
+    if (answer.status === 200) {
+      const body = answer.body as { results?: unknown; inbox?: unknown };
+      inbox = readInbox(body.inbox) ?? inbox;
+      // A server from before per-event answers took the batch whole.
+      const results: Array<EventResult | undefined> = Array.isArray(body.results) ? (body.results as EventResult[]) : batch.map(() => ({ status: "stored" }));
+      let later: string | undefined;
+      let kept = 0;
+      for (const [i, b] of batch.entries()) {
+        const r = results[i];
+        if (r?.status === "stored" || r?.status === "duplicate") {
+          await unlink(join(outboxDir(), b.file)).catch(() => undefined);
+          sent++;
+        } else if (r?.status === "rejected") {
+          await reject(b.file, b.event, String(r.reason));
+          rejected++;
+        } else {
+          kept++;
+          later ??= r && "reason" in r && typeof r.reason === "string" ? cleanText(r.reason) : "no answer for this event";
+        }
       }
+      // Too many at once, or the class is full for now: the rest waits for the next send.
+      if (later) return { sent, left: files.length + kept, rejected, inbox, problem: later };
       continue;
     }
-    return { sent, left: files.length + batch.length, inbox, problem: errorOf(answer), unknown: answer.status === 401 };
+    if (answer.status >= 400 && answer.status < 500 && ![401, 408, 429].includes(answer.status)) {
+      // The whole request refused for good (too large, malformed): kept aside with the reason, not sent again.
+      for (const b of batch) await reject(b.file, b.event, errorOf(answer));
+      rejected += batch.length;
+      continue;
+    }
+    return { sent, left: files.length + batch.length, rejected, inbox, problem: errorOf(answer), unknown: answer.status === 401 };
   }
-  return { sent, left: 0, inbox };
+  return { sent, left: 0, rejected, inbox };
 }
 
 export async function fetchInbox(m: Membership, timeoutMs: number): Promise<Inbox | undefined> {
   const answer = await requestJson(`${m.url}/api/inbox`, { token: m.token, timeoutMs }).catch(() => undefined);
-  return answer?.status === 200 ? (answer.body as Inbox) : undefined;
+  return answer?.status === 200 ? readInbox(answer.body) : undefined;
 }
 
 // ---- what the learner has been shown already (messages are shown once)

@@ -7,17 +7,47 @@
  */
 import { z } from "zod";
 
+const MiB = 1024 * 1024;
+
 export const LIMITS = {
   /** Request bodies, in bytes. */
   joinBody: 2 * 1024,
   eventsBody: 256 * 1024,
   instructorBody: 8 * 1024,
+  signInBody: 1024,
   eventsPerBatch: 100,
   nameLength: 32,
+  titleLength: 200,
+  /**
+   * Bytes of log one learner may fill: a day of workshop is about 1 MiB (0.9 kB an event,
+   * a check a minute while nothing changes), so 4 MiB leaves room and stops a flood in seconds.
+   */
+  learnerBytes: 4 * MiB,
+  /** Bytes of learner events the whole class may fill: thirty full days and then some; replayed in seconds. */
+  classBytes: 128 * MiB,
+  /** Joins, leaves and the instructor's records still fit after the events are refused. */
+  reserveBytes: 1 * MiB,
+  /** Events a learner may have stored a minute (the lesson screen sends one every few seconds at most)… */
+  eventsPerMinute: 120,
+  /** …and at once: a backlog from a short outage goes in one send. */
+  eventsBurst: 240,
 } as const;
+
+/** Bytes as people read them: "4 MiB", "1.5 MiB". */
+export function mib(bytes: number): string {
+  const n = bytes / MiB;
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} MiB`;
+}
 
 /** C0/C1 controls (ESC, CR, …) and the bidirectional overrides that reorder what follows. */
 const UNSAFE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Characters that show nothing (format characters such as U+200B, U+2060, U+00AD, U+FEFF,
+ * private use, and the fillers and selectors Unicode lists as default-ignorable) or change
+ * the direction of what follows: in a name they make "bob" and "bob\u200b" two learners.
+ */
+const INVISIBLE = /[\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}]/u;
 
 /** Text safe for a terminal or a page: every control character becomes U+FFFD. */
 export function cleanText(text: string): string {
@@ -28,6 +58,29 @@ export function hasUnsafeCharacters(text: string): boolean {
   return new RegExp(UNSAFE.source, "u").test(text);
 }
 
+/**
+ * Latin look-alikes in other scripts (Cyrillic, Greek, a few symbols) and the digits and
+ * capitals read as letters, mapped to the Latin letter they imitate. Unicode's full
+ * confusables table (UTS #39) would need a dependency this project does not allow; these
+ * are the characters a keyboard layout or a copy-paste gives for Latin names. Used only to
+ * compare names, never to change what is shown.
+ */
+const LOOK_ALIKES: Record<string, string> = {
+  // Cyrillic (and Armenian ս)
+  а: "a", в: "b", ь: "b", с: "c", ԁ: "d", е: "e", ё: "e", г: "r", һ: "h", н: "h", ј: "j", к: "k", м: "m", п: "n", о: "o", р: "p", ԛ: "q", ѕ: "s", т: "t", ս: "u", ѵ: "v", ԝ: "w", х: "x", у: "y",
+  // Greek
+  α: "a", β: "b", ϲ: "c", ε: "e", η: "n", κ: "k", ν: "v", ο: "o", ρ: "p", τ: "t", υ: "u", χ: "x", γ: "y", ω: "w",
+  // One stroke: i, l, capital I, 1, |, dotless ı, Cyrillic і and ӏ, Greek ι all read alike in many fonts
+  i: "l", ı: "l", і: "l", ӏ: "l", ι: "l", "1": "l", "|": "l",
+  "0": "o",
+};
+
+/** What two names are compared by: NFKC, lower case, no accents, look-alikes folded, spaces as one. */
+export function foldName(name: string): string {
+  const bare = name.normalize("NFKC").trim().toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
+  return [...bare].map((c) => LOOK_ALIKES[c] ?? c).join("").replace(/\s+/g, " ");
+}
+
 const text = (max: number) => z.string().max(max * 4).transform((s) => cleanText(s).slice(0, max));
 
 export const LAB_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -35,12 +88,19 @@ const labId = z.string().regex(LAB_ID);
 const stepId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
 const instance = z.string().regex(/^[a-z0-9][a-z0-9-]{0,23}$/);
 
+/** A learner's name, in NFKC form (fullwidth ｂｏｂ is bob), with nothing invisible in it. */
 export const nameSchema = z
   .string()
-  .trim()
-  .min(1, "a name needs at least one character")
-  .max(LIMITS.nameLength, `a name has at most ${LIMITS.nameLength} characters`)
-  .refine((s) => !hasUnsafeCharacters(s), "a name cannot hold control characters or escape sequences");
+  .max(LIMITS.nameLength * 4)
+  .transform((s) => s.normalize("NFKC").trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "a name needs at least one character")
+      .max(LIMITS.nameLength, `a name has at most ${LIMITS.nameLength} characters`)
+      .refine((s) => !hasUnsafeCharacters(s), "a name cannot hold control characters or escape sequences")
+      .refine((s) => !INVISIBLE.test(s), "a name cannot hold invisible or direction-changing characters"),
+  );
 
 export const probeVerdictSchema = z.object({
   kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
@@ -98,7 +158,8 @@ export const eventsBodySchema = z
   .object({
     /** The learner's clock when sending: the server's clock minus this is the skew. */
     now: z.number().int().positive(),
-    events: z.array(learnerEventSchema).min(1).max(LIMITS.eventsPerBatch),
+    /** Each event is checked on its own: one the server cannot take leaves the others stored. */
+    events: z.array(z.unknown()).min(1).max(LIMITS.eventsPerBatch),
   })
   .strict();
 
@@ -157,9 +218,17 @@ export interface JoinReply {
   name: string;
 }
 
+/**
+ * What became of one event of a batch, in the batch's order: stored (in the log now),
+ * duplicate (stored before), rejected (never will be: the reason says why) or later (not
+ * now: too many at once, or another request is storing it; send it again).
+ */
+export type EventResult = { id?: string; status: "stored" | "duplicate" } | { id?: string; status: "rejected" | "later"; reason: string };
+
 export interface EventsReply {
   accepted: number;
   duplicates: number;
+  results: EventResult[];
   inbox: Inbox;
 }
 

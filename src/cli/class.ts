@@ -135,12 +135,15 @@ export function classCommand(): Command {
     .description(t("help.classStatus.about"))
     .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
-      const { readMembership, queuedCount } = await import("../class/learner.js");
-      const m = await readMembership();
-      const queued = await queuedCount();
-      if (opts.json) return printJson(m ? { joined: true, url: m.url, name: m.name, title: m.title, queued } : { joined: false, queued });
-      if (!m) return console.log(t("class.noClassJoin"));
-      console.log(t(queued ? "class.inQueued" : "class.in", { title: bold(m.title), url: m.url, name: bold(m.name), count: queued }));
+      const { readMembership, queuedCount, rejectedEvents } = await import("../class/learner.js");
+      const { classStatusLines } = await import("../class/join.js");
+      if (opts.json) {
+        const m = await readMembership();
+        const queued = await queuedCount();
+        const rejected = (await rejectedEvents()).map((r) => ({ id: r.event.id, type: r.event.type, lab: r.event.lab, step: r.event.progress.step, reason: r.reason, at: r.at }));
+        return printJson(m ? { joined: true, url: m.url, name: m.name, title: m.title, queued, rejected } : { joined: false, queued, rejected });
+      }
+      for (const line of await classStatusLines()) console.log(line);
     });
 
   cls

@@ -29,7 +29,8 @@ export class Browser {
 
   private constructor(
     private readonly proc: ChildProcess,
-    private readonly profile: string,
+    /** The --user-data-dir: History and the other files a person's browser keeps. */
+    readonly profile: string,
   ) {
     const out = proc.stdio[4] as Readable;
     let buffer = "";
@@ -83,10 +84,13 @@ export class Browser {
     return page;
   }
 
-  async close(): Promise<void> {
-    await this.send("Browser.close").catch(() => undefined);
-    await new Promise((r) => (this.proc.exitCode !== null ? r(undefined) : this.proc.once("exit", r)));
-    await rm(this.profile, { recursive: true, force: true });
+  /** Closes the browser (which writes History and the rest out) and removes the profile unless asked to keep it. */
+  async close(opts: { keepProfile?: boolean } = {}): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      await this.send("Browser.close").catch(() => undefined);
+      await new Promise((r) => (this.proc.exitCode !== null ? r(undefined) : this.proc.once("exit", r)));
+    }
+    if (!opts.keepProfile) await rm(this.profile, { recursive: true, force: true });
   }
 }
 
@@ -100,9 +104,8 @@ export class Page {
     return this.browser.send(method, params, this.sessionId);
   }
 
-  /** Navigates and waits for the load event. */
-  async goto(url: string): Promise<void> {
-    const loaded = new Promise<void>((resolve) => {
+  private loadEvent(): Promise<void> {
+    return new Promise<void>((resolve) => {
       const off = this.browser.on((msg) => {
         if (msg.sessionId === this.sessionId && msg.method === "Page.loadEventFired") {
           off();
@@ -110,7 +113,19 @@ export class Page {
         }
       });
     });
+  }
+
+  /** Navigates and waits for the load event. */
+  async goto(url: string): Promise<void> {
+    const loaded = this.loadEvent();
     await this.send("Page.navigate", { url });
+    await loaded;
+  }
+
+  /** Fills the class page's sign-in form with the token, as a person would, and waits for the page it leads to. */
+  async signIn(token: string): Promise<void> {
+    const loaded = this.loadEvent();
+    await this.evaluate(`document.querySelector("#sign-in input[name=token]").value = ${JSON.stringify(token)}; document.getElementById("sign-in").submit()`);
     await loaded;
   }
 

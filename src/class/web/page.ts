@@ -33,6 +33,7 @@ export function pageHtml(lang = "en"): string {
   <span id="status" class="status">${html("classroom.web.connecting", lang)}</span>
 </header>
 <p class="join">${html("classroom.web.join", lang)} <code id="join-command">…</code></p>
+<p id="warning" class="warning" role="alert" hidden></p>
 <main id="labs"><p class="empty">${html("classroom.grid.noLearner", lang)}</p></main>
 <section id="waiting" class="waiting"></section>
 <section id="detail" class="detail" hidden></section>
@@ -47,12 +48,18 @@ export function pageHtml(lang = "en"): string {
 `;
 }
 
+/**
+ * The sign-in form: the token goes in a POST body, never in an address (the browser's
+ * history and its address-bar suggestions would keep it), and comes back as a session.
+ */
 export function signInPage(problem?: string, lang = "en"): string {
-  const howTo = html("classroom.web.signInHowTo", lang, { serve: "<code>lvs-lab class serve</code>", token: "<code>/?token=…</code>" });
+  const howTo = html("classroom.web.signInHowTo", lang, { serve: "<code>lvs-lab class serve</code>" });
   return `<!doctype html>
 <html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${html("classroom.web.signInTitle", lang)}</title><link rel="stylesheet" href="/app.css"></head>
 <body><h1>${html("classroom.web.title", lang)}</h1><p id="problem">${escapeHtml(problem ?? t("classroom.web.needsToken", {}, lang))}</p>
-<p>${howTo}</p></body></html>
+<p>${howTo}</p>
+<form id="sign-in" method="post" action="/signin"><label>${html("classroom.web.tokenLabel", lang)} <input name="token" type="password" autocomplete="off" required autofocus></label> <button type="submit">${html("classroom.web.signIn", lang)}</button></form>
+</body></html>
 `;
 }
 
@@ -139,6 +146,7 @@ button { font: inherit; font-size: 0.85rem; cursor: pointer; }
 footer { margin-top: 1.2rem; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 footer input { font: inherit; width: 24rem; }
 .notice { color: var(--muted); }
+.warning { background: #fff1c2; border-left: 4px solid #f0b400; padding: 0.3rem 0.6rem; }
 .empty { color: var(--muted); }
 `;
 
@@ -253,6 +261,9 @@ const PAGE_JS = String.raw`(function () {
   function render() {
     if (!view) return;
     document.getElementById("title").textContent = view.title;
+    var warning = document.getElementById("warning");
+    warning.textContent = view.warning || "";
+    warning.hidden = !view.warning;
     document.title = say("documentTitle", { title: view.title });
     document.getElementById("join-command").textContent = "lvs-lab class join " + location.origin + " --code " + view.joinCode + " --as NAME";
     var labs = document.getElementById("labs");
