@@ -27,6 +27,8 @@ if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
   # A non-root user with subordinate ids: rootless Docker and Podman in the engine tests run as it.
   id lvs-lab-rootless >/dev/null 2>&1 || useradd --create-home --shell /bin/bash lvs-lab-rootless
   grep -q '^lvs-lab-rootless:' /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 lvs-lab-rootless
+  # slirp4netns opens /dev/net/tun in the user's namespace: it must be open to all, as udev leaves it on Debian.
+  if [ -c /dev/net/tun ]; then chmod 0666 /dev/net/tun; fi
 else
   echo "Not root on Debian/Ubuntu: install Docker, tmux and (where the kernel lacks ip_vs) qemu-system-x86 yourself." >&2
 fi

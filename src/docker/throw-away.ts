@@ -23,9 +23,13 @@ type Call = <T>(work: Promise<T>, what: string) => Promise<T>;
 
 /** Creates, runs and removes a labelled one-shot container; every capability but the listed ones dropped. */
 export async function runThrowAway(docker: Docker, call: Call, config: ThrowAwayConfig, what: string): Promise<ExecResult> {
+  // The command as entrypoint and arguments, not Entrypoint [] and Cmd: Podman reads an
+  // empty Entrypoint as "the image's" (lvs-lab-init, which never ends), Docker as "none".
+  const [entrypoint, ...args] = config.Cmd;
   const body = {
     ...config,
-    Entrypoint: [],
+    Entrypoint: [entrypoint],
+    Cmd: args,
     Labels: { ...productLabels(), [LABEL.instance]: ONE_SHOT_INSTANCE },
     HostConfig: { ...config.HostConfig, CapDrop: ["ALL"] },
   };
