@@ -13,7 +13,8 @@ step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
   # docker-compose (v1, Debian's package): the baseline `npm run bench` compares start times with.
-  packages=(docker.io docker-compose debootstrap tmux curl chromium)
+  # zsh and fish: the completion scripts are run by their own shells in test/conventions.test.ts.
+  packages=(docker.io docker-compose debootstrap tmux curl chromium zsh fish)
   [ "$want_vm" = yes ] && packages+=(qemu-system-x86 qemu-utils cpio e2fsprogs)
   # The engine tests (test/engine-*.docker.test.ts): a loopback sshd, Podman, rootless Docker's parts.
   packages+=(openssh-server podman rootlesskit uidmap slirp4netns fuse-overlayfs)
