@@ -15,6 +15,11 @@ export function vmCommand(): Command {
     .option("--image <ref>", t("help.vmUp.image"))
     .option("--lang <lang>", t("help.option.lang"))
     .action(async (opts: { image?: string }) => {
+      const { hasVmLane, noVmLaneLine } = await import("../lab/placement.js");
+      if (!hasVmLane(process.platform)) {
+        const { UserError } = await import("../errors.js");
+        throw new UserError(noVmLaneLine(process.platform));
+      }
       const started = Date.now();
       const { resolveDockerHost } = await import("../docker/engine.js");
       const { labImageRef } = await import("../docker/image.js");

@@ -17,9 +17,9 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cacheDir, invokingHome } from "../paths.js";
 
 /** vm/ at the package root (same relative place from src/vm and dist/vm). */
 export const VM_SCRIPTS_DIR = fileURLToPath(new URL("../../vm/", import.meta.url));
@@ -51,10 +51,9 @@ export function currentRecipeHash(dir: string = VM_SCRIPTS_DIR): string {
   return recipeHash(readRecipe(dir));
 }
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(home, ".cache");
-  return join(base, "lvs-lab", "vm");
+/** The VM's part of lvs-lab's cache; under sudo, the invoking user's (paths.ts). */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env, home: string = invokingHome(env)): string {
+  return join(cacheDir(env, home), "vm");
 }
 
 export interface VmPaths {
