@@ -35,15 +35,15 @@ export async function knownEngines(): Promise<Engine[]> {
   return engines;
 }
 
-/** The names of every instance running on the known engines. */
-export async function runningInstanceNames(): Promise<string[]> {
-  return (await Promise.all((await knownEngines()).map(async (e) => (await listInstances(e).catch(() => [])).map((i) => i.name)))).flat();
-}
-
-/** " --name X" for commands printed for the learner, where a bare command would not find this instance. */
+/**
+ * " --name X" for commands printed for the learner, where a bare command would not find this
+ * instance. The other instances come from the records `start` keeps, not from the engines:
+ * asking the VM's engine takes seconds, and every check prints such a command. A record a
+ * crash left behind only adds a --name that still works.
+ */
 export async function nameFlagFor(name: string, lab: string): Promise<string> {
-  const { instanceFlag } = await import("../lab/instance-flag.js");
-  return instanceFlag(name, lab, await runningInstanceNames());
+  const [{ instanceFlag }, { recordedInstanceNames }] = await Promise.all([import("../lab/instance-flag.js"), import("../state/instances.js")]);
+  return instanceFlag(name, lab, await recordedInstanceNames());
 }
 
 /** An instance recorded in the VM that is no longer running went with it: say that, not "engine unreachable". */
