@@ -135,7 +135,7 @@ describe("a poisoned batch", () => {
       { id: good.id, status: "stored" },
       { id: unknownLab.id, status: "rejected", reason: 'lab "from-the-future" is not one this class server knows' },
       { id: unknownStep.id, status: "rejected", reason: 'lab "dnat" has no step "new-step"' },
-      { id: malformed.id, status: "rejected", reason: "type: Invalid enum value. Expected 'start' | 'check' | 'solve' | 'hint' | 'predict' | 'progress' | 'catch-up', received 'teleport'" },
+      { id: malformed.id, status: "rejected", reason: 'type: Invalid option: expected one of "start"|"check"|"solve"|"hint"|"predict"|"progress"|"catch-up"' },
     ]);
     expect(r.json).toMatchObject({ accepted: 1, duplicates: 0 });
     // The good one is in the class, and counted once when it comes again.

@@ -172,8 +172,8 @@ describe("nobody gets in where they don't belong", () => {
       ["not JSON", http(api("/api/events"), { token: alice, body: "now=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "send the body as application/json"],
       ["huge body", http(api("/api/events"), { token: alice, body: JSON.stringify({ now: 1, events: [], pad: "x".repeat(300_000) }) }), 413, "the body is larger than 262144 bytes"],
       ["huge join", post(api("/api/join"), { code: server.joinCode, name: "bob", pad: "x".repeat(3000) }), 413, "the body is larger than 2048 bytes"],
-      ["writing as another learner", post(api("/api/events"), { now: 1, learner: "someone-else", events: [event()] }, alice), 400, 'Unrecognized key(s) in object: \'learner\''],
-      ["no events", post(api("/api/events"), { now: 1, events: [] }, alice), 400, "events: Array must contain at least 1 element(s)"],
+      ["writing as another learner", post(api("/api/events"), { now: 1, learner: "someone-else", events: [event()] }, alice), 400, 'Unrecognized key: "learner"'],
+      ["no events", post(api("/api/events"), { now: 1, events: [] }, alice), 400, "events: send at least one event"],
       ["no token", post(api("/api/events"), { now: 1, events: [event()] }), 401, "this needs a learner token: join the class first"],
       ["the instructor's token", post(api("/api/events"), { now: 1, events: [event()] }, server.instructorToken), 401, "this needs a learner token: join the class first"],
     ];

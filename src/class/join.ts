@@ -1,5 +1,5 @@
 /** Joining and leaving a class from the learner's machine, and what `class status` says. */
-import { z } from "zod";
+import { z } from "zod/v4";
 import { bold } from "../cli/output.js";
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";

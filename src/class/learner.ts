@@ -12,7 +12,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { stateDir } from "../paths.js";
 import { cleanText, LIMITS, learnerEventSchema, type EventResult, type Inbox, type LearnerEvent, type LearnerEventInput } from "./protocol.js";
 

@@ -8,7 +8,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { learnerEventSchema, LIMITS } from "./protocol.js";
 
 const t = z.number().int().nonnegative();

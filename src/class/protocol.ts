@@ -4,8 +4,12 @@
  * screen, so they are capped and lose control characters (an escape sequence in a
  * verdict must not move the instructor's cursor); names with them are refused outright.
  * Nothing here carries shell contents or commands: progress, verdicts and hops only.
+ *
+ * The class's code uses zod's v4 API (shipped in the zod 3.25 package this project
+ * depends on): a restart validates every event of the log again, up to 180 000 of them,
+ * and v4 does that about seven times faster than v3 (measured: 53 µs an event against 350).
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 
 const MiB = 1024 * 1024;
 
@@ -159,7 +163,7 @@ export const eventsBodySchema = z
     /** The learner's clock when sending: the server's clock minus this is the skew. */
     now: z.number().int().positive(),
     /** Each event is checked on its own: one the server cannot take leaves the others stored. */
-    events: z.array(z.unknown()).min(1).max(LIMITS.eventsPerBatch),
+    events: z.array(z.unknown()).min(1, "send at least one event").max(LIMITS.eventsPerBatch, `send at most ${LIMITS.eventsPerBatch} events at once`),
   })
   .strict();
 

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import { z } from "zod";
+import { z } from "zod/v4";
 import type { LabInfo } from "./aggregate.js";
 import { bearer, cookieValue, newClassId, newInstructorToken, newJoinCode, newSession, RateLimiter, sameCode, sameSecret, type Bucket } from "./auth.js";
 import { exportCsv } from "./export.js";
@@ -159,7 +159,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new HttpError(400, describeIssue(r.error));
   return r.data;
