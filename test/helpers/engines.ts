@@ -33,10 +33,26 @@ export async function waitForEngine(socketPath: string, ms: number, log?: string
       req.on("timeout", () => req.destroy());
       req.end();
     });
-    if (ok) return;
+    if (ok) return warmUp(socketPath);
     if (Date.now() > end) throw new Error(`no engine answered on ${socketPath} within ${ms / 1000} s${log && existsSync(log) ? `:\n${readFileSync(log, "utf8").slice(-3000)}` : ""}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/**
+ * One GET /info, as doctor's first call: a cold Podman answers it in tens of seconds under
+ * load (its storage set up), which doctor's 8 s patience would take for an engine down.
+ */
+function warmUp(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: "/info", timeout: 120_000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve());
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer to /info on ${socketPath} within 120 s`)));
+    req.end();
+  });
 }
 
 /** Sends TERM to a process group, KILL after `ms`; resolves when it has ended. */
