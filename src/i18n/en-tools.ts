@@ -99,6 +99,8 @@ export const enTools = {
   },
   engine: {
     bothOptions: "Give either --engine or --context, not both.",
+    podmanRefused: "The labs cannot run on Podman {{version}}: it ignores the Engine API's ReadonlyPaths, so /proc/sys stays read-only in the lab's containers and no step can set ip_forward, arp_ignore or rp_filter there.",
+    podmanRefusedHint: "Use Docker, rootful or rootless (`dockerd-rootless.sh`): --engine, DOCKER_HOST or a Docker context picks it.",
     badConfig: "{{file}} is not valid JSON.",
     noContext: 'There is no Docker context "{{name}}" ({{file}} is missing).',
     noContextHint: "`docker context ls` lists the contexts; `docker context use default` goes back to the default engine.",

@@ -95,6 +95,8 @@ export const zhCNTools = {
   },
   engine: {
     bothOptions: "--engine 和 --context 只能给一个。",
+    podmanRefused: "实验无法在 Podman {{version}} 上运行：它忽略 Engine API 的 ReadonlyPaths，实验容器里的 /proc/sys 始终只读，任何步骤都无法设置 ip_forward、arp_ignore 或 rp_filter。",
+    podmanRefusedHint: "请使用 Docker（root 或 rootless 模式均可，`dockerd-rootless.sh`）：用 --engine、DOCKER_HOST 或 Docker 上下文指定它。",
     badConfig: "{{file}} 不是合法的 JSON。",
     noContext: "没有名为“{{name}}”的 Docker 上下文（缺少 {{file}}）。",
     noContextHint: "`docker context ls` 列出所有上下文；`docker context use default` 回到默认引擎。",

@@ -26,6 +26,7 @@ import { fenceInstance, unfenceInstances } from "./isolation.js";
 import { missingRequirements, probeKernel } from "./kernel.js";
 import { planInstance } from "./plan.js";
 import { discoverInterfaces, prepareServices } from "./services.js";
+import { refuseUnsupportedEngine } from "./engine-support.js";
 
 export interface LabSession {
   name: string;
@@ -118,6 +119,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   const lab = await loadLab(labId, { lang: opts.lang });
   const name = opts.name ?? labId;
   validateInstanceName(name);
+  await refuseUnsupportedEngine(engine);
   const leftovers = await findLeftovers(engine);
   if (await runningInstanceOf(engine, name, labId, leftovers)) {
     throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, `Carry on with it (\`lvs-lab check --name ${name}\`), or \`lvs-lab stop --name ${name}\` it first.`);
