@@ -67,7 +67,7 @@ describe("a flood from one learner", () => {
     const grown = (await logSize()) - before;
     expect(grown).toBeLessThanOrEqual(LIMITS.learnerBytes);
     expect(grown).toBeGreaterThan(LIMITS.learnerBytes - 200_000);
-    expect(answers.at(-1)!.json.results).toEqual([{ id: expect.any(String), status: "rejected", reason: "this learner's events reached 4 MiB, the most one learner may store in this class" }]);
+    expect(answers.at(-1)!.json.results).toEqual([{ id: expect.any(String), status: "rejected", reason: "this learner's events reached 2 MiB, the most one learner may store in this class" }]);
     // Everyone else carries on.
     const alice = await joinAs("alice");
     expect((await send(alice, event())).json.results).toEqual([{ id: expect.any(String), status: "stored" }]);
@@ -265,7 +265,7 @@ describe("replaying the log", () => {
     const log = join(dir, "events.jsonl");
     await truncate(log, 1024 * MiB);
     const began = Date.now();
-    await expect(start()).rejects.toThrow(`The event log ${log} holds 1024.0 MiB, more than a class may (129 MiB): start another class with \`lvs-lab class serve --new\` (this one is kept aside).`);
+    await expect(start()).rejects.toThrow(`The event log ${log} holds 1024.0 MiB, more than a class may (65 MiB): start another class with \`lvs-lab class serve --new\` (this one is kept aside).`);
     expect(Date.now() - began).toBeLessThan(5000);
     await truncate(log, 0);
     server = await start();

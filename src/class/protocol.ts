@@ -23,12 +23,16 @@ export const LIMITS = {
   nameLength: 32,
   titleLength: 200,
   /**
-   * Bytes of log one learner may fill: a day of workshop is about 1 MiB (0.9 kB an event,
-   * a check a minute while nothing changes), so 4 MiB leaves room and stops a flood in seconds.
+   * Bytes of log one learner may fill: a day of workshop is about 0.5 MiB (0.76 kB an event,
+   * a check a minute while nothing changes, more while things change), so 2 MiB leaves room
+   * for days and stops a flood within seconds.
    */
-  learnerBytes: 4 * MiB,
-  /** Bytes of learner events the whole class may fill: thirty full days and then some; replayed in seconds. */
-  classBytes: 128 * MiB,
+  learnerBytes: 2 * MiB,
+  /**
+   * Bytes of learner events the whole class may fill: four days of thirty learners. The
+   * bound is the restart: a log this size replays in about 12 s on a busy 2-core host.
+   */
+  classBytes: 64 * MiB,
   /** Joins, leaves and the instructor's records still fit after the events are refused. */
   reserveBytes: 1 * MiB,
   /** Events a learner may have stored a minute (the lesson screen sends one every few seconds at most)… */
