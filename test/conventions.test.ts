@@ -138,9 +138,13 @@ describe("shell completion", () => {
     expect(await words("check", "--wa")).toEqual(["--watch"]);
   });
 
-  it.runIf(existsSync("/usr/bin/zsh"))("zsh: the script defines _lvs_lab and registers it with compdef", async () => {
-    const script = `autoload -Uz compinit && compinit -u; ${completionScript("zsh").replace(/^#compdef.*\n/, "")}\nprint -r -- $_comps[lvs-lab]`;
-    expect((await execa("zsh", ["-fc", script])).stdout.trim()).toBe("_lvs_lab");
+  it.runIf(existsSync("/usr/bin/zsh"))("zsh: sourced, the script registers _lvs_lab; in $fpath as _lvs-lab, compinit finds it", async () => {
+    const sourced = `autoload -Uz compinit && compinit -u -d /dev/null; ${completionScript("zsh")}\nprint -r -- $_comps[lvs-lab]`;
+    expect((await execa("zsh", ["-fc", sourced])).stdout.trim()).toBe("_lvs_lab");
+    const dir = await mkdtemp(join(tmpdir(), "lvs-lab-zsh-"));
+    await writeFile(join(dir, "_lvs-lab"), completionScript("zsh"));
+    const autoloaded = `fpath=(${dir} $fpath); autoload -Uz compinit && compinit -u -d /dev/null; print -r -- $_comps[lvs-lab]`;
+    expect((await execa("zsh", ["-fc", autoloaded])).stdout.trim()).toBe("_lvs-lab");
   });
 
   it.runIf(existsSync("/usr/bin/fish"))("fish: `complete -C` offers status for `lvs-lab stat`", async () => {

@@ -108,7 +108,8 @@ _lvs_lab() {
   candidates=("\${(@f)$(lvs-lab __complete -- "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
   compadd -a candidates
 }
-if [ "\${funcstack[1]}" = "_lvs_lab" ]; then _lvs_lab "$@"; else compdef _lvs_lab lvs-lab; fi
+# Autoloaded from $fpath (as _lvs-lab) this file is the completion function itself; sourced, it registers one.
+if [ "\${funcstack[1]}" = "_lvs-lab" ]; then _lvs_lab "$@"; else compdef _lvs_lab lvs-lab; fi
 `;
     case "fish":
       return `# lvs-lab completion for fish: put it in ~/.config/fish/completions/lvs-lab.fish
