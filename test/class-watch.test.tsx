@@ -59,6 +59,12 @@ describe("the watch grid at 80x24", () => {
     expect(lines.at(-1)).toBe("↑↓ learner  ⏎ details  c catch up to 3  C everyone behind  q quit");
   });
 
+  it("warns the instructor when the server says the event log fills up", () => {
+    const warning = "The event log has passed 80 % of the 64 MiB a class may store; at 64 MiB it refuses new events.";
+    const lines = frameOf(play(initialWatch, { type: "view", view: { ...view, warning } }).state).split("\n");
+    expect(lines.at(-2)).toBe(warning.slice(0, 79) + "…");
+  });
+
   it("draws a name full of escape sequences as harmless text", () => {
     const evil = classOf([{ r: "join", t: 0, learner: "e", name: "\x1b[2J\x1b[H\x1b]0;pwned\x07eve", tokenHash: HASH }, { r: "event", t: 0, learner: "e", e: event() }], 1000);
     const frame = frameOf(play(initialWatch, { type: "view", view: evil }).state);

@@ -209,6 +209,8 @@ export interface ClassView {
   /** Joined learners who have not reported a lab yet. */
   waiting: Array<{ learner: string; name: string }>;
   messages: Message[];
+  /** Set by the server, not the fold: the event log is filling up or full. */
+  warning?: string;
 }
 
 export interface ViewOptions {

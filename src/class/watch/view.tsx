@@ -39,7 +39,9 @@ export function WatchScreen({ state, width, height }: WatchScreenProps) {
   const selected = v ? rowOrder(v).find((o) => o.row.learner === state.selected) : undefined;
   const classStep = v?.labs.find((g) => g.id === selected?.lab)?.classStep;
   const keys = state.detailOpen ? t("classroom.watch.keysDetail") : t("classroom.watch.keysGrid", { to: classStep ? t("classroom.watch.catchUpTo", { step: classStep }) : "" });
-  const footer: Line[] = [{ segs: [{ text: fit(state.notice ?? "", width), dim: true }] }, { segs: [{ text: fit(keys, width), dim: true }] }];
+  // The instructor's own notice first; otherwise the server's warning that the log fills up.
+  const notice: Line = state.notice ? { segs: [{ text: fit(state.notice, width), dim: true }] } : { segs: [{ text: fit(cleanText(v?.warning ?? ""), width), bold: true, color: "yellow" }] };
+  const footer: Line[] = [notice, { segs: [{ text: fit(keys, width), dim: true }] }];
   return <Rows width={width} lines={[header, ...body, ...footer]} />;
 }
 
