@@ -16,7 +16,11 @@ import { colourLevel } from "../src/cli/output.js";
 import { editDistance, suggestions } from "../src/cli/suggest.js";
 import { setLanguage } from "../src/i18n/index.js";
 import { instanceFlag, nameQuotedCommands } from "../src/lab/instance-flag.js";
+import { labImageRef } from "../src/docker/image.js";
+import { startLab } from "../src/lab/session.js";
+import { createController } from "../src/ui/controller.js";
 import { BIN } from "./helpers/cli.js";
+import { FakeEngine } from "./helpers/fake-engine.js";
 
 afterEach(() => void setLanguage("en"));
 
@@ -172,5 +176,15 @@ describe("printed commands name the instance where a bare one would not find it"
       "Open a shell on the director (`lvs-lab shell director --name web`), then `lvs-lab check --name web`; `lvs-lab list` shows labs; `lvs-lab stop --name x` stays.",
     );
     expect(nameQuotedCommands(text, "")).toBe(text);
+  });
+
+  it("the UI's lesson: the quoted commands carry the flag the CLI computed", async () => {
+    process.env.XDG_STATE_HOME = await mkdtemp(join(tmpdir(), "lvs-lab-conventions-"));
+    const engine = new FakeEngine();
+    engine.images.add(labImageRef());
+    const s = await startLab("dnat", engine, { name: "web" });
+    const view = createController(s, { interactiveShell: async () => 0, nameFlag: " --name web" }).view();
+    expect(view.steps.map((st) => st.prose).join("\n")).toContain("(`lvs-lab shell director --name web`)");
+    expect(view.steps.map((st) => st.prose).join("\n")).not.toMatch(/`lvs-lab (?:shell|check|solve)(?: [a-z0-9]+)?`/);
   });
 });
