@@ -44,6 +44,12 @@ async function joinAs(name: string): Promise<string> {
   return r.json.token as string;
 }
 const send = (token: string, ...events: unknown[]) => post(api("/api/events"), { now: Date.now(), events }, token);
+/** A server whose clock stands still: rate buckets do not refill while a slow machine runs the test. */
+async function restartWithStoppedClock(): Promise<void> {
+  await server.close();
+  const at = Date.now();
+  server = await start({ now: () => at });
+}
 const logSize = async () => (await stat(join(dir, "events.jsonl"))).size;
 const MiB = 1024 * 1024;
 
@@ -74,6 +80,7 @@ describe("a flood from one learner", () => {
   });
 
   it("counts events a minute, not requests: a batch beyond the rate is left for later, not lost", async () => {
+    await restartWithStoppedClock();
     const alice = await joinAs("alice");
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await send(alice, ...Array.from({ length: 100 }, () => event())));
@@ -98,7 +105,9 @@ describe("a flood from one learner", () => {
   it("stops at the class's cap with a sentence, warns the instructor before, and restarts from the full log", async () => {
     await server.close();
     const activity: string[] = [];
-    server = await start({ limits: { classBytes: 1 * MiB }, onActivity: (line) => activity.push(line) });
+    // One clock for both servers: the views compared below hold seconds since events.
+    const clock = () => 1_700_000_000_000;
+    server = await start({ limits: { classBytes: 1 * MiB }, onActivity: (line) => activity.push(line), now: clock });
     const tokens = [await joinAs("a1"), await joinAs("a2"), await joinAs("a3"), await joinAs("a4"), await joinAs("a5"), await joinAs("a6")];
     let full: { status: number; json: any } | undefined;
     for (let i = 0; i < 12 && !full; i++) {
@@ -115,7 +124,7 @@ describe("a flood from one learner", () => {
     expect((await post(api("/api/say"), { text: "Break" }, server.instructorToken)).status).toBe(200);
     const before = (await http(api("/api/class"), { token: server.instructorToken })).json;
     await server.close();
-    server = await start({ limits: { classBytes: 1 * MiB }, title: undefined });
+    server = await start({ limits: { classBytes: 1 * MiB }, title: undefined, now: clock });
     const after = (await http(api("/api/class"), { token: server.instructorToken })).json;
     expect({ ...after, now: 0, warning: "" }).toEqual({ ...before, now: 0, warning: "" });
     expect(after.warning).toBe("The event log has passed 80 % of the 1 MiB a class may store; at 1 MiB it refuses new events.");
@@ -149,6 +158,7 @@ describe("a poisoned batch", () => {
 
 describe("wrong tokens from a learner's address", () => {
   it("do not lock out the instructor or the valid learners of that address", async () => {
+    await restartWithStoppedClock();
     const alice = await joinAs("alice");
     const stale = `${"a".repeat(12)}.${"s".repeat(43)}`;
     for (let i = 0; i < 25; i++) await send(stale, event());
@@ -159,6 +169,7 @@ describe("wrong tokens from a learner's address", () => {
   });
 
   it("wrong instructor tokens end in 429 for the instructor's door only", async () => {
+    await restartWithStoppedClock();
     const alice = await joinAs("alice");
     const statuses = [];
     for (let i = 0; i < 25; i++) statuses.push((await http(api("/api/class"), { token: `guess-${i}` })).status);
