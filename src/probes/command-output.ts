@@ -119,6 +119,27 @@ export function parseIpvsSave(output: string): IpvsService[] {
   return [...services.values()];
 }
 
+export interface IpvsConnection {
+  protocol: string;
+  /** As ipvsadm prints it, "04:52". */
+  expires: string;
+  /** TCP states; a persistence template reads NONE, then ASSURED once a connection under it was established. */
+  state: string;
+  source: string; // ip:port; port 0 in a persistence template
+  virtual: string;
+  destination: string;
+}
+
+/** `ipvsadm -Lnc`: "TCP 04:52  ASSURED     198.51.100.100:0   198.51.100.50:80   10.0.1.212:8000". */
+export function parseIpvsConnections(output: string): IpvsConnection[] {
+  const out: IpvsConnection[] = [];
+  for (const line of output.split("\n")) {
+    const m = /^(TCP|UDP|SCTP)\s+(\d+:\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line.trim());
+    if (m) out.push({ protocol: m[1]!, expires: m[2]!, state: m[3]!, source: m[4]!, virtual: m[5]!, destination: m[6]! });
+  }
+  return out;
+}
+
 /** `ip neigh show`: address → MAC (only entries that have one). */
 export function parseNeighbours(output: string): Record<string, string> {
   const out: Record<string, string> = {};

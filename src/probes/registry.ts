@@ -5,12 +5,13 @@ import { httpProbe } from "./kinds/http.js";
 import { ipvsProbe } from "./kinds/ipvs.js";
 import { iptablesProbe } from "./kinds/iptables.js";
 import { neighbourProbe } from "./kinds/neighbour.js";
+import { persistenceProbe } from "./kinds/persistence.js";
 import { processProbe } from "./kinds/process.js";
 import { routeProbe } from "./kinds/route.js";
 import { sysctlProbe } from "./kinds/sysctl.js";
 import type { ProbeKind } from "./types.js";
 
-export const PROBE_KINDS = [commandProbe, sysctlProbe, addressProbe, routeProbe, iptablesProbe, ipvsProbe, httpProbe, neighbourProbe, processProbe] as const;
+export const PROBE_KINDS = [commandProbe, sysctlProbe, addressProbe, routeProbe, iptablesProbe, ipvsProbe, httpProbe, neighbourProbe, processProbe, persistenceProbe] as const;
 
 export type Probe = z.infer<(typeof PROBE_KINDS)[number]["schema"]>;
 
