@@ -7,7 +7,6 @@
  */
 import type Dockerode from "dockerode";
 import { readFileSync } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -40,15 +39,17 @@ export async function openDocker(location: EngineLocation): Promise<Docker> {
 }
 
 /** docker-modem's options: dockerode's, and the connection agent docker-modem also takes. */
-export type ModemOptions = Dockerode.DockerOptions & { agent?: HttpAgent };
+export type ModemOptions = Dockerode.DockerOptions & { agent?: HttpsAgent };
 
 /** docker-modem's options for a location. */
 export function modemOptions(location: EngineLocation): ModemOptions {
   const { host, tls } = location;
   if (host.startsWith("unix://") || host.startsWith("npipe://")) {
     const socketPath = host.startsWith("unix://") ? host.slice("unix://".length) : host.slice("npipe://".length);
-    // Connections are reused for the many small calls of one command.
-    return { socketPath, agent: new HttpAgent({ keepAlive: true }) };
+    // Node's own agent keeps connections alive for the many small calls of one command. An
+    // agent of lvs-lab's own would cost every request: docker-modem formats its options with
+    // util.inspect (for its debug log, even when off), the agent's sockets included.
+    return { socketPath };
   }
   const url = new URL(host);
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
@@ -74,10 +75,11 @@ export function modemOptions(location: EngineLocation): ModemOptions {
       ca,
       cert: file(tls.cert),
       key: file(tls.key),
-      agent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: tls.verify }),
+      // docker-modem passes no rejectUnauthorized: an unverified engine needs an agent that says so.
+      ...(tls.verify ? {} : { agent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }) }),
     };
   }
-  return { protocol: "http", host: hostname, port: Number(url.port || 2375), agent: new HttpAgent({ keepAlive: true }) };
+  return { protocol: "http", host: hostname, port: Number(url.port || 2375) };
 }
 
 /**
