@@ -279,15 +279,13 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
     return id;
   }
 
-  /** A join code must match; wrong ones are counted with the learners' failures. */
-  function joinCodeMatches(code: string): (req: IncomingMessage) => void {
-    return (req) => {
-      if (!learnerFailures.allows(ip(req))) throw new HttpError(429, "too many wrong codes from this address; wait a minute");
-      if (!sameCode(code, secrets.joinCode)) {
-        learnerFailures.take(ip(req));
-        throw new HttpError(401, "the join code is not this class's");
-      }
-    };
+  /** A join code must match; wrong ones are counted with the learners' failures (a code is short: guesses stop at 429). */
+  function checkJoinCode(req: IncomingMessage, code: string): void {
+    if (!learnerFailures.allows(ip(req))) throw new HttpError(429, "too many wrong codes from this address; wait a minute");
+    if (!sameCode(code, secrets.joinCode)) {
+      learnerFailures.take(ip(req));
+      throw new HttpError(401, "the join code is not this class's");
+    }
   }
 
   /** Names this server answers to: its addresses (any IP literal), localhost, this machine's name, the advertised host. */
@@ -306,7 +304,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
   async function sendBundle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const code = new URL(req.url ?? "/", "http://class.invalid").searchParams.get("code") ?? req.headers["x-join-code"];
     if (typeof code === "string") {
-      joinCodeMatches(code)(req);
+      checkJoinCode(req, code);
       if (!joins.take(ip(req))) throw new HttpError(429, "too many downloads from this address; wait a moment");
     } else learner(req);
     if (!opts.bundle) throw new HttpError(404, "this class server offers no bundle (start it with `class serve --bundle FILE`)");
@@ -348,7 +346,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
     if (at("POST", "/api/join")) {
       if (!joins.take(ip(req))) throw new HttpError(429, "too many joins from this address; wait a moment");
       const body = parse(joinBodySchema, await readJson(req, LIMITS.joinBody));
-      joinCodeMatches(body.code)(req);
+      checkJoinCode(req, body.code);
       const joined = ledger.prepareJoin(body, now());
       if (joined.isNew && !newLearners.take(ip(req))) throw new HttpError(429, "too many new learners from this address; wait a minute");
       await record(joined.records);
