@@ -6,10 +6,10 @@
  */
 import { execa } from "execa";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile, chmod } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { commandTree, complete, completionScript } from "../src/cli/completion.js";
 import { buildProgram } from "../src/cli/main.js";
 import { colourLevel } from "../src/cli/output.js";
@@ -23,6 +23,17 @@ import { BIN } from "./helpers/cli.js";
 import { FakeEngine } from "./helpers/fake-engine.js";
 
 afterEach(() => void setLanguage("en"));
+
+/** Temporary directories the tests make, removed at the end. */
+const made: string[] = [];
+const tempDir = async (prefix: string) => {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(async () => {
+  for (const dir of made) await rm(dir, { recursive: true, force: true });
+});
 
 const COMMANDS = ["list", "start", "check", "predict", "solve", "reset", "selftest", "shell", "exec", "status", "stop", "doctor", "image", "bundle", "lint", "vm", "class", "completion", "help"];
 
@@ -125,7 +136,7 @@ describe("shell completion", () => {
 
   /** A PATH where `lvs-lab` is this checkout's binary, as a global install puts it. */
   async function pathWithBinary(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "lvs-lab-completion-"));
+    const dir = await tempDir("lvs-lab-completion-");
     await writeFile(join(dir, "lvs-lab"), `#!/bin/sh\nexec node ${BIN} "$@"\n`);
     await chmod(join(dir, "lvs-lab"), 0o755);
     return `${dir}:${process.env.PATH}`;
@@ -145,7 +156,7 @@ describe("shell completion", () => {
   it.runIf(existsSync("/usr/bin/zsh"))("zsh: sourced, the script registers _lvs_lab; in $fpath as _lvs-lab, compinit finds it", async () => {
     const sourced = `autoload -Uz compinit && compinit -u -d /dev/null; ${completionScript("zsh")}\nprint -r -- $_comps[lvs-lab]`;
     expect((await execa("zsh", ["-fc", sourced])).stdout.trim()).toBe("_lvs_lab");
-    const dir = await mkdtemp(join(tmpdir(), "lvs-lab-zsh-"));
+    const dir = await tempDir("lvs-lab-zsh-");
     await writeFile(join(dir, "_lvs-lab"), completionScript("zsh"));
     const autoloaded = `fpath=(${dir} $fpath); autoload -Uz compinit && compinit -u -d /dev/null; print -r -- $_comps[lvs-lab]`;
     expect((await execa("zsh", ["-fc", autoloaded])).stdout.trim()).toBe("_lvs-lab");
@@ -179,7 +190,7 @@ describe("printed commands name the instance where a bare one would not find it"
   });
 
   it("the UI's lesson: the quoted commands carry the flag the CLI computed", async () => {
-    process.env.XDG_STATE_HOME = await mkdtemp(join(tmpdir(), "lvs-lab-conventions-"));
+    process.env.XDG_STATE_HOME = await tempDir("lvs-lab-conventions-");
     const engine = new FakeEngine();
     engine.images.add(labImageRef());
     const s = await startLab("dnat", engine, { name: "web" });

@@ -4,7 +4,7 @@
  * printed — none of them meets "Several labs are running". And `check --json` of the real
  * lab is what the shipped schema says.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -52,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const name of NAMES) await lvsLab(["stop", "--name", name]);
+  for (const dir of [env?.XDG_STATE_HOME, env?.XDG_CACHE_HOME]) if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
 describe("two dnat labs at once: every printed command works as printed", () => {
