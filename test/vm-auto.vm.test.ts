@@ -7,14 +7,18 @@
  *   - the trial boot reaches user space under TCG (its success path; a working KVM is not
  *     to be had on this project's machines) and, where /dev/kvm opens, ends within its
  *     timeout whatever KVM does;
- *   - the idle stop powers off a VM without labs and says so in `vm status`.
+ *   - the idle stop powers off a VM without labs and says so in `vm status`;
+ *   - resume: a cold start saves the VM, the next start restores it (engine, image and
+ *     clock right); an interrupted restore leaves no QEMU and the saved state as it was;
+ *     a damaged state and one saved by another recipe are not used (a notice, a boot);
+ *     an interrupted save leaves no QEMU and no half-written state.
  * Runs with LVS_LAB_VM_TESTS=1 or LVS_LAB_REQUIRE_IPVS=1 (CI) once the default cache is built.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { resolveDockerHost } from "../src/docker/engine.js";
+import { Engine, resolveDockerHost } from "../src/docker/engine.js";
 import { labImageRef } from "../src/docker/image.js";
 import { ExitCode, UserError } from "../src/errors.js";
 import { kvmDevice, trialBoot, TRIAL_TIMEOUT_MS } from "../src/vm/accel-trial.js";
@@ -36,7 +40,7 @@ function ownCache(files: (name: string) => boolean): string {
   process.env.XDG_CACHE_HOME = base;
   const dir = join(cacheRoot(), currentRecipeHash());
   mkdirSync(dir, { recursive: true });
-  for (const name of readdirSync(builtDir).filter(files)) {
+  for (const name of readdirSync(builtDir).filter((n) => files(n) && statSync(join(builtDir, n)).isFile())) {
     try {
       linkSync(join(builtDir, name), join(dir, name));
     } catch {
@@ -54,14 +58,15 @@ function qemusUnder(root: string): number[] {
 }
 
 /** Starts vmUp and aborts it once `phase` has been reported and `afterMs` more have passed. */
-async function interruptedUp(phase: string, afterMs: number): Promise<{ error: unknown; phases: string[] }> {
+async function interruptedUp(phase: string, afterMs: number, details: string[] = []): Promise<{ error: unknown; phases: string[] }> {
   const controller = new AbortController();
   const phases: string[] = [];
   const up = vmUp({
     labImage: labImageRef(),
     localDockerHost: resolveDockerHost(),
     signal: controller.signal,
-    onPhase: (p) => {
+    onPhase: (p, detail) => {
+      details.push(`${p}: ${detail}`);
       phases.push(p);
       if (p === phase && phases.filter((x) => x === phase).length === 1) setTimeout(() => controller.abort(), afterMs);
     },
@@ -169,4 +174,91 @@ describe.skipIf(!requested || !built)("the VM on its own (real QEMU, own cache)"
     expect(qemusUnder(root)).toEqual([]);
     expect(isOurQemu(readProcCmdline(pid), root)).toBe(false);
   }, 600_000);
+});
+
+describe.skipIf(!requested || !built)("resume instead of boot (real QEMU, own cache)", () => {
+  let root = "";
+  const recipeDir = () => join(root, currentRecipeHash());
+  const savedDirs = () => readdirSync(recipeDir()).filter((n) => n.startsWith("resume-"));
+  const up = async () => {
+    const details: string[] = [];
+    const result = await vmUp({ labImage: labImageRef(), localDockerHost: resolveDockerHost(), onPhase: (p, d) => details.push(`${p}: ${d}`) });
+    return { ...result, details, phases: details.map((d) => d.split(":")[0]) };
+  };
+  const meta = () => JSON.parse(readFileSync(join(recipeDir(), savedDirs()[0]!, "meta.json"), "utf8")) as { recipe: string; savedAt: string; bytes: { ram: number } };
+  /** The guest's clock against this host's, from the engine's /info, half a round trip allowed for. */
+  const clockOffsetSeconds = async (dockerHost: string) => {
+    const t0 = Date.now();
+    const info = (await (await fetch(`${dockerHost.replace("tcp://", "http://")}/info`)).json()) as { SystemTime: string };
+    return (Date.parse(info.SystemTime) - (t0 + Date.now()) / 2) / 1000;
+  };
+
+  afterEach(async () => {
+    await vmDown().catch(() => undefined);
+  }, 60_000);
+
+  afterAll(() => {
+    process.env = { ...savedEnv };
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a cold start saves the VM with its engine ready; the next start resumes it, with the image and the clock right", async () => {
+    root = ownCache((n) => !n.startsWith("resume-"));
+    process.env.LVS_LAB_VM_IDLE_MINUTES = "0";
+    const first = await up();
+    expect(first.phases).toContain("boot");
+    expect(first.phases).toContain("save");
+    expect(first.details).toContain(`save: saved in ${first.timings.save} s`);
+    expect(savedDirs()).toHaveLength(1);
+    expect(meta().recipe).toBe(currentRecipeHash());
+    expect(leftovers(root).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    await vmDown();
+
+    const second = await up();
+    expect(second.phases).toContain("resume");
+    expect(second.phases).not.toContain("boot");
+    expect(second.timings.resume).toBeGreaterThan(0);
+    const status = await vmStatus();
+    expect(status).toMatchObject({ running: true, engine: true });
+    expect(await new Engine(second.dockerHost).imageId(labImageRef())).toBeDefined();
+    expect(Math.abs(await clockOffsetSeconds(second.dockerHost))).toBeLessThan(2);
+  }, 1_200_000);
+
+  it("an interrupted restore leaves no QEMU, and the saved state as it was", async () => {
+    const before = meta();
+    const { error, phases } = await interruptedUp("resume", 300);
+    expect(phases).toContain("resume");
+    expect((error as UserError).exitCode).toBe(ExitCode.interrupted);
+    expect(qemusUnder(root)).toEqual([]);
+    expect(leftovers(root)).toEqual([]);
+    expect(meta()).toEqual(before);
+    expect(statSync(join(recipeDir(), savedDirs()[0]!, "ram.state")).size).toBe(before.bytes.ram);
+  }, 300_000);
+
+  it("a damaged saved state is not used: a notice, a boot, and it is saved anew", async () => {
+    const dir = join(recipeDir(), savedDirs()[0]!);
+    const half = Math.floor(meta().bytes.ram / 2);
+    truncateSync(join(dir, "ram.state"), half);
+    const m = meta();
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...m, bytes: { ...m.bytes, ram: half } }));
+    const again = await up();
+    expect(again.details).toContain("notice: the saved VM could not be resumed (QEMU could not load the saved state and exited): it is removed, and the VM boots instead");
+    expect(again.phases).toContain("boot");
+    expect(again.phases).toContain("save");
+    expect(meta().bytes.ram).toBeGreaterThan(half);
+    expect(leftovers(root).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  }, 1_200_000);
+
+  it("a state saved by another recipe is not used; an interrupted save then leaves no QEMU and no half-written state", async () => {
+    const dir = join(recipeDir(), savedDirs()[0]!);
+    writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...meta(), recipe: "0000000000000000" }));
+    const details: string[] = [];
+    const { error, phases } = await interruptedUp("save", 200, details);
+    expect(details).toContain("notice: the saved VM no longer fits (saved with another recipe): the VM boots, then is saved anew");
+    expect(phases).toContain("boot");
+    expect((error as UserError).exitCode).toBe(ExitCode.interrupted);
+    expect(qemusUnder(root)).toEqual([]);
+    expect(leftovers(root)).toEqual([]);
+    expect(savedDirs()).toEqual([]);
+  }, 1_200_000);
 });

@@ -1,8 +1,11 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, trialArgv, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
+import { kernelCmdline, isOurQemu, parsePidFile, parseProcCmdline, processAlive, qemuArgv, qemuEscape, shellQuote, trialArgv, VM_NAME, type QemuOptions } from "../src/vm/qemu.js";
 import { cacheRoot, currentRecipeHash, dataDiskName, isRecipeDirName, recipeHash, RECIPE_FILES, VM_SCRIPTS_DIR, vmPaths } from "../src/vm/recipe.js";
+import { findSaved, machineOf } from "../src/vm/resume.js";
 import { vmPreloadsModules } from "../src/vm/settings.js";
 
 const ROOT = "/home/u/.cache/lvs-lab/vm";
@@ -199,5 +202,65 @@ describe("vm/run.sh launcher", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(processAlive(p)).toBe(true);
     process.kill(p, "SIGKILL");
+  });
+});
+
+describe("resume: the saved VM's command line and what may be restored", () => {
+  const drives = (argv: string[]) => argv.flatMap((a, i) => (a === "-drive" ? [argv[i + 1]!] : []));
+  const overlays = { root: "/c/resume-x/root.qcow2", data: "/c/resume-x/data.qcow2" };
+
+  it("the saved boot writes into its overlays; a restore reads them copy-on-write and loads the state", () => {
+    const saved = qemuArgv({ ...base, overlays: { ...overlays, snapshot: false }, qmpSocket: "/c/run/qmp.sock", clockPipe: "/c/run/clock" });
+    expect(drives(saved)).toEqual(["file=/c/resume-x/root.qcow2,format=qcow2,if=virtio,cache=unsafe", "file=/c/resume-x/data.qcow2,format=qcow2,if=virtio,cache=unsafe"]);
+    expect(saved).toContain("unix:/c/run/qmp.sock,server=on,wait=off");
+    expect(saved).toContain("pipe,id=clock,path=/c/run/clock");
+    expect(saved).toContain("virtserialport,chardev=clock,name=lvs-lab.clock");
+    expect(saved).not.toContain("-incoming");
+    const restored = qemuArgv({ ...base, overlays: { ...overlays, snapshot: true }, incoming: "/c/resume-x/ram.state" });
+    expect(drives(restored).every((d) => d.endsWith(",snapshot=on"))).toBe(true);
+    expect(restored.slice(-2)).toEqual(["-incoming", "fd:3"]);
+  });
+
+  it("quotes any file name for the shell QEMU runs the save's exec: URI with", () => {
+    expect(shellQuote("/a b/c")).toBe("'/a b/c'");
+    expect(shellQuote("x'; reboot; '")).toBe(`'x'\\''; reboot; '\\'''`);
+  });
+
+  const expected = { recipe: "0123456789abcdef", dataDisk: "docker-aaaaaaaaaaaaaaaa.img", qemu: "QEMU emulator version 7.2.22", machine: "-m 1536" };
+  function savedDir(meta: object | string | undefined, sizes: Record<string, number> = { "ram.state": 10, "root.qcow2": 4, "data.qcow2": 6 }): string {
+    const dir = mkdtempSync(join(tmpdir(), "lvs-lab-resume-"));
+    for (const [name, size] of Object.entries(sizes)) writeFileSync(join(dir, name), Buffer.alloc(size));
+    if (meta !== undefined) writeFileSync(join(dir, "meta.json"), typeof meta === "string" ? meta : JSON.stringify(meta));
+    return dir;
+  }
+  const good = { ...expected, savedAt: "2026-12-07T20:00:00Z", bytes: { ram: 10, root: 4, data: 6 } };
+
+  it("restores a state saved by this recipe, data disk, QEMU and machine, with its files whole", () => {
+    expect(findSaved("/nonexistent/resume-x", expected)).toEqual({ kind: "none" });
+    const dir = savedDir(good);
+    expect(findSaved(dir, expected)).toMatchObject({ kind: "saved", dir, meta: good });
+  });
+
+  it("a state saved by another recipe, QEMU or machine is stale", () => {
+    expect(findSaved(savedDir({ ...good, recipe: "fedcba9876543210" }), expected)).toMatchObject({ kind: "stale", why: "saved with another recipe" });
+    expect(findSaved(savedDir({ ...good, qemu: "QEMU emulator version 8.2.0" }), expected)).toMatchObject({ kind: "stale", why: "saved with another qemu" });
+    expect(findSaved(savedDir({ ...good, machine: "-m 2560" }), expected)).toMatchObject({ kind: "stale", why: "saved with another machine" });
+    expect(findSaved(savedDir({ ...good, dataDisk: "docker-bbbbbbbbbbbbbbbb.img" }), expected)).toMatchObject({ kind: "stale", why: "saved with another data disk" });
+  });
+
+  it("a state whose files are missing, cut short or undescribed is damaged", () => {
+    expect(findSaved(savedDir(undefined), expected)).toMatchObject({ kind: "corrupt", why: "its meta.json is missing or unreadable" });
+    expect(findSaved(savedDir("{not json"), expected)).toMatchObject({ kind: "corrupt", why: "its meta.json is missing or unreadable" });
+    expect(findSaved(savedDir(good, { "ram.state": 5, "root.qcow2": 4, "data.qcow2": 6 }), expected)).toMatchObject({ kind: "corrupt", why: "ram.state has 5 bytes, 10 were saved" });
+    expect(findSaved(savedDir(good, { "ram.state": 10, "root.qcow2": 4 }), expected)).toMatchObject({ kind: "corrupt", why: "data.qcow2 is missing" });
+  });
+
+  it("the machine leaves out the port and this cache's paths, and changes with the memory", () => {
+    const p = vmPaths(ROOT, "0123456789abcdef");
+    const machine = machineOf(p, "tcg");
+    expect(machine).not.toContain(ROOT);
+    expect(machine).toContain("hostfwd=tcp:127.0.0.1:0-:2375");
+    expect(machineOf(vmPaths("/elsewhere", "0123456789abcdef"), "tcg")).toBe(machine);
+    expect(machineOf(p, "kvm")).not.toBe(machine);
   });
 });

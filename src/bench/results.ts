@@ -85,6 +85,8 @@ export interface VmResults {
   bareContainerMs?: number[];
   /** The VM's phases last measured on this machine (timings.json): build, data disk, cached boot, seconds. */
   vmPhases?: { build: number; disk: number; boot: number };
+  /** Seconds: the last resume of the saved VM measured on this machine (timings.json), if any. */
+  resumeSeconds?: number;
   /** `stop --name` as a process. */
   stopMs: number[];
   /** The same command on the director: the first Engine.exec (it opens the runner), then interleaved samples. */

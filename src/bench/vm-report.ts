@@ -9,10 +9,10 @@ import type { SelftestRecord, Target, VmResults } from "./results.js";
 
 export const SELFTEST_LABS = ["nat", "schedulers", "dr", "tun", "failover"] as const;
 
-/** Issue 13's targets on this 2-core machine without KVM. */
+/** Issue 13's targets on this 2-core machine without KVM, and issue 24's for a cached VM (resumed, not booted). */
 export const VM_LIMITS = {
   firstStartMs: 3 * 60_000,
-  cachedStartMs: 40_000,
+  cachedStartMs: 15_000,
   startMs: 10_000,
   execMs: 1_000,
   checkMs: 1_000,
@@ -76,9 +76,14 @@ function composedStarts(vm: VmResults, startMedian: number | undefined): VmRow[]
   const { build, disk, boot } = vm.vmPhases;
   const row = (what: string, ms: number, target: string, short: string, limit: number, why: string): VmRow => ({ what, samples: "–", median: fmtMs(ms), p95: "–", max: "–", target, short, met: ms <= limit, why });
   const lab = `\`start dr\` with the VM running ${fmtMs(startMedian)}`;
+  // A cached VM is resumed from its saved state once one was saved here; before that, booted.
+  const cached =
+    vm.resumeSeconds === undefined
+      ? row("`start dr` with the VM cached, not running (boot from timings.json + this run's start)", boot * 1000 + startMedian, "≤ 15 s", "start dr with the VM cached, not running", VM_LIMITS.cachedStartMs, `boot ${seconds(boot)} (no resume measured here yet), ${lab}`)
+      : row("`start dr` with the VM cached, not running (resume from timings.json + this run's start)", vm.resumeSeconds * 1000 + startMedian, "≤ 15 s", "start dr with the VM cached, not running", VM_LIMITS.cachedStartMs, `resume of the saved VM ${seconds(vm.resumeSeconds)} (a cold boot: ${seconds(boot)}), ${lab}`);
   return [
     row("first `start dr`, nothing cached (build + data disk + boot from timings.json, + this run's start)", (build + disk + boot) * 1000 + startMedian, "≤ 3 min", "first start dr, nothing cached", VM_LIMITS.firstStartMs, `build ${seconds(build)}, data disk ${seconds(disk)}, boot ${seconds(boot)}, ${lab}`),
-    row("`start dr` with the VM cached, not running (boot from timings.json + this run's start)", boot * 1000 + startMedian, "≤ 40 s", "start dr with the VM cached, not running", VM_LIMITS.cachedStartMs, `boot ${seconds(boot)}, ${lab}`),
+    cached,
   ];
 }
 
@@ -143,7 +148,7 @@ export function vmMarkdown(vm: VmResults): string[] {
   const L: string[] = [];
   const others = vm.otherInstances ? `; ${vm.otherInstances} other lab instance(s) in it when the section began (shared VM: expect noise)` : "";
   L.push(`## lvs-lab VM (QEMU ${vm.accel ?? "?"}, ${mib(vm.givenMiB)} given, ${vm.dockerHost ?? "?"}${others})`, "");
-  L.push("| what | samples | median | p95 | max | target (issue 13) | | where it goes (measured in this run) |", "|---|---|---|---|---|---|---|---|");
+  L.push("| what | samples | median | p95 | max | target (issues 13, 24) | | where it goes (measured in this run) |", "|---|---|---|---|---|---|---|---|");
   for (const r of vmRows(vm)) L.push(`| ${r.what} | ${r.samples} | ${r.median} | ${r.p95} | ${r.max} | ${r.target} | ${verdict(r)} | ${(r.why ?? "").replace(/\|/g, "/")} |`);
   L.push("", "QEMU's memory is the whole VM's: every lab instance in it counts, other workers' too. Issue 13 sets the resident target for the failover lab; this section runs dr.", "");
   return L;

@@ -16,7 +16,7 @@ import { labImageRef } from "../docker/image.js";
 import { instanceContainers, listInstances } from "../docker/instance.js";
 import { stopLab } from "../lab/session.js";
 import { deleteProgress } from "../state/progress.js";
-import { estimatesFor } from "../vm/estimates.js";
+import { estimatesFor, measuredTimings } from "../vm/estimates.js";
 import { vmStatus } from "../vm/index.js";
 import { processMemoryMiB } from "../vm/qemu.js";
 import { paths } from "../vm/run-state.js";
@@ -71,6 +71,7 @@ export async function sectionVm(results: BenchResults, flags: Flags): Promise<vo
     startPhases: {},
     bareContainerMs: [],
     vmPhases: status.accel ? estimatesFor(paths(), status.accel) : undefined,
+    resumeSeconds: status.accel ? measuredTimings(paths(), status.accel).resume : undefined,
     startMs: [],
     stopMs: [],
     execCommand: COMMAND.join(" "),

@@ -33,7 +33,7 @@ export function stepOfPhase(phase: string, steps: ProgressStep[]): StepKey | und
   if (phase === "accel") return "accel";
   if (phase === "disk") return "disk";
   if (phase === "image load") return steps.some((s) => s.key === "disk") ? "disk" : "image";
-  if (phase === "boot") return "boot";
+  if (phase === "boot" || phase === "resume" || phase === "save") return "boot";
   return undefined;
 }
 

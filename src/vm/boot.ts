@@ -138,11 +138,11 @@ export class BootGuard {
   }
 }
 
-interface BootedVm {
+export interface BootedVm {
   pid: number;
   port: number;
   dockerHost: string;
-  waitForEngine(): Promise<void>;
+  waitForEngine(timeoutMs?: number): Promise<void>;
   detach(): Promise<void>;
 }
 
@@ -162,13 +162,33 @@ async function pickPort(start = FIRST_HOST_PORT): Promise<number> {
   throw new UserError(`No free localhost port in ${FIRST_HOST_PORT}–${FIRST_HOST_PORT + PORT_TRIES - 1} for the VM's engine.`, "Free one of them, then try again.");
 }
 
+/** What a VM of this cache is booted with: the settings of this process, the disks and extras given. */
+export function vmQemuOptions(p: VmPaths, disk: BootDisks, hostPort: number, accel: Accel): QemuOptions {
+  return {
+    kernel: p.kernel,
+    initrd: p.initrd,
+    rootDisk: p.rootDisk,
+    ...disk,
+    diskSnapshot: disk.diskSnapshot ?? true,
+    hostPort,
+    memoryMiB: vmMemoryMiB(),
+    cpus: 2,
+    accel,
+    tbSizeMiB: TCG_TB_SIZE_MIB,
+    preloadModules: vmPreloadsModules(),
+  };
+}
+
+/** The disks of a boot, and what a saved or restored VM needs besides (resume.ts). */
+export type BootDisks = Pick<QemuOptions, "disk" | "prepareImage" | "overlays" | "qmpSocket" | "clockPipe" | "incoming"> & { diskSnapshot?: boolean };
+
 /**
  * Starts QEMU via vm/run.sh. `recordPid`: write run/qemu.pid (normal boots; the preparation
  * boot is never "the VM"). Retries on another port if QEMU cannot bind the forward.
  */
 export async function bootVm(
   p: VmPaths,
-  disk: Pick<QemuOptions, "disk" | "diskSnapshot" | "prepareImage">,
+  disk: BootDisks,
   guard: BootGuard,
   recordPid: boolean,
   accel: Accel,
@@ -177,25 +197,17 @@ export async function bootVm(
   let port = FIRST_HOST_PORT;
   for (let attempt = 0; ; attempt++) {
     port = await pickPort(port);
-    const argv = qemuArgv({
-      kernel: p.kernel,
-      initrd: p.initrd,
-      rootDisk: p.rootDisk,
-      ...disk,
-      hostPort: port,
-      memoryMiB: vmMemoryMiB(),
-      cpus: 2,
-      accel,
-      tbSizeMiB: TCG_TB_SIZE_MIB,
-      preloadModules: vmPreloadsModules(),
-    });
+    const argv = qemuArgv(vmQemuOptions(p, disk, port, accel));
     writeFileSync(log, `# ${new Date().toISOString()} ${QEMU_BIN} ${argv.join(" ")}\n`);
     const logFd = openSync(log, "a");
+    // A restore reads the saved state on INCOMING_FD (run.sh and QEMU inherit it).
+    const stateFd = disk.incoming ? openSync(disk.incoming, "r") : undefined;
     const wrapper = spawn("sh", [join(VM_SCRIPTS_DIR, "run.sh"), log, QEMU_BIN, ...argv], {
       detached: true, // own session: the terminal's Ctrl-C reaches lvs-lab, which decides
-      stdio: ["pipe", "pipe", logFd],
+      stdio: ["pipe", "pipe", logFd, ...(stateFd === undefined ? [] : [stateFd])],
     });
     closeSync(logFd);
+    if (stateFd !== undefined) closeSync(stateFd);
     const pid = await firstLine(wrapper);
     guard.track(wrapper, pid);
     if (recordPid) writeFileSync(p.pidFile, `${pid}\n`);
@@ -213,8 +225,8 @@ export async function bootVm(
       pid,
       port,
       dockerHost,
-      waitForEngine: async () => {
-        const deadline = Date.now() + BOOT_TIMEOUT_MS;
+      waitForEngine: async (timeoutMs = BOOT_TIMEOUT_MS) => {
+        const deadline = Date.now() + timeoutMs;
         for (;;) {
           if (!processAlive(pid)) {
             throw new UserError(`The lvs-lab VM stopped while booting.\n${tail(log)}`, `Full console log: ${log}.`);
@@ -222,7 +234,7 @@ export async function bootVm(
           if (await engineAnswers(dockerHost, 4_000)) return;
           if (Date.now() > deadline) {
             throw new UserError(
-              `The lvs-lab VM's Docker engine did not answer within ${BOOT_TIMEOUT_MS / 1000} s.\n${tail(log)}`,
+              `The lvs-lab VM's Docker engine did not answer within ${timeoutMs / 1000} s.\n${tail(log)}`,
               `Full console log: ${log}.`,
             );
           }

@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, closeSync, openSync, rmSync, utimesSync, writeFi
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { ExitCode, UserError } from "../errors.js";
-import { BootGuard, bootVm, engineAnswers, PORT_TRIES, stopPid } from "./boot.js";
+import { BootGuard, bootVm, engineAnswers, PORT_TRIES, stopPid, type BootedVm } from "./boot.js";
 import { ensureBuilt, isBuilt } from "./build.js";
 import { parseVerdicts } from "./accel.js";
 import { chooseAccel, kvmDevice } from "./accel-trial.js";
@@ -35,10 +35,11 @@ import { ensureImage, prepareDataDisk } from "./data-disk.js";
 import { estimatesFor, recordTimings, type VmEstimates } from "./estimates.js";
 import type { IdleStopRecord } from "./idle.js";
 import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
+import { canResume, connectQmp, ensureClockPipe, expectedMeta, findSaved, finishRestore, removeOtherSaves, resumeDir, resumeLinks, saveRunning, sendClock, settleGuest, startSave } from "./resume.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
 import { hostFacts, hostRouteObstacle } from "./disk-on-host.js";
-import { paths, readState, readText, removeRunFiles, runningPid, seconds, writeState, type VmPhase, type VmState } from "./run-state.js";
+import { paths, readState, readText, removeRunFiles, runningPid, seconds, sleep, writeState, type VmPhase, type VmState } from "./run-state.js";
 import { t as say } from "../i18n/index.js";
 import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
 import { missingVmTools, vmToolsError } from "./tools.js";
@@ -280,8 +281,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     const memoryMiB = vmMemoryMiB();
     const idleMinutes = vmIdleMinutes();
     rmSync(p.stoppedFile, { force: true });
-    phase("boot", say(accel === "kvm" ? "vm.phase.bootKvm" : "vm.phase.bootTcg", { memory: memoryMiB }));
-    const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true, accel);
+    const { vm, resumed } = await resumeOrBoot(p, disk, guard, accel, phase, timings);
     const state: VmState = {
       pid: vm.pid,
       port: vm.port,
@@ -296,15 +296,16 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
       idleMinutes,
     };
     writeState(p, state);
-    await vm.waitForEngine();
-    timings.boot = seconds(tBoot);
+    if (resumed) timings.resume = seconds(tBoot);
+    else timings.boot = seconds(tBoot);
     await ensureImage(local, new Engine(vm.dockerHost), opts.labImage, imageId, phase, timings);
-    writeState(p, { ...state, bootSeconds: timings.boot });
+    const bootSeconds = seconds(tBoot);
+    writeState(p, { ...state, bootSeconds });
     await vm.detach();
-    if (idleMinutes > 0) writeState(p, { ...state, bootSeconds: timings.boot, idleWatchPid: startIdleWatch(p, vm.pid, vm.dockerHost, idleMinutes) });
+    if (idleMinutes > 0) writeState(p, { ...state, bootSeconds, idleWatchPid: startIdleWatch(p, vm.pid, vm.dockerHost, idleMinutes) });
     timings.total = seconds(t0);
     recordTimings(p, accel, timings);
-    phase("ready", say("vm.phase.ready", { host: vm.dockerHost, boot: timings.boot, total: timings.total }));
+    phase("ready", say("vm.phase.ready", { host: vm.dockerHost, boot: bootSeconds, total: timings.total }));
     return { dockerHost: vm.dockerHost, timings };
   } catch (e) {
     // The guard has killed QEMU and the build; say so rather than what the kill broke.
@@ -318,6 +319,85 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
 }
 
 // --- pieces of vmUp --------------------------------------------------------------------
+
+/** After a restore the engine answers within a second or two; a state that does not get there is no good. */
+const RESUME_ENGINE_PATIENCE_MS = 30_000;
+const SETTLE_REPORT_MS = 3_000;
+
+/**
+ * The VM with its engine answering: restored from the state saved for this data disk when
+ * there is one that fits (resume.ts), else booted, and then saved for the next start.
+ * A saved state that fails to restore is removed, with a notice, and the VM boots.
+ */
+async function resumeOrBoot(p: VmPaths, disk: string, guard: BootGuard, accel: Accel, phase: (name: VmPhase, detail: string) => void, timings: Record<string, number>): Promise<{ vm: BootedVm; resumed: boolean }> {
+  const bootLine = () => phase("boot", say(accel === "kvm" ? "vm.phase.bootKvm" : "vm.phase.bootTcg", { memory: vmMemoryMiB() }));
+  if (!canResume()) {
+    bootLine();
+    const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true, accel);
+    await vm.waitForEngine();
+    return { vm, resumed: false };
+  }
+  const links = resumeLinks(p);
+  ensureClockPipe(links.clockPipe);
+  const dir = resumeDir(p, disk);
+  removeOtherSaves(p, dir);
+  const expected = expectedMeta(p, disk, accel);
+  const saved = findSaved(dir, expected);
+  if (saved.kind === "saved") {
+    phase("resume", say("vm.phase.resume", { at: saved.meta.savedAt.slice(0, 16).replace("T", " ") }));
+    try {
+      const vm = await bootVm(p, { overlays: { root: join(dir, "root.qcow2"), data: join(dir, "data.qcow2"), snapshot: true }, ...links, incoming: join(dir, "ram.state") }, guard, true, accel);
+      if (guard.aborted) throw new Error("interrupted");
+      const tLoad = Date.now();
+      const qmp = await connectQmp(links.qmpSocket, vm.pid);
+      try {
+        await finishRestore(qmp, vm.pid);
+      } finally {
+        qmp.close();
+      }
+      timings.stateLoad = seconds(tLoad);
+      await vm.waitForEngine(RESUME_ENGINE_PATIENCE_MS);
+      // The guest wakes with the time it was saved at. Sent once it answers: a guest
+      // that is still catching up would read it late, and set a clock behind.
+      sendClock(links.clockPipe);
+      return { vm, resumed: true };
+    } catch (e) {
+      if (guard.aborted) throw e;
+      await guard.stopTracked();
+      rmSync(dir, { recursive: true, force: true });
+      phase("notice", say("vm.phase.resumeFailed", { why: e instanceof Error ? e.message.split("\n")[0] : String(e) }));
+    }
+  } else if (saved.kind !== "none") {
+    rmSync(saved.dir, { recursive: true, force: true });
+    phase("notice", say(saved.kind === "stale" ? "vm.phase.resumeStale" : "vm.phase.resumeCorrupt", { why: saved.why }));
+  }
+  const job = startSave(p, disk);
+  try {
+    bootLine();
+    const vm = await bootVm(p, { overlays: { ...job.live, snapshot: false }, ...links }, guard, true, accel);
+    await vm.waitForEngine();
+    phase("save", say("vm.phase.save"));
+    const tSave = Date.now();
+    // Pages the guest frees are handed back to QEMU about 2 s later (free page reporting):
+    // then they are saved as zero pages, and a restored VM does not hold them.
+    if (await settleGuest(links.clockPipe)) await sleep(SETTLE_REPORT_MS);
+    const qmp = await connectQmp(links.qmpSocket, vm.pid);
+    try {
+      await saveRunning(qmp, job, expected);
+      timings.save = seconds(tSave);
+      phase("save", say("vm.phase.saved", { s: timings.save }));
+    } catch (e) {
+      if (guard.aborted) throw e;
+      phase("notice", say("vm.phase.saveFailed", { why: e instanceof Error ? e.message : String(e) }));
+    } finally {
+      qmp.close();
+    }
+    return { vm, resumed: false };
+  } finally {
+    // Whatever happened: no half-written save stays (a running VM keeps its open overlays).
+    rmSync(job.tmp, { recursive: true, force: true });
+  }
+}
 
 /** Only one `vm up` at a time: a lock file holding the pid of the `vm up` that owns it. */
 function takeLock(p: VmPaths): () => void {

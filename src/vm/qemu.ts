@@ -31,8 +31,34 @@ export interface QemuOptions {
   tbSizeMiB?: number;
   /** Data-disk preparation boot: the guest waits for this image, then powers off. */
   prepareImage?: string;
+  /**
+   * Both disks as qcow2 overlays over the root and the data disk (resume.ts) instead of
+   * the raw files: written in place by the boot that is saved, copy-on-write (snapshot)
+   * under a restored VM so that the saved state never changes.
+   */
+  overlays?: { root: string; data: string; snapshot: boolean };
+  /** QEMU's machine protocol on this unix socket (stop, save, continue, quit). */
+  qmpSocket?: string;
+  /**
+   * The guest's clock port (vm/init reads the host's time from it after a resume): a
+   * pipe chardev, QEMU opens PATH.in and PATH.out (FIFOs).
+   */
+  clockPipe?: string;
+  /** A saved state to restore instead of booting (`-incoming`, on descriptor INCOMING_FD). */
+  incoming?: string;
   /** false: ip_vs, its schedulers and ipip stay unloaded (settings.ts vmPreloadsModules). */
   preloadModules?: boolean;
+}
+
+/** The virtio-serial port vm/init reads the host's time from after a resume. */
+export const CLOCK_PORT = "lvs-lab.clock";
+
+/** The descriptor QEMU reads a saved state from: the file, opened by boot.ts, after stdin, stdout and stderr. */
+export const INCOMING_FD = 3;
+
+/** One word for /bin/sh, whatever the text holds. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** QEMU's -drive/-netdev values use "," as separator; a literal comma is written ",,". */
@@ -87,11 +113,19 @@ export function qemuArgv(o: QemuOptions): string[] {
     // the labs use instead of the most they ever used.
     "-device",
     "virtio-balloon-pci,free-page-reporting=on",
-    // The root first, so that it is /dev/vda. Copy-on-write: every boot starts from the build.
-    "-drive",
-    `file=${qemuEscape(o.rootDisk)},format=raw,if=virtio,cache=unsafe,snapshot=on`,
   ];
-  if (o.disk) {
+  if (o.clockPipe) {
+    argv.push("-device", "virtio-serial-pci", "-chardev", `pipe,id=clock,path=${qemuEscape(o.clockPipe)}`, "-device", `virtserialport,chardev=clock,name=${CLOCK_PORT}`);
+  }
+  if (o.qmpSocket) argv.push("-qmp", `unix:${qemuEscape(o.qmpSocket)},server=on,wait=off`);
+  // The root first, so that it is /dev/vda. Copy-on-write: every boot starts from the build.
+  if (o.overlays) {
+    const snapshot = o.overlays.snapshot ? ",snapshot=on" : "";
+    for (const file of [o.overlays.root, o.overlays.data]) argv.push("-drive", `file=${qemuEscape(file)},format=qcow2,if=virtio,cache=unsafe${snapshot}`);
+  } else {
+    argv.push("-drive", `file=${qemuEscape(o.rootDisk)},format=raw,if=virtio,cache=unsafe,snapshot=on`);
+  }
+  if (o.disk && !o.overlays) {
     argv.push(
       "-drive",
       // cache=unsafe: QEMU ignores the guest's flushes. Normal boots discard all writes anyway;
@@ -99,6 +133,10 @@ export function qemuArgv(o: QemuOptions): string[] {
       `file=${qemuEscape(o.disk)},format=raw,if=virtio,cache=unsafe${o.diskSnapshot ? ",snapshot=on" : ""}`,
     );
   }
+  // The saved state comes on an inherited descriptor (boot.ts opens it): QEMU reads the
+  // file straight, where a pipe from `cat` costs a wake-up of each side per 32 KiB, which
+  // on a busy host took 11–19 s for 270 MB.
+  if (o.incoming) argv.push("-incoming", `fd:${INCOMING_FD}`);
   return argv;
 }
 
