@@ -36,6 +36,8 @@ export function registerPredict(program: Command): void {
       if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });
       console.log(bold(r(step.predict.question)));
       choices.forEach((c, i) => console.log(`  ${i + 1}. ${c}${yours === i + 1 ? dim(t("cli.yourPrediction")) : ""}`));
-      console.log(dim(t(yours === undefined ? "cli.predictHowTo" : "cli.predictMeasure", { flag: nameFlag })));
+      // A prediction asked with --step is answered with --step too: without it, the answer goes to the current step.
+      const stepFlag = opts.step === undefined ? "" : ` --step ${index + 1}`;
+      console.log(dim(t(yours === undefined ? "cli.predictHowTo" : "cli.predictMeasure", { flag: nameFlag, stepFlag })));
     });
 }

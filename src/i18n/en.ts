@@ -26,7 +26,7 @@ export const en = {
     probeHint: " (hint {{n}})",
     wherePacketsWent: "where the packets went:",
     yourPrediction: "   ← your prediction",
-    predictHowTo: "\n`lvs-lab predict N{{flag}}` records your answer; `lvs-lab check{{flag}}` reveals it once the step passes.",
+    predictHowTo: "\n`lvs-lab predict N{{stepFlag}}{{flag}}` records your answer; `lvs-lab check{{flag}}` reveals it once the step passes.",
     predictMeasure: "\nNow measure: `lvs-lab check{{flag}}` reveals the answer once the step passes.",
     startStep: "\nStep {{n}} of {{of}}: {{title}}{{done}}  (`lvs-lab check{{flag}}` when done)",
     passedSoFar: "  ({{count}} passed so far)",

@@ -29,7 +29,7 @@ export const zhCN = {
     probeHint: "（提示 {{n}}）",
     wherePacketsWent: "数据包的去向：",
     yourPrediction: "   ← 你的预测",
-    predictHowTo: "\n`lvs-lab predict N{{flag}}` 记下你的答案；这一步通过后，`lvs-lab check{{flag}}` 揭晓答案。",
+    predictHowTo: "\n`lvs-lab predict N{{stepFlag}}{{flag}}` 记下你的答案；这一步通过后，`lvs-lab check{{flag}}` 揭晓答案。",
     predictMeasure: "\n现在去测量：这一步通过后，`lvs-lab check{{flag}}` 揭晓答案。",
     startStep: "\n第 {{n}} 步（共 {{of}} 步）：{{title}}{{done}}  （完成后运行 `lvs-lab check{{flag}}`）",
     passedSoFar: "  （已通过 {{count}} 步）",
