@@ -17,7 +17,7 @@ import { initialWatch, reduceWatch, type WatchEvent, type WatchState } from "../
 import { WatchScreen } from "../src/class/watch/view.js";
 import { pageHtml, scriptTexts, signInPage } from "../src/class/web/page.js";
 import { setLanguage } from "../src/i18n/index.js";
-import { displayWidth } from "../src/ui/width.js";
+import { displayWidth } from "../src/text/width.js";
 import { Browser, findChromium, type Page } from "./helpers/chromium.js";
 import { event, failing, passing } from "./helpers/class.js";
 import { post } from "./helpers/http.js";

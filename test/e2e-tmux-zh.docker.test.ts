@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { displayWidth } from "../src/ui/width.js";
+import { displayWidth } from "../src/text/width.js";
 import { BIN, cli } from "./helpers/cli.js";
 
 const NAME = "e2e-ui-zh";

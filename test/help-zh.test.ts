@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import stringWidth from "string-width";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildProgram } from "../src/cli/main.js";
-import { breakPieces } from "../src/i18n/breaks.js";
+import { breakPieces } from "../src/text/breaks.js";
 import { setLanguage } from "../src/i18n/index.js";
 
 const sub = (program: Command, ...path: string[]) => path.reduce((c, name) => c.commands.find((s) => s.name() === name)!, program);

@@ -4,7 +4,7 @@ import type { ProbeResult } from "../src/probes/runner.js";
 import { freshProgress, type Progress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
 import { initialLessonState, recheckDelayMs, reduce, shownStep, snapshotOf, type KeyPress, type LessonEffect, type LessonEvent, type LessonState } from "../src/ui/lesson-state.js";
-import { plainText } from "../src/ui/markdown.js";
+import { plainText } from "../src/text/lines.js";
 import { columns, lessonPane } from "../src/ui/screen.js";
 import type { LabView, StepView, UiSnapshot } from "../src/ui/types.js";
 

@@ -3,7 +3,7 @@ import { formatProbe } from "../src/cli/output.js";
 import { parseCapture, parsePackets } from "../src/probes/capture.js";
 import type { ProbeResult } from "../src/probes/runner.js";
 import { pathSummary } from "../src/probes/trace.js";
-import { plainText } from "../src/ui/markdown.js";
+import { plainText } from "../src/text/lines.js";
 import { probeLines } from "../src/ui/panes.js";
 import { judgeProbeRecording, readProbeRecording } from "./helpers/recorded-probe.js";
 

@@ -9,10 +9,11 @@ import type { ProbeResult } from "../src/probes/runner.js";
 import { freshProgress } from "../src/state/progress.js";
 import type { ResolvedTopology } from "../src/topology/resolve.js";
 import { App } from "../src/ui/app.js";
-import { markdownLines, plainText, wrapSegs } from "../src/ui/markdown.js";
+import { plainText, wrapSegs } from "../src/text/lines.js";
+import { markdownLines } from "../src/ui/markdown.js";
 import { truncate } from "../src/ui/panes.js";
 import type { LabView, UiActions } from "../src/ui/types.js";
-import { displayWidth } from "../src/ui/width.js";
+import { displayWidth } from "../src/text/width.js";
 
 beforeEach(() => setLanguage("zh-CN"));
 afterEach(() => setLanguage("en"));

@@ -5,7 +5,7 @@
  */
 import { bold, dim } from "../cli/output.js";
 import { t } from "../i18n/index.js";
-import { displayWidth, padToWidth } from "../ui/width.js";
+import { displayWidth, padToWidth } from "../text/width.js";
 
 export interface BannerFacts {
   title: string;

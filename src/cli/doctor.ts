@@ -175,7 +175,7 @@ export function registerDoctor(program: Command): void {
       const checks = await runDoctor(opts);
       const failed = checks.some((c) => c.state === "fail");
       if (opts.json) printJson({ ok: !failed, checks });
-      else printChecks(checks, (await import("../ui/width.js")).padToWidth);
+      else printChecks(checks, (await import("../text/width.js")).padToWidth);
       process.exitCode = failed ? ExitCode.environment : ExitCode.ok;
     });
 }

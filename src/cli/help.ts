@@ -6,7 +6,7 @@
  */
 import { Help, type Command, type Option } from "commander";
 import stringWidth from "string-width";
-import { breakPieces } from "../i18n/breaks.js";
+import { breakPieces } from "../text/breaks.js";
 import { language, t } from "../i18n/index.js";
 
 const TITLES: Record<string, string> = {

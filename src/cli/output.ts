@@ -1,7 +1,8 @@
 /** Plain output shared by the commands: one place decides colours and timing. */
 import { Chalk, supportsColor, supportsColorStderr, type ColorSupportLevel } from "chalk";
-import { t } from "../i18n/index.js";
 import type { ProbeResult } from "../probes/runner.js";
+import type { Seg } from "../text/lines.js";
+import { probeView } from "../text/probe-view.js";
 
 /**
  * chalk's level for a stream already follows FORCE_COLOR (1 in a pipe: colour; 0 on a
@@ -35,18 +36,22 @@ export function seconds(sinceMs: number): string {
 }
 
 export function formatProbe(r: ProbeResult): string {
-  // An observation is what the learner should see at this stage, right or wrong: never a verdict.
-  const mark = r.observation ? dim("·") : r.ok ? green("✔") : red("✘");
-  const hint = !r.ok && !r.observation && r.hint ? dim(t("cli.probeHint", { n: r.hint })) : "";
-  return `  ${mark} ${r.description}\n      ${r.ok ? dim(r.message) : r.message}${hint}${formatPath(r)}`;
+  return probeView(r)
+    .map((line) => "  " + line.segs.map(paint).join(""))
+    .join("\n");
 }
 
-/** A traffic probe's hops, one line each, node names aligned. */
-function formatPath(r: ProbeResult): string {
-  if (!r.path?.length) return "";
-  const width = Math.max(...r.path.map((h) => h.node.length));
-  return `\n      ${dim(t("cli.wherePacketsWent"))}` + r.path.map((h) => `\n        ${bold(h.node.padEnd(width))}  ${h.what}`).join("");
+/** A segment in chalk's styles (none where the stream takes no colour). */
+function paint(seg: Seg): string {
+  let style = out;
+  if (seg.bold) style = style.bold;
+  if (seg.dim) style = style.dim;
+  if (isColour(seg.color)) style = style[seg.color];
+  return style(seg.text);
 }
+
+const COLOURS = ["green", "red", "yellow", "blue", "magenta"] as const;
+const isColour = (name: string | undefined): name is (typeof COLOURS)[number] => (COLOURS as readonly string[]).includes(name ?? "");
 
 /** Progress lines on stderr, so stdout stays clean for --json. */
 export function progressLine(text: string): void {

@@ -63,7 +63,7 @@ export function registerSelftest(program: Command): void {
       }
       const ok = proofs.every((p) => p.ok);
       if (opts.json) printJson({ ok: ok && !notRun.length, engines: [...hosts], proofs, notRun });
-      else printTable(proofs, notRun, await import("../ui/width.js"));
+      else printTable(proofs, notRun, await import("../text/width.js"));
       process.exitCode = !ok ? ExitCode.failed : notRun.length ? ExitCode.environment : ExitCode.ok;
     });
 }

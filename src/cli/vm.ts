@@ -72,7 +72,7 @@ export function vmCommand(): Command {
         ["built", s.built ? t("vm.status.yes") : t("vm.status.notBuilt")],
         ["cache", s.cacheDir],
       ];
-      const { padToWidth } = await import("../ui/width.js");
+      const { padToWidth } = await import("../text/width.js");
       process.stdout.write(rows.map(([label, value]) => `${padToWidth(t(`vm.status.label.${label}`), 11)} ${value}`).join("\n") + "\n");
     });
 

@@ -1,13 +1,28 @@
 /**
- * Where a line of text may break: at spaces, and next to a Chinese character, except that
- * closing punctuation (，。）) never starts a line and opening punctuation (（“) never ends
- * one. Text without Chinese breaks at spaces only. Pure; shared by the help and the watch screen.
+ * Where a line of text may break (kinsoku): at spaces, and next to a Chinese character,
+ * except that closing punctuation (，。）) never starts a line and opening punctuation
+ * (（“) never ends one. Text without Chinese breaks at spaces only. The one rule set of
+ * lvs-lab: the help, the lesson panes and the watch screen all wrap by it.
  */
-const OPEN = "（“《【「『‘";
-const CLOSE = "，。、；：！？）」』】》”’…";
+export const OPENING = "（“《【「『‘〈([";
+export const CLOSING = "，。、；：！？）」』】》〉”’…～,.;:!?)]";
 const SHORT_ASIDE = 12;
+
+const inClass = (chars: string) => chars.replace(/[\]\\^-]/g, "\\$&");
+const OPEN = inClass(OPENING);
+const CLOSE = inClass(CLOSING);
 // A run without Han characters (a word, an address, "ip_vs、ipip）") stays whole, as in English.
 const PIECE = new RegExp(`\\s*(?:[${OPEN}]*\\p{Script=Han}[${CLOSE}]*|[^\\s\\p{Script=Han}]+?(?=[${OPEN}]*\\p{Script=Han}|\\s|$))`, "gu");
+
+/** Closing punctuation: it stays with the character before it. */
+export function closes(ch: string): boolean {
+  return CLOSING.includes(ch);
+}
+
+/** Opening punctuation: it stays with the character after it. */
+export function opens(ch: string): boolean {
+  return OPENING.includes(ch);
+}
 
 /** The pieces of `line`, each with the whitespace before it: joined, they give `line` back (less trailing spaces). */
 export function breakPieces(line: string): string[] {

@@ -1,10 +1,10 @@
 /** Drawing only: panes get their lines and sizes as props and are memoized. */
 import { memo } from "react";
 import { Box, Text } from "ink";
-import type { Line, Seg } from "./markdown.js";
+import type { Line, Seg } from "../text/lines.js";
 import { truncate } from "./panes.js";
 import { useTheme, type Theme } from "./theme.js";
-import { displayWidth } from "./width.js";
+import { displayWidth } from "../text/width.js";
 
 function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
   const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;

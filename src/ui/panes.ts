@@ -6,10 +6,12 @@ import type { ProbeResult } from "../probes/runner.js";
 import { t } from "../i18n/index.js";
 import type { Spread } from "../probes/types.js";
 import type { Progress } from "../state/progress.js";
-import { codeLines, markdownLines, wrapSegs, type Line, type Seg } from "./markdown.js";
+import { codeLines, wrapSegs, type Line, type Seg } from "../text/lines.js";
+import { fails, probeMark } from "../text/probe-view.js";
+import { markdownLines } from "./markdown.js";
 import { MARK } from "./theme.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
-import { displayWidth, padToWidth, sliceToWidth } from "./width.js";
+import { displayWidth, padToWidth, sliceToWidth } from "../text/width.js";
 
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
@@ -111,8 +113,8 @@ export function lessonContent(
 }
 
 function probeLine(r: ProbeResult, width: number, messageRows: number): Line[] {
-  // Observations show what the learner should see at this stage; they are no verdict.
-  const mark: Seg = r.observation ? { text: "·", dim: true } : r.ok ? { text: MARK.passed, color: "green", bold: true } : { text: MARK.failed, color: "red", bold: true };
+  // The pane's compact form of probeView: a pass or an observation on one line, hops cut to the width.
+  const mark = probeMark(r);
   if (r.ok || r.observation) {
     const desc = truncate(r.description, width - 2);
     const room = width - 2 - displayWidth(desc) - 3;
@@ -144,7 +146,7 @@ function pathLines(r: ProbeResult, width: number): Line[] {
 export function probeLines(run: CheckRun | undefined, width: number, checking: boolean, rows = Infinity): Line[] {
   if (!run) return [{ segs: [{ text: checking ? t("ui.probes.checking") : t("ui.probes.notChecked"), dim: true }] }];
   const draw = (results: ProbeResult[], messageRows: number, withPath: boolean) => results.flatMap((r) => [...probeLine(r, width, messageRows), ...(withPath ? pathLines(r, width) : [])]);
-  const holding = run.results.filter((r) => !r.ok && !r.observation);
+  const holding = run.results.filter(fails);
   const others = run.results.length - holding.length;
   // A failing verdict's message says the cause and the fix: where rows are short, the
   // passing probes and observations fold into one line before a message is cut.

@@ -4,17 +4,14 @@
  * reducer measures with them (scrolling, jumping to a hint).
  */
 import { t } from "../i18n/index.js";
+import { clock } from "../text/clock.js";
 import type { Progress } from "../state/progress.js";
 import type { Dialog } from "./lesson-state.js";
-import { fitSegs, type Line, type Seg } from "./markdown.js";
+import { fitSegs, type Line, type Seg } from "../text/lines.js";
 import { lessonContent, truncate, type LessonContent } from "./panes.js";
 import { MARK } from "./theme.js";
-import { displayWidth } from "./width.js";
+import { displayWidth } from "../text/width.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
-
-export function clock(ms: number): string {
-  return new Date(ms).toTimeString().slice(0, 8);
-}
 
 export function columns(width: number): { twoColumns: boolean; left: number; right: number } {
   const twoColumns = width >= 64;

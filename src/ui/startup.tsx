@@ -5,7 +5,7 @@ import { Spinner } from "./components.js";
 import { MARK, tint, useTheme } from "./theme.js";
 import { truncate } from "./panes.js";
 import { t } from "../i18n/index.js";
-import { displayWidth, padToWidth } from "./width.js";
+import { displayWidth, padToWidth } from "../text/width.js";
 
 export type PhaseName = "image" | "networks" | "containers" | "services";
 export const PHASES: PhaseName[] = ["image", "networks", "containers", "services"];

@@ -6,10 +6,11 @@
 import type { Cell, ClassView, GridRow } from "../aggregate.js";
 import type { LearnerDetail } from "../ledger.js";
 import { cleanText } from "../protocol.js";
-import type { Line, Seg } from "../../ui/markdown.js";
-import { displayWidth, padToWidth, sliceToWidth } from "../../ui/width.js";
-import { breakPieces } from "../../i18n/breaks.js";
 import { t } from "../../i18n/index.js";
+import { clock } from "../../text/clock.js";
+import { fitSegs, type Line, type Seg } from "../../text/lines.js";
+import { fails, probeView } from "../../text/probe-view.js";
+import { displayWidth, padToWidth, sliceToWidth } from "../../text/width.js";
 
 export const CELL_MARK: Record<Cell, string> = { passed: "✔", helped: "✚", failed: "✘", todo: "·" };
 const CELL_COLOUR: Record<Cell, string | undefined> = { passed: "green", helped: "blue", failed: "red", todo: undefined };
@@ -61,56 +62,12 @@ export function gridLines(view: ClassView, selected: string | undefined, width: 
       r.cells.forEach((c, i) => segs.push({ text: CELL_MARK[c] + (i < r.cells.length - 1 ? " " : ""), color: CELL_COLOUR[c], bold: i + 1 === r.current && !r.finished }));
       segs.push({ text: `  ${fit(r.finished ? t("classroom.grid.done") : `${r.current}/${g.steps.length}`, 5)} ${fit(r.finished ? "" : duration(r.onStepSeconds), 8)} ${fit(String(r.hints), 5)} ` });
       segs.push(...flags(r));
-      lines.push({ segs: fitLine(segs, width) });
+      lines.push({ segs: fitSegs(segs, width) });
     }
     lines.push({ segs: [] });
   }
   if (view.waiting.length) lines.push({ segs: [{ text: fit(t("classroom.grid.waiting", { names: view.waiting.map((w) => cleanText(w.name)).join(t("classroom.instructor.listSeparator")) }), width), dim: true }] });
   return { lines, selectedAt };
-}
-
-/** Cuts styled segments to a width in terminal columns. */
-export function fitLine(segs: Seg[], width: number): Seg[] {
-  const out: Seg[] = [];
-  let used = 0;
-  for (const seg of segs) {
-    const w = displayWidth(seg.text);
-    if (used + w <= width) {
-      out.push(seg);
-      used += w;
-      continue;
-    }
-    const room = width - used;
-    if (room > 0) out.push({ ...seg, text: sliceToWidth(seg.text, room - 1) + "…" });
-    break;
-  }
-  return out;
-}
-
-/** The pieces a line may break between (i18n/breaks.ts); `spaced` says whether a space went before the piece. */
-function breakable(text: string): Array<{ text: string; spaced: boolean }> {
-  return breakPieces(cleanText(text)).map((piece) => ({ text: piece.trimStart(), spaced: /^\s/.test(piece) }));
-}
-
-/** Words wrapped to a width in terminal columns, each line after the first indented like the first. */
-export function wrap(text: string, width: number, indent: string): string[] {
-  const room = Math.max(10, width - indent.length);
-  const out: string[] = [];
-  let line = "";
-  for (const piece of breakable(text)) {
-    const joined = line && piece.spaced ? `${line} ${piece.text}` : line + piece.text;
-    if (line && displayWidth(joined) > room) {
-      out.push(indent + line);
-      line = "";
-    }
-    line = line ? joined : displayWidth(piece.text) > room ? sliceToWidth(piece.text, room - 1) + "…" : piece.text;
-  }
-  if (line) out.push(indent + line);
-  return out;
-}
-
-function clock(ms: number): string {
-  return new Date(ms).toTimeString().slice(0, 8);
 }
 
 export function detailLines(d: LearnerDetail, width: number): Line[] {
@@ -130,21 +87,10 @@ export function detailLines(d: LearnerDetail, width: number): Line[] {
   }
   lines.push({ segs: [] });
   if (!d.probes.length) lines.push({ segs: [{ text: t("classroom.watch.noCheck"), dim: true }] });
-  const failing = d.probes.filter((p) => !p.ok && !p.observation);
+  const failing = d.probes.filter(fails);
   for (const p of failing.length ? failing : d.probes) {
-    const mark = p.observation ? "·" : p.ok ? "✔" : "✘";
-    lines.push({ segs: fitLine([{ text: `${mark} `, color: p.ok ? "green" : "red" }, { text: cleanText(p.description ?? p.kind), bold: true }], width) });
-    for (const l of wrap(p.message, width, "    ")) lines.push({ segs: [{ text: l }] });
-    if (p.path?.length) {
-      lines.push({ segs: [{ text: `    ${t("cli.wherePacketsWent")}`, dim: true }] });
-      const nodeWidth = Math.min(12, Math.max(...p.path.map((h) => displayWidth(cleanText(h.node)))));
-      for (const h of p.path) {
-        const head = `      ${fit(cleanText(h.node), nodeWidth)}  `;
-        const [first, ...rest] = wrap(h.what, width, " ".repeat(head.length));
-        lines.push({ segs: [{ text: head, bold: true }, { text: (first ?? "").trimStart() }] });
-        for (const l of rest) lines.push({ segs: [{ text: l }] });
-      }
-    }
+    const cleaned = { ...p, description: cleanText(p.description ?? p.kind), message: cleanText(p.message), path: p.path?.map((h) => ({ node: cleanText(h.node), what: cleanText(h.what) })) };
+    lines.push(...probeView(cleaned, width));
   }
   if (failing.length && failing.length < d.probes.length) lines.push({ segs: [{ text: t("classroom.watch.morePass", { count: d.probes.length - failing.length }), dim: true }] });
   return lines;

@@ -1,8 +1,8 @@
 /** The watch screen: props in, text out (the runner owns the state and the keys' effects). */
 import { useInput } from "ink";
 import { Rows } from "../../ui/components.js";
-import type { Line } from "../../ui/markdown.js";
-import { displayWidth } from "../../ui/width.js";
+import type { Line } from "../../text/lines.js";
+import { displayWidth } from "../../text/width.js";
 import { t } from "../../i18n/index.js";
 import { cleanText } from "../protocol.js";
 import { detailLines, fit, gridLines, rowOrder } from "./lines.js";
