@@ -35,7 +35,7 @@ import { ensureImage, prepareDataDisk } from "./data-disk.js";
 import { estimatesFor, recordTimings, type VmEstimates } from "./estimates.js";
 import type { IdleStopRecord } from "./idle.js";
 import { isIdleWatch, startIdleWatch } from "./idle-watch.js";
-import { canResume, connectQmp, ensureClockPipe, expectedMeta, findSaved, finishRestore, removeOtherSaves, resumeDir, resumeLinks, saveRunning, sendClock, settleGuest, startSave } from "./resume.js";
+import { canResume, connectQmp, hasSavedVm, ensureClockPipe, expectedMeta, findSaved, finishRestore, removeOtherSaves, resumeDir, resumeLinks, saveRunning, sendClock, settleGuest, startSave } from "./resume.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, processMemoryMiB, readProcCmdline, type Accel } from "./qemu.js";
 import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
 import { hostFacts, hostRouteObstacle } from "./disk-on-host.js";
@@ -135,7 +135,9 @@ function readIdleStop(p: VmPaths): IdleStopRecord | undefined {
 export function expectedEstimates(): VmEstimates {
   const p = paths();
   const kvmProved = kvmDevice() === "usable" && Object.values(parseVerdicts(readText(p.accelFile))).some((v) => v.accel === "kvm");
-  return estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), () => hostRouteObstacle(hostFacts(p)) === undefined);
+  const estimates = estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), () => hostRouteObstacle(hostFacts(p)) === undefined);
+  // Where a saved VM waits, the next start resumes it instead of booting.
+  return hasSavedVm(p) ? { ...estimates, boot: estimates.resume } : estimates;
 }
 
 /** What a start needs before the VM's engine answers: nothing, a boot, or the first-time work too. */

@@ -107,6 +107,11 @@ function fileSize(file: string): number | undefined {
   }
 }
 
+/** A saved VM is there for some data disk of this recipe (for estimates: whether it fits is decided at the start). */
+export function hasSavedVm(p: VmPaths): boolean {
+  return existsSync(p.recipeDir) && readdirSync(p.recipeDir).some((name) => /^resume-[0-9a-f]{16}$/.test(name));
+}
+
 /** Saves that never finished (their process is gone) and saved states of other data disks. */
 export function removeOtherSaves(p: VmPaths, keep: string | undefined): void {
   if (!existsSync(p.recipeDir)) return;
