@@ -154,11 +154,11 @@ describe("shell completion", () => {
   });
 
   it.runIf(existsSync("/usr/bin/zsh"))("zsh: sourced, the script registers _lvs_lab; in $fpath as _lvs-lab, compinit finds it", async () => {
-    const sourced = `autoload -Uz compinit && compinit -u -d /dev/null; ${completionScript("zsh")}\nprint -r -- $_comps[lvs-lab]`;
+    const sourced = `autoload -Uz compinit && compinit -u -D; ${completionScript("zsh")}\nprint -r -- $_comps[lvs-lab]`;
     expect((await execa("zsh", ["-fc", sourced])).stdout.trim()).toBe("_lvs_lab");
     const dir = await tempDir("lvs-lab-zsh-");
     await writeFile(join(dir, "_lvs-lab"), completionScript("zsh"));
-    const autoloaded = `fpath=(${dir} $fpath); autoload -Uz compinit && compinit -u -d /dev/null; print -r -- $_comps[lvs-lab]`;
+    const autoloaded = `fpath=(${dir} $fpath); autoload -Uz compinit && compinit -u -D; print -r -- $_comps[lvs-lab]`;
     expect((await execa("zsh", ["-fc", autoloaded])).stdout.trim()).toBe("_lvs-lab");
   });
 
