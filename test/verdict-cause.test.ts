@@ -2,7 +2,8 @@
  * A failed traffic probe's verdict names the cause its packets show (trace.ts), judged on
  * captures recorded on the real kernel: the learner who follows the reference text's DR
  * order, real servers answering ARP for the VIP, NAT and DNAT replies past the director,
- * strict rp_filter behind a tunnel, a real server without the VIP — in English and Chinese.
+ * strict rp_filter behind a tunnel, a real server without the VIP, the VIP on both
+ * failover directors (the backup with another virtual_router_id) — in English and Chinese.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { setLanguage } from "../src/i18n/index.js";
@@ -51,6 +52,12 @@ describe("the verdict of a failed request says where its packets went wrong", ()
     );
   });
 
+  it("failover with the VIP on both directors: the client's ARP entry went to the backup", () => {
+    expect(message("failover-vip-on-both-directors")).toBe(
+      "The client sent the VIP's packets to backup, not to director: director and backup both hold 198.18.0.77, and the client's ARP entry for it is backup's MAC. Not every request from client to 198.18.0.77:80 passed through director on its way to a real server.",
+    );
+  });
+
   it("a cause the packets do not show is not guessed: dnat with forwarding off keeps the counts alone", () => {
     expect(message("dnat-forward-off")).toBe("Only 0 of 4 requests from client to 198.18.0.50:8001 were answered; the rest: timed out.");
   });
@@ -61,6 +68,13 @@ describe("the same causes in Chinese", () => {
     setLanguage("zh-CN");
     expect(message("dr-arp-answered-by-rs", throughDirector)).toBe(
       "客户端把发往 VIP 的数据包直接发给了 rs2：rs2 响应了客户端对 198.51.100.77 的 ARP 请求，director 根本没见到这些包（真实服务器上的 arp_ignore/arp_announce 让它们不再响应）。client 发往 198.51.100.77:80 的请求并非都经过 director 再转给真实服务器。",
+    );
+  });
+
+  it("failover's VIP on both directors", () => {
+    setLanguage("zh-CN");
+    expect(message("failover-vip-on-both-directors")).toBe(
+      "客户端把发往 VIP 的数据包发给了 backup，而不是 director：director 和 backup 都持有 198.18.0.77，客户端 ARP 表中它对应的是 backup 的 MAC。client 发往 198.18.0.77:80 的请求并非都经过 director 再转给真实服务器。",
     );
   });
 
