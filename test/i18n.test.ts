@@ -3,7 +3,7 @@
  * as in English, in Chinese, with nothing left raw ({{variables}}, catalogue keys).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { alternatives, sentences, setLanguage, t } from "../src/i18n/index.js";
+import { alternatives, inLanguage, language, sentences, setLanguage, t } from "../src/i18n/index.js";
 import { readFileSync } from "node:fs";
 import { checkBlockSchema, probeKind } from "../src/probes/registry.js";
 import { renderProbe } from "../src/probes/runner.js";
@@ -225,5 +225,16 @@ describe("sentences", () => {
   it("puts a space after an English sentence and none after a Chinese one", () => {
     expect(sentences("Lab dr runs in the VM.", "The VM is running.")).toBe("Lab dr runs in the VM. The VM is running.");
     expect(sentences("它将在虚拟机里运行。", "虚拟机已经在运行。")).toBe("它将在虚拟机里运行。虚拟机已经在运行。");
+  });
+});
+
+describe("inLanguage", () => {
+  it("swaps the language for a synchronous call only, and refuses a promise", () => {
+    setLanguage("zh-CN");
+    expect(inLanguage("en", () => t("errors.noneRunning"))).toBe("No lab is running.");
+    expect(language()).toBe("zh-CN");
+    // @ts-expect-error an async function would leave the swapped language to whatever runs meanwhile
+    expect(() => inLanguage("en", async () => t("errors.noneRunning"))).toThrow("inLanguage runs synchronous functions only");
+    expect(language()).toBe("zh-CN");
   });
 });

@@ -9,7 +9,7 @@ import { openTarget } from "./check.js";
 import { dim, printJson, progressLine } from "./output.js";
 
 export async function solveTo(opts: { name?: string; to: string; step?: string; all?: boolean; json?: boolean }): Promise<void> {
-  if (opts.step || opts.all) throw new UserError("--to goes alone: it solves whatever the steps before step N still need.");
+  if (opts.step || opts.all) throw new UserError(t("errors.toGoesAlone"));
   const [{ catchUpTo }, { tellClass }] = await Promise.all([import("../lab/catch-up.js"), import("../class/report.js")]);
   const { session, progress } = await openTarget(opts.name);
   const steps = session.lab.lesson.steps;

@@ -72,7 +72,7 @@ export function registerStart(program: Command): void {
           name,
           lang: opts.lang,
           signal,
-          onImage: (e) => progressLine(`image: ${e.line}`),
+          onImage: (e) => progressLine(t("cli.imageProgress", { line: e.line })),
           onNote: (text) => progressLine(text),
           onPhase: (phase, state, detail) => {
             if (state === "start") {

@@ -22,7 +22,7 @@ export function registerStop(program: Command): void {
       if (opts.all) {
         for (const engine of engines) removed.push(...(await stopAllLabs(engine)).map((s) => ({ ...s, engine: engine.host })));
       } else {
-        if (lab && opts.name && lab !== opts.name) throw new UserError("Give either a lab or --name, not both.");
+        if (lab && opts.name && lab !== opts.name) throw new UserError(t("errors.labOrName"));
         const target = await targetInstance(opts.name ?? lab);
         removed.push({ name: target.name, engine: target.engine.host, ...(await stopLab(target.engine, target.name)) });
       }

@@ -52,12 +52,21 @@ export function language(): string {
   return current;
 }
 
-/** Runs `fn` (synchronous, such as a probe's judge) with `lang` as the current language. */
-export function inLanguage<T>(lang: string, fn: () => T): T {
+/**
+ * Runs `fn` with `lang` as the current language: the process's one language is swapped for
+ * the call and put back after it. Safe only because `fn` is synchronous (a probe's judge,
+ * for the English words selftest matches): nothing else can run, and so read the swapped
+ * language, before it returns. An async `fn` would let every other sentence said meanwhile
+ * come out in `lang`, so its type refuses a promise and a thenable result throws. (The next
+ * step: judges given a fixed-language t, i18next's getFixedT, through their context.)
+ */
+export function inLanguage<T>(lang: string, fn: () => T extends PromiseLike<unknown> ? never : T): T {
   const saved = current;
   current = supportedLanguage(lang);
   try {
-    return fn();
+    const result = fn();
+    if (typeof (result as { then?: unknown } | null)?.then === "function") throw new Error("inLanguage runs synchronous functions only");
+    return result;
   } finally {
     current = saved;
   }

@@ -6,6 +6,7 @@
  * passes is left alone; a step still failing after its solution stops the catch-up.
  */
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { markSolvedWithHelp, moveTo, recordPass, type Progress } from "../state/progress.js";
 import { checkStep, solveStep, stepAt, type LabSession } from "./session.js";
 import { stepPasses } from "../probes/runner.js";
@@ -27,11 +28,8 @@ export async function catchUpTo(s: LabSession, progress: Progress, target: numbe
       await solveStep(s, i);
       const again = await checkStep(s, i);
       if (!stepPasses(again)) {
-        const why = again.find((r) => !r.ok && !r.observation)?.message ?? "a probe still fails";
-        throw new UserError(
-          `Step ${i + 1} (${stepAt(s, i).title}) still fails after its reference solution: ${why}`,
-          `Something set up by hand gets in the way; \`lvs-lab reset --step ${target + 1} --name ${s.name}\` gives a clean start at step ${target + 1}.`,
-        );
+        const why = again.find((r) => !r.ok && !r.observation)?.message ?? t("errors.stillFailsWhy");
+        throw new UserError(t("errors.stillFails", { n: i + 1, title: stepAt(s, i).title, why }), t("errors.stillFailsHint", { step: target + 1, name: s.name }));
       }
       p = markSolvedWithHelp(p, ids[i]!);
       solved.push(i);

@@ -5,6 +5,7 @@
  */
 import type { EngineClient } from "../docker/engine.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { INSTANCE_NAME, runningInstanceOf, startLab } from "./session.js";
 
 export interface ProvisionResult {
@@ -18,7 +19,7 @@ export interface ProvisionResult {
 
 /** `prefix-01` … `prefix-NN`, zero-padded to the width of the count so that they sort. */
 export function numberedNames(prefix: string, count: number): string[] {
-  if (!Number.isInteger(count) || count < 1) throw new UserError("--count must be a whole number of learners, at least 1.");
+  if (!Number.isInteger(count) || count < 1) throw new UserError(t("errors.countRange"));
   const width = String(count).length;
   return checkedNames(Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(width, "0")}`));
 }
@@ -29,15 +30,15 @@ export function parseRoster(text: string): string[] {
     .split("\n")
     .map((l) => l.replace(/#.*/, "").trim())
     .filter(Boolean);
-  if (!names.length) throw new UserError("The roster names nobody: one instance name a line.");
+  if (!names.length) throw new UserError(t("errors.rosterEmpty"));
   return checkedNames(names);
 }
 
 function checkedNames(names: string[]): string[] {
   const bad = names.filter((n) => !INSTANCE_NAME.test(n));
-  if (bad.length) throw new UserError(`${bad.map((b) => `"${b}"`).join(", ")} cannot name an instance: use up to 24 lower-case letters, digits and dashes.`);
+  if (bad.length) throw new UserError(t("errors.badInstanceNames", { names: bad.map((b) => `"${b}"`).join(", ") }));
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
-  if (twice.length) throw new UserError(`The roster names ${[...new Set(twice)].join(", ")} twice.`);
+  if (twice.length) throw new UserError(t("errors.rosterTwice", { names: [...new Set(twice)].join(", ") }));
   return names;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { EngineClient, ExecResult } from "../docker/engine.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { parseAddresses } from "../probes/command-output.js";
 import { renderTemplate, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
 
@@ -17,7 +18,7 @@ export async function discoverInterfaces(
   const entries = await Promise.all(
     Object.values(topology.nodes).map(async (node) => {
       const id = containers[node.name];
-      if (!id) throw new UserError(`The container of node ${node.name} is missing.`, "Run `lvs-lab reset` to recreate the lab.");
+      if (!id) throw new UserError(t("errors.containerMissing", { node: node.name }), t("errors.containerMissingHint"));
       const res = await engine.exec(id, ["ip", "-o", "-4", "addr", "show"], { what: `the interfaces of ${node.name}` });
       const byAddress = Object.fromEntries(parseAddresses(res.stdout).map((a) => [a.address, a.iface]));
       const map: Record<string, string> = {};
@@ -52,7 +53,7 @@ export async function prepareServices(
       for (const command of node.setup) {
         const script = renderTemplate(command, await variables());
         const res = await engine.execScript(id, script, { what: `setup of ${node.name}` });
-        if (res.exitCode !== 0) throw new UserError(`Setting up ${node.name} failed at "${script}": ${(res.stderr || res.stdout).trim()}`);
+        if (res.exitCode !== 0) throw new UserError(t("errors.setupFailed", { node: node.name, script, output: (res.stderr || res.stdout).trim() }));
       }
       if (node.serve.length) await waitForListeners(engine, id, node.name, node.serve);
     }),
@@ -70,5 +71,5 @@ async function waitForListeners(engine: EngineClient, id: string, node: string, 
     if (ports.every((p) => listening.has(p))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new UserError(`The HTTP responder on ${node} did not start listening on ${ports.join(", ")} within ${patience} s.`);
+  throw new UserError(t("errors.responderNotListening", { node, ports: ports.join(", "), seconds: patience }));
 }

@@ -49,7 +49,7 @@ export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
 
 export function validateInstanceName(name: string): void {
   if (!INSTANCE_NAME.test(name)) {
-    throw new UserError(`"${name}" cannot name an instance: use up to 24 lower-case letters, digits and dashes.`);
+    throw new UserError(t("errors.badInstanceNames", { names: `"${name}"` }));
   }
 }
 

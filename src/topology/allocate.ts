@@ -7,6 +7,7 @@
 import { formatCidr, overlaps, parseCidr, shiftBlock, type Cidr } from "./ipv4.js";
 import type { Topology } from "./schema.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 
 /** Used by this project's machines or Docker itself: never handed out. */
 export const FORBIDDEN_BLOCKS = ["192.0.2.0/24", "203.0.113.0/24", "10.255.255.0/24", "172.17.0.0/16"].map(parseCidr);
@@ -52,7 +53,7 @@ export function allocateSubnets(topology: Topology, used: string[], opts: { scat
     const isFree = (c: Cidr) => !taken.some((t) => overlaps(t, c));
     const free = opts.scatter ? scatteredChoice(candidates(preferred), isFree, opts.scatter) : firstFree(candidates(preferred), isFree);
     if (!free) {
-      throw new UserError(`No free address block of size /${preferred.prefix} is left for network "${name}".`, "Stop some lab instances (`lvs-lab stop --all`).");
+      throw new UserError(t("errors.noAddressBlock", { prefix: preferred.prefix, name }), t("errors.noAddressBlockHint"));
     }
     taken.push(free);
     result[name] = formatCidr(free);

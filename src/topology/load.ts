@@ -1,6 +1,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { packageRoot } from "../paths.js";
 import { parseYaml } from "../yaml.js";
 import { topologySchema, type Topology } from "./schema.js";
@@ -18,7 +19,7 @@ export function parseTopology(text: string, file: string): Topology {
 
 export async function loadTopology(id: string, dir = topologiesDir): Promise<Topology> {
   const known = await listTopologies(dir);
-  if (!known.includes(id)) throw new UserError(`There is no topology "${id}" in ${dir} (known: ${known.join(", ")}).`);
+  if (!known.includes(id)) throw new UserError(t("errors.noTopology", { id, dir, known: known.join(", ") }));
   return loadTopologyFile(join(dir, `${id}.yaml`));
 }
 

@@ -102,7 +102,7 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     flush: () => saving,
     async shell(node) {
       const id = s.containers[node];
-      if (!id) throw new UserError(`Instance "${s.name}" has no node "${node}".`);
+      if (!id) throw new UserError(t("errors.noNode", { name: s.name, node, nodes: Object.keys(s.containers).join(", ") }));
       return hooks.interactiveShell(id, node);
     },
   };
