@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { Engine } from "../docker/engine.js";
 import { labImageRef } from "../docker/image.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { packageRoot } from "../paths.js";
 import { VERSION } from "../version.js";
 import { BUILT_FILES, cacheRoot, currentRecipeHash, dataDiskName, vmPaths } from "../vm/recipe.js";
@@ -18,7 +19,7 @@ export async function createBundle(engine: Engine, file: string, opts: { withVm?
   const target = resolve(file);
   const ref = labImageRef();
   const imageId = await engine.imageId(ref);
-  if (!imageId) throw new UserError(`The lab image ${ref} is not there to bundle.`, "Build it first: `lvs-lab image build`.");
+  if (!imageId) throw new UserError(t("errors.noImageToBundle", { ref }), t("errors.buildImageFirst"));
   const vm = opts.withVm ? vmToBundle(imageId, ref) : undefined;
   // Staged beside the target: the image tar is large, and /tmp may be a small tmpfs.
   const staging = await mkdtemp(join(dirname(target), ".lvs-lab-bundle-"));
@@ -65,7 +66,7 @@ function vmToBundle(imageId: string, ref: string): { recipe: string; disk: strin
   const disk = dataDiskName(imageId, ref);
   const missing = [...BUILT_FILES, disk].map((name) => join(p.recipeDir, name)).filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new UserError(`The VM is not prepared for ${ref}: ${missing.join(", ")} missing.`, "Run `lvs-lab vm up` once (it builds the VM and its data disk), then create the bundle again.");
+    throw new UserError(t("errors.vmNotPrepared", { ref, missing: missing.join(", ") }), t("errors.vmNotPreparedHint"));
   }
   return { recipe: p.hash, disk };
 }
@@ -79,7 +80,7 @@ export interface InstallResult {
 
 export async function installBundle(engine: Engine, file: string, prefix: string, progress: Progress): Promise<InstallResult> {
   const bundle = resolve(file);
-  if (!existsSync(bundle)) throw new UserError(`There is no bundle ${bundle}.`);
+  if (!existsSync(bundle)) throw new UserError(t("errors.noBundle", { file: bundle }));
   const manifest = parseManifest((await execa("tar", ["-xOf", bundle, MANIFEST_FILE], { reject: false })).stdout || "");
   const root = resolve(prefix);
 

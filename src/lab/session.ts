@@ -109,7 +109,7 @@ export async function runningInstanceOf(engine: EngineClient, name: string, labI
   if (!existing.length) return false;
   const other = existing[0]!.labels[LABEL.lab];
   if (other !== labId) {
-    throw new UserError(`An instance named "${name}" already runs lab ${other}.`, `Pick another --name, or stop that one first (\`lvs-lab stop --name ${name}\`).`);
+    throw new UserError(t("errors.runsOtherLab", { name, lab: other }), t("errors.runsOtherLabHint", { name }));
   }
   return true;
 }
@@ -122,7 +122,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   await refuseUnsupportedEngine(engine);
   const leftovers = await findLeftovers(engine);
   if (await runningInstanceOf(engine, name, labId, leftovers)) {
-    throw new UserError(`An instance named "${name}" already runs (lab ${labId}).`, `Carry on with it (\`lvs-lab check --name ${name}\`), or \`lvs-lab stop --name ${name}\` it first.`);
+    throw new UserError(t("errors.alreadyRuns", { name, lab: labId }), t("errors.alreadyRunsHint", { name }));
   }
   if (leftovers.includes(name)) {
     // A crashed or interrupted start of this very instance: clear it and build afresh.
@@ -354,7 +354,7 @@ export async function solveStep(s: LabSession, index: number): Promise<SolutionR
     const res = await s.engine.execScript(s.containers[solution.node]!, commands, { errexit: true, timeoutMs: 60_000, what: `the solution on ${solution.node}` });
     runs.push({ node: solution.node, commands, exitCode: res.exitCode, output: (res.stdout + res.stderr).trim() });
     if (res.exitCode !== 0) {
-      throw new UserError(`The reference solution failed on ${solution.node} (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
+      throw new UserError(t("errors.solutionFailed", { node: solution.node, code: res.exitCode, output: (res.stderr || res.stdout).trim().slice(0, 300) }));
     }
   }
   return runs;
