@@ -7,11 +7,12 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Box, useInput } from "ink";
 import { t } from "../i18n/index.js";
 import { clock } from "../text/clock.js";
-import { Panel, Rows } from "./components.js";
+import { Rows } from "../text/draw.js";
+import { Panel } from "./components.js";
 import { initialLessonState, reduce, shownStep, type LessonEffect, type LessonEvent, type LessonState, type Timer } from "./lesson-state.js";
 import { helpLines, probeLines, realServers, spreadOf, stepListLines, topologyLines, trafficLines, truncate } from "./panes.js";
 import { columns, headerLines, keyLine, layout, lessonPane, predictionPending, probeRows, statusLine } from "./screen.js";
-import { useTheme } from "./theme.js";
+import { useTheme } from "../text/theme.js";
 import type { UiActions, UiExit, UiSnapshot } from "./types.js";
 
 export interface AppProps {

@@ -1,32 +1,11 @@
 /** Drawing only: panes get their lines and sizes as props and are memoized. */
 import { memo } from "react";
 import { Box, Text } from "ink";
-import type { Line, Seg } from "../text/lines.js";
+import { LineView } from "../text/draw.js";
+import type { Line } from "../text/lines.js";
 import { truncate } from "./panes.js";
-import { useTheme, type Theme } from "./theme.js";
+import { useTheme } from "../text/theme.js";
 import { displayWidth } from "../text/width.js";
-
-function SegText({ seg, theme }: { seg: Seg; theme: Theme }) {
-  const color = theme.colour ? (seg.code ? "cyan" : seg.heading ? "yellow" : seg.color) : undefined;
-  return (
-    <Text bold={seg.bold} italic={seg.italic} dimColor={seg.dim} color={color}>
-      {seg.text}
-    </Text>
-  );
-}
-
-/** One wrapped line; never wraps again (the line fits by construction). */
-export const LineView = memo(function LineView({ line }: { line: Line }) {
-  const theme = useTheme();
-  if (!line.segs.length) return <Text> </Text>;
-  return (
-    <Text wrap="truncate-end">
-      {line.segs.map((s, i) => (
-        <SegText key={i} seg={s} theme={theme} />
-      ))}
-    </Text>
-  );
-});
 
 export interface PanelProps {
   title: string;
@@ -67,19 +46,6 @@ export const Panel = memo(function Panel({ title, right, width, height, lines, o
         </Box>
       ))}
       <Text color={border}>{"└" + "─".repeat(inner) + "┘"}</Text>
-    </Box>
-  );
-});
-
-/** Full-width rows without a border (header, footer). */
-export const Rows = memo(function Rows({ lines, width }: { lines: Line[]; width: number }) {
-  return (
-    <Box flexDirection="column" width={width}>
-      {lines.map((l, i) => (
-        <Box key={i} width={width}>
-          <LineView line={l} />
-        </Box>
-      ))}
     </Box>
   );
 });

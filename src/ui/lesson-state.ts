@@ -10,7 +10,7 @@ import { t } from "../i18n/index.js";
 import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, type Progress } from "../state/progress.js";
 import { helpLines, probeLines } from "./panes.js";
 import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";
-import { MARK } from "./theme.js";
+import { MARK } from "../text/theme.js";
 import type { CheckRun, ClassNotice, LabView, UiExit, UiSnapshot } from "./types.js";
 
 export type Dialog = { kind: "solution" } | { kind: "reset" } | { kind: "quit" } | { kind: "shell"; sel: number };

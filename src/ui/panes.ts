@@ -9,7 +9,7 @@ import type { Progress } from "../state/progress.js";
 import { codeLines, wrapSegs, type Line, type Seg } from "../text/lines.js";
 import { fails, probeMark } from "../text/probe-view.js";
 import { markdownLines } from "./markdown.js";
-import { MARK } from "./theme.js";
+import { MARK } from "../text/theme.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
 import { displayWidth, padToWidth, sliceToWidth } from "../text/width.js";
 

@@ -9,7 +9,7 @@ import type { Progress } from "../state/progress.js";
 import type { Dialog } from "./lesson-state.js";
 import { fitSegs, type Line, type Seg } from "../text/lines.js";
 import { lessonContent, truncate, type LessonContent } from "./panes.js";
-import { MARK } from "./theme.js";
+import { MARK } from "../text/theme.js";
 import { displayWidth } from "../text/width.js";
 import type { CheckRun, LabView, StepView } from "./types.js";
 

@@ -2,7 +2,7 @@
 import { memo, useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import { Spinner } from "./components.js";
-import { MARK, tint, useTheme } from "./theme.js";
+import { MARK, tint, useTheme } from "../text/theme.js";
 import { truncate } from "./panes.js";
 import { t } from "../i18n/index.js";
 import { displayWidth, padToWidth } from "../text/width.js";

@@ -12,7 +12,7 @@ import type { Progress } from "../state/progress.js";
 import { App } from "./app.js";
 import type { Controller } from "./controller.js";
 import { initialPhases, StartupView, type PhaseName, type PhaseState } from "./startup.js";
-import { colourWanted, MARK, ThemeContext, type Theme } from "./theme.js";
+import { colourWanted, MARK, ThemeContext, type Theme } from "../text/theme.js";
 import type { UiExit, UiSnapshot } from "./types.js";
 
 const ALT_ON = "\x1b[?1049h";

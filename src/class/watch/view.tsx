@@ -1,6 +1,6 @@
 /** The watch screen: props in, text out (the runner owns the state and the keys' effects). */
 import { useInput } from "ink";
-import { Rows } from "../../ui/components.js";
+import { Rows } from "../../text/draw.js";
 import type { Line } from "../../text/lines.js";
 import { displayWidth } from "../../text/width.js";
 import { t } from "../../i18n/index.js";
