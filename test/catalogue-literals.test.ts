@@ -55,7 +55,7 @@ function literals(file: string, text = readFileSync(file, "utf8")): string[] {
 /**
  * Sentences not yet in the catalogue, in files other work had open when this test came in
  * (the VM, the engine and its image, the engine's locator, the lab's kernel check) or that
- * this step had no time for (isolation): the count per file may only go down, and a file
+ * this step had no time for (isolation's host commands, named by their callers): the count per file may only go down, and a file
  * leaves this list when it reaches none.
  */
 const NOT_YET: Record<string, number> = {
@@ -64,7 +64,7 @@ const NOT_YET: Record<string, number> = {
   "docker/engine.ts": 1,
   "docker/image.ts": 5,
   "docker/instance.ts": 1,
-  "lab/isolation.ts": 2,
+  "lab/isolation.ts": 1,
   "lab/session.ts": 2,
   "vm/boot.ts": 6,
   "vm/build.ts": 4,

@@ -116,6 +116,8 @@ export const en = {
     vmNotPrepared: "The VM is not prepared for {{ref}}: {{missing}} missing.",
     vmNotPreparedHint: "Run `lvs-lab vm up` once (it builds the VM and its data disk), then create the bundle again.",
     noBundle: "There is no bundle {{file}}.",
+    noBridge: "Network {{network}} has no usable bridge interface on the engine's host ({{bridge}}), so it cannot be fenced off.",
+    noBridgeNamed: "none",
   },
   probe: {
     explainJoin: "{{message}} {{explain}}",

@@ -115,6 +115,8 @@ export const zhCN = {
     vmNotPrepared: "虚拟机还没有为 {{ref}} 准备好：缺少 {{missing}}。",
     vmNotPreparedHint: "先运行一次 `lvs-lab vm up`（它会构建虚拟机和数据盘），再重新制作离线包。",
     noBundle: "离线包 {{file}} 不存在。",
+    noBridge: "网络 {{network}} 在引擎所在主机上没有可用的网桥接口（{{bridge}}），无法把它隔离开。",
+    noBridgeNamed: "无",
   },
   probe: {
     explainJoin: "{{message}}{{explain}}",

@@ -26,6 +26,7 @@
  */
 import type { EngineClient, LabNetwork } from "../docker/engine.js";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 
 export const RULE_COMMENT_PREFIX = "lvs-lab:";
 /** The engine label of a host that fences every bridge itself, and its value. */
@@ -50,7 +51,7 @@ export function ruleComment(instance: string): string {
 export function fencePlan(networks: Array<Pick<LabNetwork, "name" | "bridge">>): FenceRule[] {
   return networks.flatMap((n) => {
     // Checked because the name goes into a shell script.
-    if (!n.bridge || !/^[\w.-]{1,15}$/.test(n.bridge)) throw new UserError(`Network ${n.name} has no usable bridge interface on the engine's host (${n.bridge ?? "none"}), so it cannot be fenced off.`);
+    if (!n.bridge || !/^[\w.-]{1,15}$/.test(n.bridge)) throw new UserError(t("errors.noBridge", { network: n.name, bridge: n.bridge ?? t("errors.noBridgeNamed") }));
     const b = n.bridge;
     return [
       { hook: "input", match: `-i ${b}` },
