@@ -9,7 +9,7 @@ import { lvsEngine } from "./helpers/lvs-engine.js";
 const target = await lvsEngine();
 const where = target?.args ?? [];
 // failover first: the longest, it runs beside the others instead of after them.
-const LVS_LABS = ["failover", "nat", "schedulers", "dr", "tun"];
+const LVS_LABS = ["failover", "nat", "schedulers", "persistence", "dr", "tun"];
 /** A whole lab's proof under emulation, two at a time: minutes, not seconds. */
 const SELFTEST_MS = 3_600_000;
 
