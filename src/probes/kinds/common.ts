@@ -8,7 +8,7 @@ export const probeBase = {
   node: z.string(),
   /** 1-based number of the step's hint that helps with this probe. */
   hint: z.number().int().min(1).optional(),
-  /** Added to the failure message: what this means for the packets. */
+  /** Added to the failure message: what this means for the packets (not to an iptables verdict that names the learner's own rule). */
   explain: z.string().optional(),
   /** Overrides the generated one-line description. */
   title: z.string().optional(),

@@ -127,8 +127,18 @@ function read(p: IptablesProbe, outputs: CommandOutput[], packet: Packet): Readi
   return { tables, walk: walkHook(tables, p.chain.toLowerCase() as Hook, [p.table, ...NFT_TYPES[p.table]], packet) };
 }
 
-/** Why the wanted action did not happen, from the rules that have its target. */
-function explainMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet, ctx: ProbeContext): string {
+/**
+ * Why the wanted action did not happen, from the rules that have its target. `ownRule`: the
+ * verdict names a rule the learner wrote, which is then the cause; the probe's `explain` (a
+ * guess for when no such rule is there, e.g. a command iptables refused) would mislead.
+ */
+function explainMiss(p: IptablesProbe, reading: Reading, packet: Packet, ctx: ProbeContext): { message: string; ownRule: boolean } {
+  const message = ruleMiss(p, reading, packet, ctx);
+  return message === undefined ? { message: noRuleMiss(p, reading, packet, ctx), ownRule: false } : { message, ownRule: true };
+}
+
+/** The miss told by the learner's own rule with the wanted target, if there is one. */
+function ruleMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet, ctx: ProbeContext): string | undefined {
   const packets = packetsPhrase(packet, ctx);
   const wanted: Action = p.action;
   const ruleRef = (table: Table, rule: Rule) => source(table, rule, "", false);
@@ -168,6 +178,13 @@ function explainMiss(p: IptablesProbe, { tables, walk }: Reading, packet: Packet
     const first = walk.hits.find((h) => h.rule && h.rule !== rule && h.table === table && TERMINAL_TARGETS.has(h.action.target));
     if (first) return t("probe.iptables.caughtFirst", { node: p.node, first: hitSource(first, false), packets, target: first.action.target, rule: rule.text });
   }
+  return undefined;
+}
+
+/** The miss where no rule of the learner's explains it: another verdict decided, or none is there. */
+function noRuleMiss(p: IptablesProbe, { walk }: Reading, packet: Packet, ctx: ProbeContext): string {
+  const packets = packetsPhrase(packet, ctx);
+  const wanted: Action = p.action;
   // An ACCEPT lets the packet on to the next table: only a verdict that ends its way explains a miss.
   const decider = walk.hits.find((h) => TERMINAL_TARGETS.has(h.action.target) && h.action.target !== "ACCEPT");
   const ambiguous = walk.ambiguous[0];
@@ -195,7 +212,8 @@ function judge(p: IptablesProbe, outputs: CommandOutput[], ctx: ProbeContext): V
     return { ok: false, message: withExplain(t("probe.iptables.still", { node: p.node, source: hitSource(done, true), does: does(done.action, packets, ctx) }), p) };
   }
   if (done) return { ok: true, message: t("probe.iptables.ok", { node: p.node, source: hitSource(done, true), does: does(p.action, packets, ctx) }) };
-  return { ok: false, message: withExplain(explainMiss(p, reading, packet, ctx), p) };
+  const miss = explainMiss(p, reading, packet, ctx);
+  return { ok: false, message: miss.ownRule ? miss.message : withExplain(miss.message, p) };
 }
 
 export const iptablesProbe: ProbeKind<IptablesProbe> = {
