@@ -12,7 +12,7 @@ import {
   removeInstance,
   type PhaseListener,
 } from "../docker/instance.js";
-import { LABEL } from "../docker/labels.js";
+import { LABEL, ONE_SHOT_INSTANCE } from "../docker/labels.js";
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
@@ -407,5 +407,9 @@ export async function stopAllLabs(engine: EngineClient): Promise<Array<{ name: s
     }),
   );
   await unfenceInstances(engine, labImageRef());
+  // One-shot containers remove themselves; an exited one is what a killed process left behind
+  // (a running one may belong to another lvs-lab at work, so it stays).
+  const oneShots = await engine.listContainers(ONE_SHOT_INSTANCE);
+  await Promise.all(oneShots.filter((c) => c.state !== "running").map((c) => engine.removeContainer(c.id)));
   return stopped;
 }
