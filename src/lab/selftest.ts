@@ -150,7 +150,8 @@ async function proveCase(s: LabSession, index: number, kind: CaseProof["kind"], 
   const words = c.says.map((w) => renderTemplate(w, s.vars));
   const missing = (r: ProbeResult[]) => words.filter((w) => !failingText(r, true).some((m) => m.includes(w)));
   const results = await checkUntil(
-    () => checkStep(s, index, { stepStartedAt }),
+    // A mistake is proved by the words a learner reads, causes included; a variant only has to pass.
+    () => checkStep(s, index, { stepStartedAt, trace: kind === "mistake" }),
     kind === "variant" ? stepPasses : (r) => !stepPasses(r) && missing(r).length === 0,
   );
   const passed = stepPasses(results);
@@ -187,7 +188,7 @@ async function solveAndCheck(s: LabSession, index: number): Promise<ProbeResult[
   // what a learner who just solved the step would measure.
   const solvedFrom = new Date().toISOString();
   await solveStep(s, index);
-  return checkUntil(() => checkStep(s, index, { stepStartedAt: solvedFrom }), (r) => r.every((p) => p.ok));
+  return checkUntil(() => checkStep(s, index, { stepStartedAt: solvedFrom, trace: false }), (r) => r.every((p) => p.ok));
 }
 
 async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) => void): Promise<StepProof> {
@@ -196,7 +197,7 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const cases = [...step.variants.map((c) => ["variant", c] as const), ...step.mistakes.map((c) => ["mistake", c] as const)];
   const surprises: string[] = [];
   if (cases.length) surprises.push(...(await save(s)).map((what) => t("selftest.snapshot", { what })));
-  const before = await checkStep(s, index);
+  const before = await checkStep(s, index, { trace: false });
   const failedBefore = !stepPasses(before);
   const solveFirst = cases.length > 0 && measuresSinceStart(step);
   let after = solveFirst ? await solveAndCheck(s, index) : undefined;

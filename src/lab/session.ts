@@ -296,6 +296,8 @@ export function stepAt(s: LabSession, index: number) {
 export interface CheckOptions {
   /** When the step became current: `{{stepSeconds}}` counts from here (default: a minute ago). */
   stepStartedAt?: string;
+  /** Trace failed requests on every node (ProbeContext.trace); default on. */
+  trace?: boolean;
 }
 
 const DEFAULT_LOOKBACK_S = 60;
@@ -304,7 +306,7 @@ export async function checkStep(s: LabSession, index: number, opts: CheckOptions
   const step = stepAt(s, index);
   const since = opts.stepStartedAt ? Date.parse(opts.stepStartedAt) : NaN;
   const stepSeconds = Number.isNaN(since) ? DEFAULT_LOOKBACK_S : Math.max(1, Math.ceil((Date.now() - since) / 1000));
-  const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) } };
+  const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) }, trace: opts.trace ?? true };
   return runProbes(step.checks, ctx, (node, script) => {
     const id = s.containers[node];
     if (!id) throw new Error(`no container for node ${node}`);

@@ -6,6 +6,13 @@ export interface ProbeContext {
   topology: ResolvedTopology;
   ifaces: InterfaceMap;
   vars: Record<string, string>;
+  /**
+   * Capture on every node so that a failed request is traced hop by hop and its verdict names
+   * the cause (default). Off, traffic probes capture only where their verdict needs it (the
+   * director for the reply path, every node for `through`): selftest's checks that must pass
+   * need no cause, and each capture costs two execs per node on an emulated CPU.
+   */
+  trace?: boolean;
 }
 
 /**

@@ -79,16 +79,17 @@ export const httpProbe: ProbeKind<HttpProbe> = {
     const ports = [splitEndpoint(p.to).port, ...Object.values(ctx.topology.nodes).flatMap((n) => n.serve)];
     const filter = captureFilter(ports);
     const steps: Collect[] = [{ round: 1, node: p.node, script: requestLoop(p) }];
-    for (const node of captureNodes(ctx)) {
+    for (const node of captureNodes(p, ctx)) {
       steps.push({ round: 0, node, script: startCaptureScript(id, filter, captureLimit(p)) }, { round: 2, node, script: stopCaptureScript(id) });
     }
     return steps;
   },
   judge(p, outputs, ctx) {
     const samples = parseHttpSamples(outputs[0]!.output);
-    const captures = captureNodes(ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
+    const captures = captureNodes(p, ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
     const { host, port } = splitEndpoint(p.to);
-    const trace = samples.length ? traceRequest(captures, { from: p.node, host, port, director: p.director, ...(p.expect.through ? { through: p.expect.through } : {}) }, ctx) : undefined;
+    const traced = ctx.trace !== false || p.expect.through !== undefined;
+    const trace = samples.length && traced ? traceRequest(captures, { from: p.node, host, port, director: p.director, ...(p.expect.through ? { through: p.expect.through } : {}) }, ctx) : undefined;
     const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx, trace);
     // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
     if ((verdict.ok && !p.observe) || !trace) return verdict;
@@ -96,9 +97,13 @@ export const httpProbe: ProbeKind<HttpProbe> = {
   },
 };
 
-/** Every node: a failed request's verdict says where its packets went (trace.ts). */
-function captureNodes(ctx: ProbeContext): string[] {
-  return Object.keys(ctx.topology.nodes);
+/**
+ * Every node: a failed request's verdict says where its packets went (trace.ts). Without
+ * tracing, only what the verdict itself reads: every node for `through`, the director for replies.
+ */
+function captureNodes(p: HttpProbe, ctx: ProbeContext): string[] {
+  if (ctx.trace !== false || p.expect.through !== undefined) return Object.keys(ctx.topology.nodes);
+  return p.expect.replies ? [p.director] : [];
 }
 
 /** How long a capture may run at most: all the requests, and the rounds around them on a slow (emulated) engine. */
