@@ -17,7 +17,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine, resolveDockerHost } from "../src/docker/engine.js";
 import { labImageRef } from "../src/docker/image.js";
 import { ExitCode, UserError } from "../src/errors.js";
@@ -193,6 +193,9 @@ describe.skipIf(!requested || !built)("resume instead of boot (real QEMU, own ca
     return (Date.parse(info.SystemTime) - (t0 + Date.now()) / 2) / 1000;
   };
 
+  beforeEach(() => {
+    process.env.LVS_LAB_VM_RESUME = "1"; // off by default (settings.ts)
+  });
   afterEach(async () => {
     await vmDown().catch(() => undefined);
   }, 60_000);

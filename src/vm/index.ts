@@ -41,7 +41,7 @@ import { cacheRoot, dataDiskName, vmPaths, type VmPaths } from "./recipe.js";
 import { hostFacts, hostRouteObstacle } from "./disk-on-host.js";
 import { paths, readState, readText, removeRunFiles, runningPid, seconds, sleep, writeState, type VmPhase, type VmState } from "./run-state.js";
 import { t as say } from "../i18n/index.js";
-import { forcedAccel, vmIdleMinutes, vmMemoryMiB } from "./settings.js";
+import { forcedAccel, vmIdleMinutes, vmMemoryMiB, vmResumeEnabled } from "./settings.js";
 import { missingVmTools, vmToolsError } from "./tools.js";
 
 export { cacheRoot } from "./recipe.js";
@@ -137,7 +137,7 @@ export function expectedEstimates(): VmEstimates {
   const kvmProved = kvmDevice() === "usable" && Object.values(parseVerdicts(readText(p.accelFile))).some((v) => v.accel === "kvm");
   const estimates = estimatesFor(p, forcedAccel() ?? (kvmProved ? "kvm" : "tcg"), () => hostRouteObstacle(hostFacts(p)) === undefined);
   // Where a saved VM waits, the next start resumes it instead of booting.
-  return hasSavedVm(p) ? { ...estimates, boot: estimates.resume } : estimates;
+  return vmResumeEnabled() && hasSavedVm(p) ? { ...estimates, boot: estimates.resume } : estimates;
 }
 
 /** What a start needs before the VM's engine answers: nothing, a boot, or the first-time work too. */
@@ -333,7 +333,7 @@ const SETTLE_REPORT_MS = 3_000;
  */
 async function resumeOrBoot(p: VmPaths, disk: string, guard: BootGuard, accel: Accel, phase: (name: VmPhase, detail: string) => void, timings: Record<string, number>): Promise<{ vm: BootedVm; resumed: boolean }> {
   const bootLine = () => phase("boot", say(accel === "kvm" ? "vm.phase.bootKvm" : "vm.phase.bootTcg", { memory: vmMemoryMiB() }));
-  if (!canResume()) {
+  if (!canResume() || !vmResumeEnabled()) {
     bootLine();
     const vm = await bootVm(p, { disk, diskSnapshot: true }, guard, true, accel);
     await vm.waitForEngine();

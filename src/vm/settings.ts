@@ -33,6 +33,15 @@ export function vmMemoryMiB(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 768 ? n : DEFAULT_MEMORY_MIB;
 }
 
+/**
+ * LVS_LAB_VM_RESUME=1: save the VM after a cold boot and resume later starts from it
+ * (resume.ts). Off by default: a VM saved and then used on for selftests lost its network
+ * after 35 min here (the guest's virtio-net transmit queue timed out; cause not found).
+ */
+export function vmResumeEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LVS_LAB_VM_RESUME === "1";
+}
+
 /** LVS_LAB_VM_IDLE_MINUTES: 0 never stops; unset or invalid: DEFAULT_IDLE_MINUTES. */
 export function vmIdleMinutes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.LVS_LAB_VM_IDLE_MINUTES;
