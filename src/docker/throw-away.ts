@@ -15,7 +15,6 @@ export interface ThrowAwayConfig {
     /** Bind mounts that must exist on the engine host (a Mounts entry, unlike Binds, never creates its source). */
     Mounts?: Array<{ Type: "bind"; Source: string; Target: string; ReadOnly: boolean }>;
   };
-
 }
 
 /** The engine's call wrapper: timeout and error translation. */
