@@ -88,8 +88,7 @@ export const httpProbe: ProbeKind<HttpProbe> = {
     const samples = parseHttpSamples(outputs[0]!.output);
     const captures = captureNodes(p, ctx).map((node, i) => parseCapture(node, outputs[1 + 2 * i]?.output ?? "", outputs[2 + 2 * i]?.output ?? ""));
     const { host, port } = splitEndpoint(p.to);
-    const traced = ctx.trace !== false || p.expect.through !== undefined;
-    const trace = samples.length && traced ? traceRequest(captures, { from: p.node, host, port, director: p.director, ...(p.expect.through ? { through: p.expect.through } : {}) }, ctx) : undefined;
+    const trace = samples.length && tracesRequests(p, ctx) ? traceRequest(captures, { from: p.node, host, port, director: p.director, ...(p.expect.through ? { through: p.expect.through } : {}) }, ctx) : undefined;
     const verdict = judgeRequests(p, samples, captures, outputs[0]!.output, ctx, trace);
     // Where the packets stopped matters when something failed, or when the lesson shows a failure on purpose.
     if ((verdict.ok && !p.observe) || !trace) return verdict;
@@ -102,8 +101,13 @@ export const httpProbe: ProbeKind<HttpProbe> = {
  * tracing, only what the verdict itself reads: every node for `through`, the director for replies.
  */
 function captureNodes(p: HttpProbe, ctx: ProbeContext): string[] {
-  if (ctx.trace !== false || p.expect.through !== undefined) return Object.keys(ctx.topology.nodes);
+  if (tracesRequests(p, ctx)) return Object.keys(ctx.topology.nodes);
   return p.expect.replies ? [p.director] : [];
+}
+
+/** `through` is judged from the trace itself; otherwise the context says (ProbeContext.trace). */
+function tracesRequests(p: HttpProbe, ctx: ProbeContext): boolean {
+  return ctx.trace !== false || p.expect.through !== undefined;
 }
 
 /** How long a capture may run at most: all the requests, and the rounds around them on a slow (emulated) engine. */
