@@ -1,19 +1,26 @@
 #!/usr/bin/env node
-// `npm test`: the tests that need the LVS kernel (*.vm.test.ts, slow: an emulated CPU)
-// run in one vitest process while everything else runs in another, so the host engine's
-// tests use the core the VM leaves free. Each process prints its own report; the last
-// line is the sum that CI reads: "N passed, N failed[, N skipped]".
+// `npm test`: two lanes at once, so that both cores work for the whole run.
+//   kernel: the tests on the shared lvs-lab VM (*.vm.test.ts, slow: an emulated CPU, one core);
+//   host:   everything else, on the host engine, and then the tests that boot QEMU VMs of
+//           their own (OWN_VM), on the core the host tests leave free once they are done.
+// Each run prints its own report; the last line is the sum that CI reads:
+// "N passed, N failed[, N skipped]".
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const vitest = ["node_modules/vitest/vitest.mjs", "run"];
-const groups = [
-  { name: "kernel", args: [".vm.test."], env: {} },
-  // The host tests get a cache of their own, where no VM is: their `stop --all` and
-  // leftover checks must not reach the kernel tests' labs in the VM running beside them.
-  { name: "host", args: ["--exclude", "**/*.vm.test.ts"], env: { XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "lvs-lab-host-tests-")) } },
+/** VM tests that boot and stop VMs in caches of their own; they never touch the shared VM. */
+const OWN_VM = ["test/vm-auto.vm.test.ts", "test/modules.vm.test.ts", "test/vm.vm.test.ts"];
+const lanes = [
+  [{ name: "kernel", args: [".vm.test.", ...OWN_VM.flatMap((f) => ["--exclude", f])], env: {} }],
+  [
+    // The host tests get a cache of their own, where no VM is: their `stop --all` and
+    // leftover checks must not reach the kernel tests' labs in the VM running beside them.
+    { name: "host", args: ["--exclude", "**/*.vm.test.ts"], env: { XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "lvs-lab-host-tests-")) } },
+    { name: "own-vm", args: OWN_VM, env: {} },
+  ],
 ];
 
 function run({ name, args, env }) {
@@ -37,7 +44,13 @@ function run({ name, args, env }) {
   });
 }
 
-const results = await Promise.all(groups.map(run));
+async function runLane(runs) {
+  const results = [];
+  for (const r of runs) results.push(await run(r));
+  return results;
+}
+
+const results = (await Promise.all(lanes.map(runLane))).flat();
 const sum = (k) => results.reduce((a, r) => a + r.totals[k], 0);
 for (const r of results) console.log(`${r.name}: ${r.totals.passed} passed, ${r.totals.failed} failed${r.totals.skipped ? `, ${r.totals.skipped} skipped` : ""} (exit ${r.code})`);
 const skipped = sum("skipped");

@@ -95,7 +95,7 @@ describe("the terminal UI in Chinese in tmux", () => {
     const rs1 = (await addresses("rs1"))[0]!;
 
     keys("h");
-    s = await waitFor("提示 1/2");
+    s = await waitFor("提示 1/3");
     expectAligned(s);
 
     await inShell("2", "director", ["echo 1 > /proc/sys/net/ipv4/ip_forward"]);
