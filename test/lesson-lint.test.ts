@@ -1,10 +1,12 @@
 /** The teaching lints: graded hints and predictions that the prose does not give away. */
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hintProblems, lintLessons, predictionLeaks, solutionCommandLines } from "../src/lesson/lesson-lint.js";
 import { loadAllLabs } from "../src/lesson/load.js";
 import { parseLesson, type Step } from "../src/lesson/markdown-lesson.js";
-import { formatProblem } from "../src/lesson/translation-lint.js";
+import { formatProblem, lintAll } from "../src/lesson/translation-lint.js";
 
 // The lessons as they were when issue 22 was filed: the lints must fail on them.
 const BEFORE = "test/fixtures/lessons-before-issue-22";
@@ -51,5 +53,21 @@ describe("predictions nobody can read ahead", () => {
   it("finds nothing in the lessons as they are", async () => {
     const labs = await loadAllLabs();
     expect(lintLessons(labs.map((l) => l.lesson)).map(formatProblem)).toEqual([]);
+  });
+});
+
+describe("predictions nobody can read ahead, in Chinese", () => {
+  it("finds the reveal's words in the prose before the question, with the glossary's words kept whole", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lvs-lab-lint-"));
+    cpSync("labs", dir, { recursive: true });
+    const file = join(dir, "zh-CN", "tun.md");
+    const text = readFileSync(file, "utf8");
+    // The reveal's own sentence, said before the question is asked.
+    writeFileSync(file, text.replace("```predict\nquestion: 客户端发出一个 3000 字节的请求之后", "客户端的内核为 VIP 记住更小的路径 MTU，保留十分钟。\n\n```predict\nquestion: 客户端发出一个 3000 字节的请求之后"));
+    const report = await lintAll(dir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(report.problems.map(formatProblem)).toEqual([
+      `${relative(process.cwd(), file)}:175: the prose before the prediction of step "mtu" gives its answer away ("保留 十分钟", words of the reveal): move that into the reveal`,
+    ]);
   });
 });

@@ -53,24 +53,52 @@ const STOPWORDS = new Set(
   she own both few many much first next last yet still while before after about because through between during without within whose until onto per via off`.split(/\s+/),
 );
 
-/** The words of a text, lower-cased, with a plural "s" cut; variables and file paths left out. */
-function tokens(text: string): string[] {
-  return text
+/**
+ * Chinese function words: like the English stopwords, they pair with anything. The word
+ * segmenter (ICU's dictionary, through Intl.Segmenter) splits a measure word and its number
+ * ("一|台") and most particles off on their own.
+ */
+const ZH_STOPWORDS = new Set(
+  `的 了 是 在 和 与 或 不 也 都 就 把 被 对 从 到 给 让 用 由 为 以 而 并 及 其 这 那 这个 那个 这些 那些 一个 一 个 它 它们 我们 你 你们 他 会 能 可以 要 将
+  已 已经 还 又 再 只 有 没有 没 中 上 下 里 后 前 时 时候 吗 呢 吧 啊 如果 那么 所以 因为 但 但是 就是 等 之 所 每 各 该 此 些 哪 什么 怎么 为什么 多少 几
+  同 台 条 次 即 却 则 得 地 着 过 两 二 三 第 先 然后 再次 么 呀 哪个 哪里 这里 那里 之后 之前 以后 以前 时间 更 最 很 太 非常 比较 大 小 多 少`.split(/\s+/),
+);
+
+const zhWords = new Intl.Segmenter("zh", { granularity: "word" });
+
+/** Variables and file paths are not words a learner reads as an answer. */
+const withoutNames = (text: string) =>
+  text
     .toLowerCase()
     .replace(/\{\{[^}]*\}\}/g, " ")
-    .replace(/\S*\/\S*\/\S*/g, " ")
+    .replace(/\S*\/\S*\/\S*/g, " ");
+
+/**
+ * The words of a text, lower-cased, with an English plural "s" cut; a lone stopword is kept
+ * (it breaks pairs). `terms`: words the segmenter would split ("报|文段"), kept whole.
+ */
+function tokens(text: string, lang: string, terms: readonly string[] = []): string[] {
+  if (lang.startsWith("zh")) {
+    const pieces = terms.length ? withoutNames(text).split(new RegExp(`(${[...terms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|")})`)) : [withoutNames(text)];
+    return pieces.flatMap((piece, i) => (i % 2 ? [piece] : [...zhWords.segment(piece)].filter((s) => s.isWordLike).map((s) => s.segment)));
+  }
+  return withoutNames(text)
     .split(/[^a-z0-9_]+/)
     .filter(Boolean)
     .map((w) => (w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w));
 }
 
-const words = (text: string) => tokens(text).filter((w) => !STOPWORDS.has(w));
+const isStopword = (w: string) => STOPWORDS.has(w) || ZH_STOPWORDS.has(w);
 
-/** Two content words side by side ("fragmentation needed"); a stopword between them breaks the pair. */
-function pairs(text: string): Set<string> {
-  const t = tokens(text);
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+const words = (text: string, lang: string, terms: readonly string[]) => tokens(text, lang, terms).filter((w) => !isStopword(w));
+
+/** Two content words side by side ("fragmentation needed", "源地址|校验"); a stopword between them breaks the pair. */
+function pairs(text: string, lang: string, terms: readonly string[]): Set<string> {
+  const t = tokens(text, lang, terms);
   const found = new Set<string>();
-  for (let i = 1; i < t.length; i++) if (!STOPWORDS.has(t[i - 1]!) && !STOPWORDS.has(t[i]!)) found.add(`${t[i - 1]} ${t[i]}`);
+  for (let i = 1; i < t.length; i++) if (!isStopword(t[i - 1]!) && !isStopword(t[i]!)) found.add(`${t[i - 1]} ${t[i]}`);
   return found;
 }
 
@@ -84,12 +112,13 @@ function stepText(step: Step): string {
  * question or a wrong choice, found in the prose read before answering, and distinctive —
  * at most two texts of all lessons use the pair, and one of its words is used by no other
  * text (a pair of common words such as "real server" says nothing about the answer).
- * English only: the translations are read for this by hand.
+ * `lang` says how to find the words: "en" splits on spaces, "zh-CN" asks the word segmenter,
+ * which keeps `terms` (the language's glossary) whole.
  */
-export function predictionLeaks(lessons: Lesson[]): LintProblem[] {
+export function predictionLeaks(lessons: Lesson[], lang = "en", terms: readonly string[] = []): LintProblem[] {
   const documents = lessons.flatMap((l) => [l.intro, ...l.steps.map(stepText)]);
-  const wordSets = documents.map((d) => new Set(words(d)));
-  const pairSets = documents.map(pairs);
+  const wordSets = documents.map((d) => new Set(words(d, lang, terms)));
+  const pairSets = documents.map((d) => pairs(d, lang, terms));
   const wordFrequency = (w: string) => wordSets.filter((d) => d.has(w)).length;
   const pairFrequency = (p: string) => pairSets.filter((d) => d.has(p)).length;
   const problems: LintProblem[] = [];
@@ -97,9 +126,9 @@ export function predictionLeaks(lessons: Lesson[]): LintProblem[] {
     for (const step of lesson.steps) {
       const p = step.predict;
       if (!p) continue;
-      const asked = new Set([...pairs(p.question), ...p.choices.filter((_, i) => i + 1 !== p.answer).flatMap((c) => [...pairs(c)])]);
-      const before = pairs(`${lesson.intro}\n${step.prose}`);
-      const leaked = [...pairs(`${p.choices[p.answer - 1]}\n${p.reveal}`)].filter(
+      const asked = new Set([...pairs(p.question, lang, terms), ...p.choices.filter((_, i) => i + 1 !== p.answer).flatMap((c) => [...pairs(c, lang, terms)])]);
+      const before = pairs(`${lesson.intro}\n${step.prose}`, lang, terms);
+      const leaked = [...pairs(`${p.choices[p.answer - 1]}\n${p.reveal}`, lang, terms)].filter(
         (pair) => !asked.has(pair) && before.has(pair) && pairFrequency(pair) <= 2 && pair.split(" ").some((w) => wordFrequency(w) <= 1),
       );
       if (leaked.length) {

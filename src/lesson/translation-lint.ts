@@ -142,8 +142,8 @@ export async function lintAll(dir?: string): Promise<LintReport> {
   const { join, relative } = await import("node:path");
   const { FileError } = await import("../errors.js");
   const { labsDir, listLabIds, loadLessonFile } = await import("./load.js");
-  const { parseTranslation } = await import("./markdown-lesson.js");
-  const { hintProblems, lintLessons } = await import("./lesson-lint.js");
+  const { applyTranslation, parseTranslation } = await import("./markdown-lesson.js");
+  const { hintProblems, lintLessons, predictionLeaks } = await import("./lesson-lint.js");
   const { GLOSSARY_FILE, glossaryProblemsInCatalogue, glossaryProblemsInLesson, parseGlossary } = await import("./glossary-lint.js");
   const labs = dir ?? labsDir;
   const problems: LintProblem[] = [];
@@ -165,6 +165,8 @@ export async function lintAll(dir?: string): Promise<LintReport> {
     const glossary = existsSync(glossaryPath) ? parseGlossary(await readFile(glossaryPath, "utf8")) : [];
     const catalogue = CATALOGUES[lang];
     if (glossary.length && catalogue) problems.push(...glossaryProblemsInCatalogue(glossary, catalogue.messages, `src/i18n/${lang}.ts`, glossaryShown));
+    // The lessons as a reader of this language meets them, at the translation's file and lines.
+    const translated: Lesson[] = [];
     for (const id of await listLabIds(join(labs, lang))) {
       const file = join(labs, lang, `${id}.md`);
       const shown = relative(process.cwd(), file) || file;
@@ -181,11 +183,16 @@ export async function lintAll(dir?: string): Promise<LintReport> {
           const o = original.steps.find((s) => s.id === step.id);
           if (o) for (const message of hintProblems(o, step.hints)) problems.push({ file: shown, line: step.line, message });
         }
+        const lines = new Map(translation.steps.map((s) => [s.id, s.line]));
+        const lesson = applyTranslation(original, translation);
+        translated.push({ ...lesson, file: shown, steps: lesson.steps.map((s) => ({ ...s, line: lines.get(s.id) ?? s.line })) });
         translations.push(`${lang}/${id}`);
       } catch (e) {
         asProblem(e, shown);
       }
     }
+    // A glossary term is one word however the segmenter would cut it; the abbreviation in brackets is not part of it.
+    problems.push(...predictionLeaks(translated, lang, glossary.map((g) => g.written.replace(/（.*?）/g, "")).filter(Boolean)));
   }
   for (const { lang, missing } of incompleteCatalogues()) {
     problems.push({ file: `src/i18n/${lang}.ts`, line: 1, message: `the catalogue claims to be complete but lacks ${missing.length} keys: ${missing.join(", ")}` });
