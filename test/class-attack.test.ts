@@ -11,46 +11,22 @@
 import { appendFile, mkdtemp, rm, stat, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startClassServer, type ClassServer, type ClassServerOptions } from "../src/class/server.js";
+import { describe, expect, it } from "vitest";
+import { startClassServer } from "../src/class/server.js";
 import { LIMITS } from "../src/class/protocol.js";
-import { DNAT, NAT, event, failing, failingRoute } from "./helpers/class.js";
+import { DNAT, classServerFixture, event, failing, failingRoute } from "./helpers/class.js";
 import { http, post } from "./helpers/http.js";
 
-const dirs: string[] = [];
-let server: ClassServer;
-let dir: string;
-
-async function start(opts: Partial<ClassServerOptions> = {}): Promise<ClassServer> {
-  return startClassServer({ dir, labs: [DNAT, NAT], title: "Workshop", port: 0, bind: "127.0.0.1", broadcastMs: 20, ...opts });
-}
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lvs-class-attack-"));
-  dirs.push(dir);
-  server = await start();
-});
-afterEach(async () => {
-  await server.close();
-});
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-const api = (path: string) => `${server.url}${path}`;
-async function joinAs(name: string): Promise<string> {
-  const r = await post(api("/api/join"), { code: server.joinCode, name });
-  expect(r.status, r.text).toBe(200);
-  return r.json.token as string;
-}
+const fx = classServerFixture("lvs-class-attack-");
+const { api, joinAs, start } = fx;
 const send = (token: string, ...events: unknown[]) => post(api("/api/events"), { now: Date.now(), events }, token);
 /** A server whose clock stands still: rate buckets do not refill while a slow machine runs the test. */
 async function restartWithStoppedClock(): Promise<void> {
-  await server.close();
+  await fx.server.close();
   const at = Date.now();
-  server = await start({ now: () => at });
+  fx.server = await start({ now: () => at });
 }
-const logSize = async () => (await stat(join(dir, "events.jsonl"))).size;
+const logSize = async () => (await stat(join(fx.dir, "events.jsonl"))).size;
 const MiB = 1024 * 1024;
 
 /** The largest event a body may carry: three checks of 60 probes with 1000-character messages (≈190 kB). */
@@ -93,7 +69,7 @@ describe("a flood from one learner", () => {
     const statuses: number[] = [];
     let refusal = "";
     for (let i = 0; i < 45; i++) {
-      const r = await post(api("/api/join"), { code: server.joinCode, name: `n${i}` });
+      const r = await post(api("/api/join"), { code: fx.server.joinCode, name: `n${i}` });
       statuses.push(r.status);
       if (r.status !== 200) refusal = r.json.error;
     }
@@ -103,11 +79,11 @@ describe("a flood from one learner", () => {
   });
 
   it("stops at the class's cap with a sentence, warns the instructor before, and restarts from the full log", async () => {
-    await server.close();
+    await fx.server.close();
     const activity: string[] = [];
     // One clock for both servers: the views compared below hold seconds since events.
     const clock = () => 1_700_000_000_000;
-    server = await start({ limits: { classBytes: 1 * MiB }, onActivity: (line) => activity.push(line), now: clock });
+    fx.server = await start({ limits: { classBytes: 1 * MiB }, onActivity: (line) => activity.push(line), now: clock });
     const tokens = [await joinAs("a1"), await joinAs("a2"), await joinAs("a3"), await joinAs("a4"), await joinAs("a5"), await joinAs("a6")];
     let full: { status: number; json: any } | undefined;
     for (let i = 0; i < 12 && !full; i++) {
@@ -116,16 +92,16 @@ describe("a flood from one learner", () => {
     }
     expect(full?.status).toBe(507);
     expect(full?.json.error).toBe("the class's event log reached its cap of 1 MiB: the instructor can start another class with `lvs-lab class serve --new`");
-    expect(server.ledger.eventBytes).toBeLessThanOrEqual(1 * MiB);
+    expect(fx.server.ledger.eventBytes).toBeLessThanOrEqual(1 * MiB);
     expect(await logSize()).toBeLessThanOrEqual(1 * MiB + LIMITS.reserveBytes);
     expect(activity).toContain("The event log has passed 80 % of the 1 MiB a class may store; at 1 MiB it refuses new events.");
-    expect((await http(api("/api/class"), { token: server.instructorToken })).json.warning).toBe("The event log is full (1 MiB): new events are refused. `lvs-lab class serve --new` starts another class.");
+    expect((await http(api("/api/class"), { token: fx.server.instructorToken })).json.warning).toBe("The event log is full (1 MiB): new events are refused. `lvs-lab class serve --new` starts another class.");
     // Joins and the instructor's records still fit in the reserve; a restart replays it all.
-    expect((await post(api("/api/say"), { text: "Break" }, server.instructorToken)).status).toBe(200);
-    const before = (await http(api("/api/class"), { token: server.instructorToken })).json;
-    await server.close();
-    server = await start({ limits: { classBytes: 1 * MiB }, title: undefined, now: clock });
-    const after = (await http(api("/api/class"), { token: server.instructorToken })).json;
+    expect((await post(api("/api/say"), { text: "Break" }, fx.server.instructorToken)).status).toBe(200);
+    const before = (await http(api("/api/class"), { token: fx.server.instructorToken })).json;
+    await fx.server.close();
+    fx.server = await start({ limits: { classBytes: 1 * MiB }, title: undefined, now: clock });
+    const after = (await http(api("/api/class"), { token: fx.server.instructorToken })).json;
     expect({ ...after, now: 0, warning: "" }).toEqual({ ...before, now: 0, warning: "" });
     expect(after.warning).toBe("The event log has passed 80 % of the 1 MiB a class may store; at 1 MiB it refuses new events.");
   });
@@ -148,7 +124,7 @@ describe("a poisoned batch", () => {
     ]);
     expect(r.json).toMatchObject({ accepted: 1, duplicates: 0 });
     // The good one is in the class, and counted once when it comes again.
-    const rows = (await http(api("/api/class"), { token: server.instructorToken })).json.labs[0].rows;
+    const rows = (await http(api("/api/class"), { token: fx.server.instructorToken })).json.labs[0].rows;
     expect(rows[0]).toMatchObject({ name: "alice", events: 1, cells: ["failed", "todo", "todo"] });
     expect((await send(alice, good)).json.results).toEqual([{ id: good.id, status: "duplicate" }]);
     // A refused event was not marked seen: once the server knows the step, it is taken.
@@ -164,7 +140,7 @@ describe("wrong tokens from a learner's address", () => {
     for (let i = 0; i < 25; i++) await send(stale, event());
     for (let i = 0; i < 25; i++) await http(api(`/api/bundle?code=WRNG-${String(i).padStart(4, "A")}`));
     expect((await send(stale, event())).status).toBe(429);
-    expect((await http(api("/api/class"), { token: server.instructorToken })).status).toBe(200);
+    expect((await http(api("/api/class"), { token: fx.server.instructorToken })).status).toBe(200);
     expect((await send(alice, event())).status).toBe(200);
   });
 
@@ -184,24 +160,24 @@ describe("names that pass for another learner", () => {
     await joinAs("bob");
     const invisible = ["bob\u200b", "bob\u2060", "bo\u00adb", "\u200b", "b\ufeffob", "bob\u180e"];
     for (const name of invisible) {
-      const r = await post(api("/api/join"), { code: server.joinCode, name });
+      const r = await post(api("/api/join"), { code: fx.server.joinCode, name });
       expect([JSON.stringify(name), r.status, r.json.error]).toEqual([JSON.stringify(name), 400, "name: a name cannot hold invisible or direction-changing characters"]);
     }
-    const bidi = await post(api("/api/join"), { code: server.joinCode, name: "b\u202eob" });
+    const bidi = await post(api("/api/join"), { code: fx.server.joinCode, name: "b\u202eob" });
     expect(bidi.status).toBe(400);
     // Cyrillic о, Greek ο, fullwidth letters, capitals, a dotted ı, a capital I for l.
     for (const name of ["b\u043eb", "b\u03bfb", "\uff42\uff4f\uff42", "BOB", "b\u00f2b", " bob "]) {
-      const r = await post(api("/api/join"), { code: server.joinCode, name });
+      const r = await post(api("/api/join"), { code: fx.server.joinCode, name });
       expect([JSON.stringify(name), r.status, r.json.error]).toEqual([JSON.stringify(name), 409, 'the name "bob" is taken in this class; pick another']);
     }
     await joinAs("bill");
-    expect((await post(api("/api/join"), { code: server.joinCode, name: "biII" })).status).toBe(409);
-    const view = (await http(api("/api/class"), { token: server.instructorToken })).json;
+    expect((await post(api("/api/join"), { code: fx.server.joinCode, name: "biII" })).status).toBe(409);
+    const view = (await http(api("/api/class"), { token: fx.server.instructorToken })).json;
     expect(view.waiting.map((w: { name: string }) => w.name)).toEqual(["bill", "bob"]);
   });
 
   it("keeps a name in NFKC form, so what the page shows is what was compared", async () => {
-    const r = await post(api("/api/join"), { code: server.joinCode, name: "\uff21nn" });
+    const r = await post(api("/api/join"), { code: fx.server.joinCode, name: "\uff21nn" });
     expect(r.json.name).toBe("Ann");
   });
 });
@@ -209,25 +185,25 @@ describe("names that pass for another learner", () => {
 describe("keys of every JavaScript object", () => {
   it("are not learners, and a learner may be called by one", async () => {
     for (const key of ["__proto__", "constructor", "hasOwnProperty", "toString", "prototype"]) {
-      const r = await http(api(`/api/learners/${key}`), { token: server.instructorToken });
+      const r = await http(api(`/api/learners/${key}`), { token: fx.server.instructorToken });
       expect([key, r.status, r.json.error]).toEqual([key, 404, "no such learner"]);
     }
     const token = await joinAs("__proto__");
     expect((await send(token, event())).status).toBe(200);
-    const view = (await http(api("/api/class"), { token: server.instructorToken })).json;
+    const view = (await http(api("/api/class"), { token: fx.server.instructorToken })).json;
     expect(view.labs[0].rows.map((r: { name: string }) => r.name)).toEqual(["__proto__"]);
-    expect((await post(api("/api/say"), { text: "hi", learner: "constructor" }, server.instructorToken)).status).toBe(404);
+    expect((await post(api("/api/say"), { text: "hi", learner: "constructor" }, fx.server.instructorToken)).status).toBe(404);
   });
 });
 
 describe("the Host header", () => {
   it("answers only to this machine's names and addresses (no DNS rebinding)", async () => {
-    const port = new URL(server.url).port;
+    const port = new URL(fx.server.url).port;
     for (const host of ["evil.example", `evil.example:${port}`, "127.0.0.1.nip.io"]) {
-      const r = await http(api("/api/class"), { token: server.instructorToken, headers: { host } });
+      const r = await http(api("/api/class"), { token: fx.server.instructorToken, headers: { host } });
       expect([host, r.status, r.json?.error]).toEqual([host, 421, `this class server does not answer to the name "${host.replace(/:\d+$/, "")}"`]);
     }
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await http(api("/api/class"), { token: server.instructorToken, headers: { host } })).status).toBe(200);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await http(api("/api/class"), { token: fx.server.instructorToken, headers: { host } })).status).toBe(200);
   });
 });
 
@@ -241,54 +217,54 @@ describe("every page", () => {
   });
 
   it("signs in by POST: a cookie named for this class, holding a session that is not the token", async () => {
-    const r = await http(api("/signin"), { body: `token=${encodeURIComponent(server.instructorToken)}`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const r = await http(api("/signin"), { body: `token=${encodeURIComponent(fx.server.instructorToken)}`, headers: { "content-type": "application/x-www-form-urlencoded" } });
     expect(r.status).toBe(303);
     expect(r.headers.location).toBe("/");
     const cookie = String(r.headers["set-cookie"]);
-    expect(cookie).toMatch(new RegExp(`^${server.cookieName}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200$`));
-    expect(server.cookieName).toMatch(/^lvs_class_[0-9a-f]{12}$/);
-    expect(cookie).not.toContain(server.instructorToken);
+    expect(cookie).toMatch(new RegExp(`^${fx.server.cookieName}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200$`));
+    expect(fx.server.cookieName).toMatch(/^lvs_class_[0-9a-f]{12}$/);
+    expect(cookie).not.toContain(fx.server.instructorToken);
     expect((await http(api("/"), { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(200);
     // The token in the address is no longer a way in: it would stay in the browser's history.
-    expect((await http(api(`/?token=${server.instructorToken}`))).headers["set-cookie"]).toBeUndefined();
+    expect((await http(api(`/?token=${fx.server.instructorToken}`))).headers["set-cookie"]).toBeUndefined();
     const other = await mkdtemp(join(tmpdir(), "lvs-class-attack-"));
-    dirs.push(other);
     const second = await startClassServer({ dir: other, labs: [DNAT], port: 0, bind: "127.0.0.1" });
-    expect(second.cookieName).not.toBe(server.cookieName);
+    expect(second.cookieName).not.toBe(fx.server.cookieName);
     await second.close();
+    await rm(other, { recursive: true, force: true });
   });
 });
 
 describe("the title", () => {
   it("is refused over 200 characters where it is set, and 200 survive a restart", async () => {
-    await server.close();
+    await fx.server.close();
     await expect(start({ title: "t".repeat(201) })).rejects.toThrow("A class title has at most 200 characters (this one has 201).");
-    server = await start({ title: "t".repeat(200) });
-    await server.close();
-    server = await start({ title: undefined });
-    expect(server.ledger.state.title).toBe("t".repeat(200));
+    fx.server = await start({ title: "t".repeat(200) });
+    await fx.server.close();
+    fx.server = await start({ title: undefined });
+    expect(fx.server.ledger.state.title).toBe("t".repeat(200));
   });
 });
 
 describe("replaying the log", () => {
   it("refuses a 1 GiB log with one sentence, at once", async () => {
-    await server.close();
-    const log = join(dir, "events.jsonl");
+    await fx.server.close();
+    const log = join(fx.dir, "events.jsonl");
     await truncate(log, 1024 * MiB);
     const began = Date.now();
     await expect(start()).rejects.toThrow(`The event log ${log} holds 1024.0 MiB, more than a class may (65 MiB): start another class with \`lvs-lab class serve --new\` (this one is kept aside).`);
     expect(Date.now() - began).toBeLessThan(5000);
     await truncate(log, 0);
-    server = await start();
+    fx.server = await start();
   });
 
   it("skips a line too long to be a record without holding it, and replays the rest", async () => {
     const alice = await joinAs("alice");
     await send(alice, event({ checks: [failing("forward")] }));
-    await server.close();
-    await appendFile(join(dir, "events.jsonl"), `{"r":"say","t":1,"id":"m9","text":"${"x".repeat(3 * MiB)}"}\n`);
-    server = await start({ title: undefined });
-    expect(server.replayed).toEqual({ records: 3, skipped: 1 });
-    expect((await http(api("/api/class"), { token: server.instructorToken })).json.labs[0].rows[0].name).toBe("alice");
+    await fx.server.close();
+    await appendFile(join(fx.dir, "events.jsonl"), `{"r":"say","t":1,"id":"m9","text":"${"x".repeat(3 * MiB)}"}\n`);
+    fx.server = await start({ title: undefined });
+    expect(fx.server.replayed).toEqual({ records: 3, skipped: 1 });
+    expect((await http(api("/api/class"), { token: fx.server.instructorToken })).json.labs[0].rows[0].name).toBe("alice");
   });
 });

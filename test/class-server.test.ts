@@ -4,45 +4,17 @@
  * malformed and huge bodies, floods and forged writes each get a clear 4xx and leave the
  * class as it was; a restart replays the log into the same class.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { request } from "node:http";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startClassServer, type ClassServer, type ClassServerOptions } from "../src/class/server.js";
+import { describe, expect, it } from "vitest";
 import { sseParser } from "../src/class/watch/stream.js";
-import { DNAT, NAT, event, failing, passing } from "./helpers/class.js";
+import { classServerFixture, event, failing, passing } from "./helpers/class.js";
 import { http, post } from "./helpers/http.js";
 
-const dirs: string[] = [];
-let server: ClassServer;
-let dir: string;
-
-async function start(opts: Partial<ClassServerOptions> = {}): Promise<ClassServer> {
-  return startClassServer({ dir, labs: [DNAT, NAT], title: "Workshop", port: 0, bind: "127.0.0.1", broadcastMs: 20, ...opts });
-}
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lvs-class-"));
-  dirs.push(dir);
-  server = await start();
-});
-afterEach(async () => {
-  await server.close();
-});
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-const api = (path: string) => `${server.url}${path}`;
-async function joinAs(name: string, code = server.joinCode): Promise<string> {
-  const r = await post(api("/api/join"), { code, name });
-  expect(r.status, r.text).toBe(200);
-  return r.json.token as string;
-}
+const fx = classServerFixture("lvs-class-");
+const { api, joinAs, start } = fx;
 const send = (token: string, ...events: ReturnType<typeof event>[]) => post(api("/api/events"), { now: 1_000_000, events }, token);
 const classNow = async () => {
-  const r = await http(api("/api/class"), { token: server.instructorToken });
+  const r = await http(api("/api/class"), { token: fx.server.instructorToken });
   expect(r.status).toBe(200);
   const { now: _now, ...rest } = r.json;
   return rest;
@@ -55,15 +27,15 @@ describe("a class of two", () => {
     expect((await send(alice, event({ step: "dnat-rule", passed: ["forward"], checks: [passing("forward"), failing("dnat-rule")] }))).json).toMatchObject({ accepted: 1, duplicates: 0 });
     expect((await send(bob, event({ checks: [failing("forward")] }))).status).toBe(200);
 
-    const r = await http(api("/api/class"), { token: server.instructorToken });
-    expect(r.json).toMatchObject({ title: "Workshop", learners: 2, joinCode: server.joinCode, waiting: [] });
+    const r = await http(api("/api/class"), { token: fx.server.instructorToken });
+    expect(r.json).toMatchObject({ title: "Workshop", learners: 2, joinCode: fx.server.joinCode, waiting: [] });
     expect(r.json.labs).toHaveLength(1);
     expect(r.json.labs[0].rows.map((row: any) => [row.name, row.current, row.cells.join(" ")])).toEqual([
       ["alice", 2, "passed failed todo"],
       ["bob", 1, "failed todo todo"],
     ]);
 
-    const csv = await http(api("/api/export.csv"), { token: server.instructorToken });
+    const csv = await http(api("/api/export.csv"), { token: fx.server.instructorToken });
     expect(csv.headers["content-type"]).toMatch(/^text\/csv/);
     const lines = csv.text.trimEnd().split("\r\n");
     expect(lines).toHaveLength(3);
@@ -89,10 +61,10 @@ describe("a class of two", () => {
   });
 
   it("lets a learner join again under their name with their token, and nobody else", async () => {
-    const first = await post(api("/api/join"), { code: server.joinCode, name: "alice" });
-    const again = await post(api("/api/join"), { code: server.joinCode.toLowerCase().replace("-", ""), name: "Alice", token: first.json.token });
+    const first = await post(api("/api/join"), { code: fx.server.joinCode, name: "alice" });
+    const again = await post(api("/api/join"), { code: fx.server.joinCode.toLowerCase().replace("-", ""), name: "Alice", token: first.json.token });
     expect(again.json.learner).toBe(first.json.learner);
-    const thief = await post(api("/api/join"), { code: server.joinCode, name: "ALICE" });
+    const thief = await post(api("/api/join"), { code: fx.server.joinCode, name: "ALICE" });
     expect(thief.status).toBe(409);
     expect(thief.json.error).toBe('the name "alice" is taken in this class; pick another');
   });
@@ -102,24 +74,24 @@ describe("a class of two", () => {
     const bob = await joinAs("bob");
     await send(alice, event({ step: "forward" }));
     await send(bob, event({ step: "gateway", passed: ["forward", "dnat-rule"] }));
-    const offer = await post(api("/api/catch-up"), { step: 3 }, server.instructorToken);
+    const offer = await post(api("/api/catch-up"), { step: 3 }, fx.server.instructorToken);
     expect(offer.json.reaches).toEqual(["alice"]);
-    await post(api("/api/say"), { text: "Break until 11:00" }, server.instructorToken);
+    await post(api("/api/say"), { text: "Break until 11:00" }, fx.server.instructorToken);
     const inbox = await http(api("/api/inbox"), { token: alice });
     expect(inbox.json).toMatchObject({ offer: { lab: "dnat", step: 3 }, messages: [{ text: "Break until 11:00" }] });
     expect((await http(api("/api/inbox"), { token: bob })).json.offer).toBeUndefined();
-    expect((await post(api("/api/catch-up"), { step: 2, learner: "nobody" }, server.instructorToken)).status).toBe(404);
-    expect((await post(api("/api/catch-up"), { step: 9 }, server.instructorToken)).json.error).toBe("lab dnat has steps 1 to 3");
+    expect((await post(api("/api/catch-up"), { step: 2, learner: "nobody" }, fx.server.instructorToken)).status).toBe(404);
+    expect((await post(api("/api/catch-up"), { step: 9 }, fx.server.instructorToken)).json.error).toBe("lab dnat has steps 1 to 3");
   });
 
   it("shows one learner's latest verdicts with their hops", async () => {
     const alice = await joinAs("alice");
-    const join = await post(api("/api/join"), { code: server.joinCode, name: "carol" });
+    const join = await post(api("/api/join"), { code: fx.server.joinCode, name: "carol" });
     await send(alice, event({ step: "gateway", passed: ["forward", "dnat-rule"], checks: [failing("gateway")] }));
     const list = (await classNow()).labs[0].rows;
-    const detail = await http(api(`/api/learners/${list[0].learner}`), { token: server.instructorToken });
+    const detail = await http(api(`/api/learners/${list[0].learner}`), { token: fx.server.instructorToken });
     expect(detail.json).toMatchObject({ name: "alice", step: { number: 3, id: "gateway" }, probes: [{ kind: "route", ok: false }] });
-    expect((await http(api(`/api/learners/${join.json.learner}`), { token: server.instructorToken })).json).toMatchObject({ name: "carol", probes: [] });
+    expect((await http(api(`/api/learners/${join.json.learner}`), { token: fx.server.instructorToken })).json).toMatchObject({ name: "carol", probes: [] });
   });
 });
 
@@ -136,7 +108,7 @@ describe("nobody gets in where they don't belong", () => {
 
   it("signs the page in with the token posted from its form, into an HTTP-only session cookie", async () => {
     const form = (token: string) => http(api("/signin"), { body: `token=${encodeURIComponent(token)}`, headers: { "content-type": "application/x-www-form-urlencoded" } });
-    const r = await form(server.instructorToken);
+    const r = await form(fx.server.instructorToken);
     expect(r.status).toBe(303);
     expect(r.headers.location).toBe("/");
     const cookie = String(r.headers["set-cookie"]);
@@ -149,17 +121,17 @@ describe("nobody gets in where they don't belong", () => {
     const wrong = await form("wrong");
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain("That token is not this class's instructor token.");
-    expect((await http(api("/"), { headers: { cookie: `${server.cookieName}=not-a-session` } })).status).toBe(401);
+    expect((await http(api("/"), { headers: { cookie: `${fx.server.cookieName}=not-a-session` } })).status).toBe(401);
   });
 
   it("refuses wrong join codes, and names with escape sequences", async () => {
     const wrong = await post(api("/api/join"), { code: "AAAA-AAAA", name: "mallory" });
     expect(wrong.status).toBe(401);
     expect(wrong.json.error).toBe("the join code is not this class's");
-    const escape = await post(api("/api/join"), { code: server.joinCode, name: "\x1b[2J\x1b[Hx" });
+    const escape = await post(api("/api/join"), { code: fx.server.joinCode, name: "\x1b[2J\x1b[Hx" });
     expect(escape.status).toBe(400);
     expect(escape.json.error).toBe("name: a name cannot hold control characters or escape sequences");
-    expect((await post(api("/api/join"), { code: server.joinCode, name: "x".repeat(33) })).status).toBe(400);
+    expect((await post(api("/api/join"), { code: fx.server.joinCode, name: "x".repeat(33) })).status).toBe(400);
     expect((await classNow()).learners).toBe(0);
   });
 
@@ -171,11 +143,11 @@ describe("nobody gets in where they don't belong", () => {
       ["malformed JSON", http(api("/api/events"), { token: alice, body: '{"now": 1, "events": [' }), 400, "the body is not valid JSON"],
       ["not JSON", http(api("/api/events"), { token: alice, body: "now=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "send the body as application/json"],
       ["huge body", http(api("/api/events"), { token: alice, body: JSON.stringify({ now: 1, events: [], pad: "x".repeat(300_000) }) }), 413, "the body is larger than 262144 bytes"],
-      ["huge join", post(api("/api/join"), { code: server.joinCode, name: "bob", pad: "x".repeat(3000) }), 413, "the body is larger than 2048 bytes"],
+      ["huge join", post(api("/api/join"), { code: fx.server.joinCode, name: "bob", pad: "x".repeat(3000) }), 413, "the body is larger than 2048 bytes"],
       ["writing as another learner", post(api("/api/events"), { now: 1, learner: "someone-else", events: [event()] }, alice), 400, 'Unrecognized key: "learner"'],
       ["no events", post(api("/api/events"), { now: 1, events: [] }, alice), 400, "events: send at least one event"],
       ["no token", post(api("/api/events"), { now: 1, events: [event()] }), 401, "this needs a learner token: join the class first"],
-      ["the instructor's token", post(api("/api/events"), { now: 1, events: [event()] }, server.instructorToken), 401, "this needs a learner token: join the class first"],
+      ["the instructor's token", post(api("/api/events"), { now: 1, events: [event()] }, fx.server.instructorToken), 401, "this needs a learner token: join the class first"],
     ];
     for (const [what, answer, status, error] of cases) {
       const r = await answer;
@@ -201,10 +173,10 @@ describe("nobody gets in where they don't belong", () => {
   });
 
   it("limits joins from one address", async () => {
-    await server.close();
-    server = await start({ rates: { join: { burst: 3, perSecond: 0.01 } } });
+    await fx.server.close();
+    fx.server = await start({ rates: { join: { burst: 3, perSecond: 0.01 } } });
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await post(api("/api/join"), { code: server.joinCode, name: `n${i}` })).status);
+    for (let i = 0; i < 5; i++) statuses.push((await post(api("/api/join"), { code: fx.server.joinCode, name: `n${i}` })).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 });
@@ -213,7 +185,7 @@ describe("the live stream", () => {
   it("sends the class at once and again within a moment of each event", async () => {
     const alice = await joinAs("alice");
     const frames: any[] = [];
-    const req = request(api("/api/stream"), { headers: { authorization: `Bearer ${server.instructorToken}` } }, (res) => {
+    const req = request(api("/api/stream"), { headers: { authorization: `Bearer ${fx.server.instructorToken}` } }, (res) => {
       res.setEncoding("utf8");
       res.on("data", sseParser((name, data) => name === "class" && frames.push(JSON.parse(data))));
     });
@@ -239,14 +211,14 @@ describe("a restart", () => {
     const repeated = event({ step: "dnat-rule", passed: ["forward"], checks: [passing("forward"), failing("dnat-rule")] });
     await send(alice, repeated);
     await send(bob, event({ checks: [failing("forward")] }));
-    await post(api("/api/catch-up"), { step: 2, learner: "bob" }, server.instructorToken);
+    await post(api("/api/catch-up"), { step: 2, learner: "bob" }, fx.server.instructorToken);
     const before = await classNow();
-    const { joinCode, instructorToken } = server;
-    await server.close();
+    const { joinCode, instructorToken } = fx.server;
+    await fx.server.close();
 
-    server = await start({ title: undefined });
-    expect(server.replayed).toEqual({ records: 6, skipped: 0 });
-    expect([server.joinCode, server.instructorToken]).toEqual([joinCode, instructorToken]);
+    fx.server = await start({ title: undefined });
+    expect(fx.server.replayed).toEqual({ records: 6, skipped: 0 });
+    expect([fx.server.joinCode, fx.server.instructorToken]).toEqual([joinCode, instructorToken]);
     expect(await classNow()).toEqual(before);
     // The learners' tokens still work, and what was delivered before still counts once.
     expect((await send(alice, repeated)).json).toMatchObject({ accepted: 0, duplicates: 1 });

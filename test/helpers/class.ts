@@ -1,5 +1,11 @@
 /** Building blocks for the class tests: a small lab, events as a learner's machine sends them. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, expect } from "vitest";
 import type { LabInfo } from "../../src/class/aggregate.js";
+import { startClassServer, type ClassServer, type ClassServerOptions } from "../../src/class/server.js";
+import { post } from "./http.js";
 import type { LearnerEvent, ProbeVerdict } from "../../src/class/protocol.js";
 
 export const DNAT: LabInfo = {
@@ -56,4 +62,36 @@ export function passing(id: string): { id: string; passed: true; probes: ProbeVe
 
 export function failing(id: string, ...probes: ProbeVerdict[]): { id: string; passed: false; probes: ProbeVerdict[] } {
   return { id, passed: false, probes: probes.length ? probes : [failingRoute] };
+}
+
+/**
+ * A class server on 127.0.0.1 for each test, in a temporary state directory of its own
+ * (`prefix` names it), closed after the test; `start` makes another (the test assigns it
+ * to `server` so that it is closed too).
+ */
+export function classServerFixture(prefix: string) {
+  const dirs: string[] = [];
+  const fx = {
+    server: undefined as unknown as ClassServer,
+    dir: "",
+    start: (opts: Partial<ClassServerOptions> = {}) => startClassServer({ dir: fx.dir, labs: [DNAT, NAT], title: "Workshop", port: 0, bind: "127.0.0.1", broadcastMs: 20, ...opts }),
+    api: (path: string) => `${fx.server.url}${path}`,
+    async joinAs(name: string, code = fx.server.joinCode): Promise<string> {
+      const r = await post(fx.api("/api/join"), { code, name });
+      expect(r.status, r.text).toBe(200);
+      return r.json.token as string;
+    },
+  };
+  beforeEach(async () => {
+    fx.dir = await mkdtemp(join(tmpdir(), prefix));
+    dirs.push(fx.dir);
+    fx.server = await fx.start();
+  });
+  afterEach(async () => {
+    await fx.server.close();
+  });
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+  return fx;
 }
