@@ -9,16 +9,11 @@ import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { displayWidth } from "../src/text/width.js";
 import { BIN, cli } from "./helpers/cli.js";
+import { tmuxPane } from "./helpers/tmux.js";
 
 const NAME = "e2e-ui-zh";
 const SESSION = `lvs-lab-e2e-zh-${process.pid}`;
-const UTF8 = { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" };
-
-function tmux(...args: string[]): string {
-  return execFileSync("tmux", ["-u", ...args], { encoding: "utf8", env: UTF8 });
-}
-
-const screen = () => tmux("capture-pane", "-p", "-t", SESSION);
+const { tmux, screen, keys, waitFor, inShell } = tmuxPane(SESSION, { shellPicker: "打开终端：", checked: /检查 \d+\/\d+ 通过|检查中…/ }, true);
 
 /** The lesson screen's frame holds in 80 columns, with wide characters counted twice. */
 function expectAligned(s: string): void {
@@ -30,31 +25,6 @@ function expectAligned(s: string): void {
     expect(displayWidth(r), r).toBe(80);
     expect(r, r).toMatch(/[│┐┘]$/);
   }
-}
-
-async function waitFor(what: string | RegExp, timeoutMs = 30_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < end) {
-    last = screen();
-    if (typeof what === "string" ? last.includes(what) : what.test(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`waited ${timeoutMs} ms for ${String(what)}; the screen shows:\n${last}`);
-}
-
-function keys(...k: string[]): void {
-  tmux("send-keys", "-t", SESSION, ...k);
-}
-
-async function inShell(nodeKey: string, node: string, lines: string[]): Promise<void> {
-  keys("x");
-  await waitFor("打开终端：");
-  keys(nodeKey);
-  await waitFor(new RegExp(`${node}:/# *$`, "m"));
-  for (const line of lines) keys("-l", line), keys("Enter");
-  keys("-l", "exit"), keys("Enter");
-  await waitFor(/检查 \d+\/\d+ 通过|检查中…/);
 }
 
 async function addresses(node: string): Promise<Array<{ iface: string; address: string }>> {

@@ -5,41 +5,12 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, cli } from "./helpers/cli.js";
+import { tmuxPane } from "./helpers/tmux.js";
 
 const NAME = "e2e-ui";
 const SESSION = `lvs-lab-e2e-${process.pid}`;
 
-function tmux(...args: string[]): string {
-  return execFileSync("tmux", args, { encoding: "utf8" });
-}
-
-const screen = () => tmux("capture-pane", "-p", "-t", SESSION);
-
-async function waitFor(what: string | RegExp, timeoutMs = 30_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < end) {
-    last = screen();
-    if (typeof what === "string" ? last.includes(what) : what.test(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`waited ${timeoutMs} ms for ${String(what)}; the screen shows:\n${last}`);
-}
-
-function keys(...k: string[]): void {
-  tmux("send-keys", "-t", SESSION, ...k);
-}
-
-/** Types lines into the shell on `node` that the UI's x key opened, then leaves it. */
-async function inShell(nodeKey: string, node: string, lines: string[]): Promise<void> {
-  keys("x");
-  await waitFor("Shell on:");
-  keys(nodeKey);
-  await waitFor(new RegExp(`${node}:/# *$`, "m"));
-  for (const line of lines) keys("-l", line), keys("Enter");
-  keys("-l", "exit"), keys("Enter");
-  await waitFor(/Checks \d+\/\d+ pass|checking…/);
-}
+const { tmux, screen, keys, waitFor, inShell } = tmuxPane(SESSION, { shellPicker: "Shell on:", checked: /Checks \d+\/\d+ pass|checking…/ });
 
 async function addresses(node: string): Promise<Array<{ iface: string; address: string }>> {
   const r = await cli(["exec", node, "--name", NAME, "--", "ip", "-o", "-4", "addr"]);
