@@ -12,7 +12,8 @@ import { joinClass, leaveClass } from "../src/class/join.js";
 import { flushOutbox, queuedCount, readMembership, saveMembership } from "../src/class/learner.js";
 import { classNotices, reportToClass, type LabRef } from "../src/class/report.js";
 import { startClassServer, type ClassServer } from "../src/class/server.js";
-import { changeType, linkToClass } from "../src/class/ui-link.js";
+import { linkToClass } from "../src/class/ui-link.js";
+import { changeType, progressEvent, type RunEvent } from "../src/lab/lesson-run.js";
 import { freshProgress, recordPass, revealHint } from "../src/state/progress.js";
 import type { Controller } from "../src/ui/controller.js";
 import type { ClassNotice } from "../src/ui/types.js";
@@ -137,29 +138,46 @@ describe("reporting never disturbs the lab", () => {
 });
 
 describe("the lesson screen's link", () => {
+  /** A controller whose check fails step 1's route probe; it hands on events as createController does. */
   function fakeController(): Controller & { saved: unknown[] } {
     const saved: unknown[] = [];
     const session = { name: "dnat", lab: { lesson: { meta: { id: "dnat" }, steps: DNAT.steps } } };
+    const listeners = new Set<(e: RunEvent) => void>();
+    let current = freshProgress("dnat");
     return {
       saved,
       actions: {
-        check: async () => [{ kind: "route", node: "rs1", description: failingRoute.description!, ok: false, message: failingRoute.message }],
+        check: async (step) => {
+          const results = [{ kind: "route", node: "rs1", description: failingRoute.description!, ok: false, message: failingRoute.message }];
+          listeners.forEach((l) => l({ type: "check", progress: current, checks: [{ index: step, results, passed: false }] }));
+          return results;
+        },
         solve: async () => "",
         reset: async () => undefined as never,
-        saveProgress: (p) => saved.push(p),
+        saveProgress: (p) => {
+          saved.push(p);
+          const event = progressEvent(current, p);
+          current = p;
+          listeners.forEach((l) => l(event));
+        },
       },
       view: () => undefined as never,
       session: () => session as never,
       shell: async () => 0,
       flush: async () => undefined,
       checkTimes: [],
+      progress: () => current,
+      onEvent: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
     };
   }
 
   it("reports checks and progress in the background and hands the instructor's offer and messages to the screen", async () => {
     await joinClass(server!.url, server!.joinCode, "alice");
     const ctrl = fakeController();
-    const link = (await linkToClass(ctrl, freshProgress("dnat"), { pollMs: 50 }))!;
+    const link = (await linkToClass(ctrl, { pollMs: 50 }))!;
     const notices: ClassNotice[] = [];
     link.controller.actions.subscribe!((n) => notices.push(n));
     await link.controller.actions.check(0);
@@ -188,7 +206,7 @@ describe("the lesson screen's link", () => {
   });
 
   it("is not there when the learner is in no class", async () => {
-    expect(await linkToClass(fakeController(), freshProgress("dnat"))).toBeUndefined();
+    expect(await linkToClass(fakeController())).toBeUndefined();
   });
 });
 

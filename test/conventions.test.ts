@@ -18,6 +18,7 @@ import { setLanguage } from "../src/i18n/index.js";
 import { instanceFlag, nameQuotedCommands } from "../src/lab/instance-flag.js";
 import { labImageRef } from "../src/docker/image.js";
 import { startLab } from "../src/lab/session.js";
+import { freshProgress } from "../src/state/progress.js";
 import { createController } from "../src/ui/controller.js";
 import { BIN } from "./helpers/cli.js";
 import { FakeEngine } from "./helpers/fake-engine.js";
@@ -194,7 +195,7 @@ describe("printed commands name the instance where a bare one would not find it"
     const engine = new FakeEngine();
     engine.images.add(labImageRef());
     const s = await startLab("dnat", engine, { name: "web" });
-    const view = createController(s, { interactiveShell: async () => 0, nameFlag: " --name web" }).view();
+    const view = createController(s, freshProgress("dnat"), { interactiveShell: async () => 0, nameFlag: " --name web" }).view();
     expect(view.steps.map((st) => st.prose).join("\n")).toContain("(`lvs-lab shell director --name web`)");
     expect(view.steps.map((st) => st.prose).join("\n")).not.toMatch(/`lvs-lab (?:shell|check|solve)(?: [a-z0-9]+)?`/);
   });

@@ -4,6 +4,7 @@
  * shell's contents or a command. Not joined: nothing happens and nothing is waited for.
  */
 import { t } from "../i18n/index.js";
+import type { RunEvent } from "../lab/lesson-run.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import { stepStartedAt, type Progress } from "../state/progress.js";
 import { enqueue, fetchInbox, flushOutbox, readMembership, repeatsLastCheck, unseenMessages, type Membership } from "./learner.js";
@@ -100,11 +101,14 @@ export async function classNotices(reported: Reported | undefined, currentStep: 
   return lines;
 }
 
-/** Reports a lab command to the class (when joined) and prints what the instructor has for the learner. */
-/** `opts.nameFlag`: " --name X" where the offer's command needs it (the CLI knows which instances run). */
-export async function tellClass(type: EventType, s: LabSession, progress: Progress, checks?: StepCheck[], opts: { json?: boolean; nameFlag?: string } = {}): Promise<void> {
-  const reported = await reportToClass(type, labRefOf(s), progress, checks);
-  const lines = await classNotices(reported, Math.min(progress.step, s.lab.lesson.steps.length - 1) + 1, opts.nameFlag);
+/**
+ * Reports what a lab command did (a use case's event, see lab/lesson-run.ts) to the class,
+ * when joined, and prints what the instructor has for the learner. `opts.nameFlag`:
+ * " --name X" where the offer's command needs it (the CLI knows which instances run).
+ */
+export async function tellClass(s: LabSession, event: RunEvent, opts: { json?: boolean; nameFlag?: string } = {}): Promise<void> {
+  const reported = await reportToClass(event.type, labRefOf(s), event.progress, event.checks);
+  const lines = await classNotices(reported, Math.min(event.progress.step, s.lab.lesson.steps.length - 1) + 1, opts.nameFlag);
   // With --json, stdout holds only the report.
   for (const line of lines) (opts.json ? process.stderr : process.stdout).write(`${opts.json ? "" : "\n"}${line}\n`);
 }

@@ -1,16 +1,15 @@
 /**
- * The lesson screen's line to the class the learner joined. It wraps the controller's
- * actions: a check's verdicts and every progress change (hint, prediction, solution
- * shown, pass, catch-up) become events, sent in the background in order, so the screen
- * never waits for the server. The inbox is polled for the instructor's offers and
+ * The lesson screen's line to the class the learner joined. It subscribes once to the
+ * controller's events (lab/lesson-run.ts): a check's verdicts and every progress change
+ * (hint, prediction, solution shown, pass, catch-up) are sent in the background in order,
+ * so the screen never waits for the server. The inbox is polled for the instructor's offers and
  * messages, which reach the screen through `subscribe`.
  */
-import { stepPasses } from "../probes/runner.js";
-import type { Progress } from "../state/progress.js";
+import type { RunEvent } from "../lab/lesson-run.js";
 import type { Controller } from "../ui/controller.js";
 import type { ClassNotice, UiActions } from "../ui/types.js";
 import { enqueue, fetchInbox, flushOutbox, queuedCount, readMembership, unseenMessages, type Membership } from "./learner.js";
-import type { EventType, Inbox } from "./protocol.js";
+import type { Inbox } from "./protocol.js";
 import { learnerEvent, type LabRef } from "./report.js";
 
 export interface ClassLink {
@@ -25,16 +24,7 @@ export interface LinkOptions {
   timeoutMs?: number;
 }
 
-/** What kind of change one progress is from another, for the event's type. */
-export function changeType(before: Progress, after: Progress): EventType {
-  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-  if (differs(before.hintsShown, after.hintsShown)) return "hint";
-  if (differs(before.predictions, after.predictions)) return "predict";
-  if (differs(before.solvedWithHelp, after.solvedWithHelp)) return "solve";
-  return "progress";
-}
-
-export async function linkToClass(ctrl: Controller, initial: Progress, opts: LinkOptions = {}): Promise<ClassLink | undefined> {
+export async function linkToClass(ctrl: Controller, opts: LinkOptions = {}): Promise<ClassLink | undefined> {
   const membership: Membership | undefined = await readMembership();
   if (!membership) return undefined;
   const timeoutMs = opts.timeoutMs ?? 3000;
@@ -43,7 +33,6 @@ export async function linkToClass(ctrl: Controller, initial: Progress, opts: Lin
     const s = ctrl.session();
     return { lab: s.lab.lesson.meta.id, instance: s.name, stepIds: s.lab.lesson.steps.map((st) => st.id) };
   };
-  let progress = initial;
   let offer: ClassNotice | undefined;
   const listeners = new Set<(n: ClassNotice) => void>();
   const tell = (n: ClassNotice) => listeners.forEach((l) => l(n));
@@ -60,8 +49,8 @@ export async function linkToClass(ctrl: Controller, initial: Progress, opts: Lin
 
   // One send at a time, in order; a failure leaves the events in the outbox for the next.
   let sending: Promise<void> = Promise.resolve();
-  const send = (type: EventType, checks?: Parameters<typeof learnerEvent>[3]) => {
-    const event = learnerEvent(type, ref(), progress, checks);
+  const send = (e: RunEvent) => {
+    const event = learnerEvent(e.type, ref(), e.progress, e.checks);
     sending = sending
       .then(async () => {
         await enqueue(event);
@@ -70,25 +59,24 @@ export async function linkToClass(ctrl: Controller, initial: Progress, opts: Lin
       .catch(() => undefined);
   };
 
+  // The screen re-checks every few seconds: the same verdicts of a step are news only after heartbeatMs.
   const lastSent = new Map<number, { signature: string; at: number }>();
+  const isNews = (e: RunEvent) => {
+    if (e.type !== "check") return true;
+    const step = e.checks?.[0]?.index ?? -1;
+    const signature = JSON.stringify(e.checks?.flatMap((c) => c.results.map((r) => [r.kind, r.node, r.ok, r.message])));
+    const last = lastSent.get(step);
+    if (last && last.signature === signature && Date.now() - last.at < heartbeatMs) return false;
+    lastSent.set(step, { signature, at: Date.now() });
+    return true;
+  };
+  send({ type: "start", progress: ctrl.progress() });
+  const unsubscribe = ctrl.onEvent((e) => {
+    if (isNews(e)) send(e);
+  });
+
   const actions: UiActions = {
     ...ctrl.actions,
-    async check(step) {
-      const results = await ctrl.actions.check(step);
-      const signature = JSON.stringify(results.map((r) => [r.kind, r.node, r.ok, r.message]));
-      const last = lastSent.get(step);
-      if (!last || last.signature !== signature || Date.now() - last.at >= heartbeatMs) {
-        lastSent.set(step, { signature, at: Date.now() });
-        send("check", [{ index: step, results, passed: stepPasses(results) }]);
-      }
-      return results;
-    },
-    saveProgress(p) {
-      ctrl.actions.saveProgress(p);
-      const type = changeType(progress, p);
-      progress = p;
-      send(type);
-    },
     subscribe(listener) {
       listeners.add(listener);
       if (offer) listener(offer);
@@ -105,12 +93,12 @@ export async function linkToClass(ctrl: Controller, initial: Progress, opts: Lin
       .catch(() => undefined);
   }, opts.pollMs ?? 5000);
   poll.unref();
-  send("start");
 
   return {
     controller: { ...ctrl, actions },
     async close() {
       clearInterval(poll);
+      unsubscribe();
       await sending;
     },
   };

@@ -3,7 +3,7 @@ import { ExitCode, UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import type { LabSession, StepCheck } from "../lab/session.js";
 import type { Prediction } from "../lesson/markdown-lesson.js";
-import { isFinished, loadProgress, recordPass, saveProgress, stepStartedAt, type Progress } from "../state/progress.js";
+import { isFinished, loadProgress, saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { bold, dim, elapsed, formatProbe, green, printJson, red } from "./output.js";
 
@@ -27,10 +27,6 @@ export function stepIndex(option: string | undefined, progress: Progress, sessio
     throw new UserError(t("errors.badStep", { max: session.lab.lesson.steps.length }));
   }
   return n - 1;
-}
-
-export function stepIds(session: LabSession): string[] {
-  return session.lab.lesson.steps.map((s) => s.id);
 }
 
 function predictionReport(p: Prediction, vars: Record<string, string>, yours: number | undefined, passed: boolean): PredictionReport {
@@ -96,19 +92,16 @@ export function registerCheck(program: Command): void {
     .option("--watch", t("help.check.watch"))
     .action(async (opts: { name?: string; step?: string; all?: boolean; json?: boolean; watch?: boolean }) => {
       if (opts.all && opts.step) throw new UserError(t("errors.allAndStep"));
-      const { checkOnward, checkStep } = await import("../lab/session.js");
-      const { stepPasses } = await import("../probes/runner.js");
+      const { checkAndRecord, stepIdsOf } = await import("../lab/lesson-run.js");
       let { session, progress } = await openTarget(opts.name);
       const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
-      const ids = stepIds(session);
+      const ids = stepIdsOf(session);
       const from = opts.all ? 0 : stepIndex(opts.step, progress, session);
-      const startedAt = (i: number) => stepStartedAt(progress, ids, i);
       for (;;) {
         const began = Date.now();
-        const checks: StepCheck[] = opts.step
-          ? [await checkStep(session, from, { stepStartedAt: startedAt(from) }).then((results) => ({ index: from, results, passed: stepPasses(results) }))]
-          : await checkOnward(session, from, { all: opts.all, startedAt });
-        for (const c of checks) if (c.passed) progress = recordPass(progress, ids, c.index);
+        const run = await checkAndRecord(session, progress, from, { only: Boolean(opts.step), all: opts.all });
+        const checks = run.checks;
+        progress = run.progress;
         await saveProgress(session.name, progress);
         const steps = checks.map((c) => stepReport(session, progress, c));
         // Exit 0 means the step the learner was on passed; later steps only add to it.
@@ -129,7 +122,7 @@ export function registerCheck(program: Command): void {
         if (opts.json) printJson(report);
         else printReport(report, Boolean(opts.all), nameFlag);
         const { tellClass } = await import("../class/report.js");
-        await tellClass("check", session, progress, checks, { json: opts.json, nameFlag });
+        for (const event of run.events) await tellClass(session, event, { json: opts.json, nameFlag });
         if (passed || !opts.watch) {
           process.exitCode = passed ? ExitCode.ok : ExitCode.failed;
           return;

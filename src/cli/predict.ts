@@ -30,7 +30,7 @@ export function registerPredict(program: Command): void {
         if (yours !== undefined && yours !== n) throw new UserError(t("errors.predictedAlready", { n: yours }));
         const predicted = recordPrediction(progress, step.id, n);
         await saveProgress(session.name, predicted);
-        await (await import("../class/report.js")).tellClass("predict", session, predicted, undefined, { json: opts.json, nameFlag });
+        await (await import("../class/report.js")).tellClass(session, { type: "predict", progress: predicted }, { json: opts.json, nameFlag });
         yours = n;
       }
       if (opts.json) return printJson({ step: index + 1, id: step.id, question: r(step.predict.question), choices, yours: yours ?? null });

@@ -24,7 +24,7 @@ export async function solveTo(opts: { name?: string; to: string; step?: string; 
   });
   await saveProgress(session.name, r.progress);
   const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
-  await tellClass("catch-up", session, r.progress, undefined, { json: opts.json, nameFlag });
+  await tellClass(session, { type: "catch-up", progress: r.progress }, { json: opts.json, nameFlag });
   if (opts.json) return printJson({ instance: session.name, to: n, solved: r.solved.map((i) => i + 1), current: r.progress.step + 1 });
   console.log(t("class.atStart", { n, title: steps[n - 1]!.title }));
   const solved = r.solved.map((i) => i + 1);

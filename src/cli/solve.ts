@@ -33,7 +33,7 @@ export function registerSolve(program: Command): void {
         updated = markSolvedWithHelp(updated, step.id);
       }
       await saveProgress(session.name, updated);
-      await (await import("../class/report.js")).tellClass("solve", session, updated, undefined, { json: opts.json, nameFlag });
+      await (await import("../class/report.js")).tellClass(session, { type: "solve", progress: updated }, { json: opts.json, nameFlag });
       if (opts.json) printJson({ instance: session.name, solved: runs });
       else console.log(dim(`\n${t("cli.solveThenCheck", { flag: nameFlag })}`));
     });

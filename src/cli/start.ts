@@ -100,9 +100,9 @@ export function registerStart(program: Command): void {
         ]);
         // The UI reaches the engine only through these: the kernel for its header, a terminal exec for shells.
         const kernel = await s.engine.info().then((i) => i.kernel, () => undefined);
-        const controller = createController(s, { kernel, interactiveShell: (id, node) => interactiveShell(engine, id, node), nameFlag });
+        const controller = createController(s, progress, { kernel, interactiveShell: (id, node) => interactiveShell(engine, id, node), nameFlag });
         // Joined to a class: the screen's checks and progress are reported, offers come in.
-        const classLink = await (await import("../class/ui-link.js")).linkToClass(controller, progress);
+        const classLink = await (await import("../class/ui-link.js")).linkToClass(controller);
         const outcome = await runLesson(classLink?.controller ?? controller, progress, { signal });
         await classLink?.close();
         if (outcome.stop) {
@@ -130,11 +130,11 @@ export function registerStart(program: Command): void {
           ...sessionDetails(s),
           seconds: elapsed(began),
         });
-        return (await import("../class/report.js")).tellClass("start", s, progress, undefined, { json: true, nameFlag });
+        return (await import("../class/report.js")).tellClass(s, { type: "start", progress }, { json: true, nameFlag });
       }
       console.log(describeInstance(s, nameFlag));
       const done = progress.passed.length ? t("cli.passedSoFar", { count: progress.passed.length }) : "";
       console.log(t("cli.startStep", { n: progress.step + 1, of: s.lab.lesson.steps.length, title: bold(step.title), done, flag: nameFlag }));
-      await (await import("../class/report.js")).tellClass("start", s, progress, undefined, { nameFlag });
+      await (await import("../class/report.js")).tellClass(s, { type: "start", progress }, { nameFlag });
     });
 }

@@ -7,9 +7,9 @@
  */
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
-import { markSolvedWithHelp, moveTo, recordPass, type Progress } from "../state/progress.js";
-import { checkStep, solveStep, stepAt, type LabSession } from "./session.js";
-import { stepPasses } from "../probes/runner.js";
+import { markSolvedWithHelp, moveTo, type Progress } from "../state/progress.js";
+import { checkAndRecord, stepIdsOf } from "./lesson-run.js";
+import { solveStep, stepAt, type LabSession } from "./session.js";
 
 export interface CaughtUp {
   progress: Progress;
@@ -18,24 +18,26 @@ export interface CaughtUp {
 }
 
 export async function catchUpTo(s: LabSession, progress: Progress, target: number, onStep?: (index: number, action: "checked" | "solved") => void): Promise<CaughtUp> {
-  const ids = s.lab.lesson.steps.map((st) => st.id);
   stepAt(s, target);
   if (progress.step >= target) return { progress, solved: [] };
   let p = progress;
   const solved: number[] = [];
   for (let i = 0; i < target; i++) {
-    if (!stepPasses(await checkStep(s, i))) {
-      await solveStep(s, i);
-      const again = await checkStep(s, i);
-      if (!stepPasses(again)) {
-        const why = again.find((r) => !r.ok && !r.observation)?.message ?? t("errors.stillFailsWhy");
-        throw new UserError(t("errors.stillFails", { n: i + 1, title: stepAt(s, i).title, why }), t("errors.stillFailsHint", { step: target + 1, name: s.name }));
-      }
-      p = markSolvedWithHelp(p, ids[i]!);
-      solved.push(i);
-      onStep?.(i, "solved");
-    } else onStep?.(i, "checked");
-    p = recordPass(p, ids, i);
+    const run = await checkAndRecord(s, p, i, { only: true });
+    if (run.checks[0]!.passed) {
+      p = run.progress;
+      onStep?.(i, "checked");
+      continue;
+    }
+    await solveStep(s, i);
+    const again = await checkAndRecord(s, p, i, { only: true });
+    if (!again.checks[0]!.passed) {
+      const why = again.checks[0]!.results.find((r) => !r.ok && !r.observation)?.message ?? t("errors.stillFailsWhy");
+      throw new UserError(t("errors.stillFails", { n: i + 1, title: stepAt(s, i).title, why }), t("errors.stillFailsHint", { step: target + 1, name: s.name }));
+    }
+    p = markSolvedWithHelp(again.progress, stepAt(s, i).id);
+    solved.push(i);
+    onStep?.(i, "solved");
   }
-  return { progress: moveTo(p, ids, target), solved };
+  return { progress: moveTo(p, stepIdsOf(s), target), solved };
 }

@@ -1,6 +1,7 @@
 /**
  * The only part of the UI that touches the lab: builds the view from a session and
- * implements the actions (check, solve, reset, save progress, shell) with session.ts.
+ * implements the actions (check, solve, reset, save progress, shell) with the use cases
+ * of lab/ (session.ts, lesson-run.ts), whose events it hands on to one subscriber list.
  * What needs the engine itself (its kernel, a terminal handed to a container) comes in
  * from the caller through LabHooks.
  */
@@ -8,7 +9,8 @@ import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import { catchUpTo } from "../lab/catch-up.js";
 import { nameQuotedCommands } from "../lab/instance-flag.js";
-import { checkStep, resetLab, solveStep, type LabSession } from "../lab/session.js";
+import { checkAndRecord, progressEvent, type RunEvent } from "../lab/lesson-run.js";
+import { resetLab, solveStep, type LabSession } from "../lab/session.js";
 import { saveProgress, type Progress } from "../state/progress.js";
 import { renderTemplate } from "../topology/resolve.js";
 import type { LabView, UiActions } from "./types.js";
@@ -61,19 +63,29 @@ export interface Controller {
   flush(): Promise<void>;
   /** Measured durations of checks (ms), for the report and tests. */
   checkTimes: number[];
+  /** The progress as last saved. */
+  progress(): Progress;
+  /** What happens to the lesson (checks, changes of progress) as it happens; returns the unsubscribe. */
+  onEvent(listener: (event: RunEvent) => void): () => void;
 }
 
-export function createController(start: LabSession, hooks: LabHooks): Controller {
+export function createController(start: LabSession, progress: Progress, hooks: LabHooks): Controller {
   let s = start;
+  // Every change of progress on the screen comes through saveProgress (the reducer's save effect).
+  let current = progress;
   let saving: Promise<void> = Promise.resolve();
   const checkTimes: number[] = [];
+  const listeners = new Set<(event: RunEvent) => void>();
+  const emit = (event: RunEvent) => listeners.forEach((l) => l(event));
   const actions: UiActions = {
     async check(step) {
       const began = Date.now();
-      const results = await checkStep(s, step);
+      // The pass is recorded by the screen's reducer, which may have moved on while this ran.
+      const run = await checkAndRecord(s, current, step, { only: true });
       checkTimes.push(Date.now() - began);
       if (checkTimes.length > 100) checkTimes.shift();
-      return results;
+      run.events.forEach(emit);
+      return run.checks[0]!.results;
     },
     async solve(step) {
       const runs = await solveStep(s, step);
@@ -90,8 +102,11 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     },
     saveProgress(p: Progress) {
       const copy = structuredClone(p);
+      const event = progressEvent(current, copy);
+      current = copy;
       // Writes go one after another, so the file always holds the latest progress.
       saving = saving.then(() => saveProgress(s.name, copy)).catch(() => undefined);
+      emit(event);
     },
   };
   return {
@@ -100,6 +115,11 @@ export function createController(start: LabSession, hooks: LabHooks): Controller
     session: () => s,
     checkTimes,
     flush: () => saving,
+    progress: () => current,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async shell(node) {
       const id = s.containers[node];
       if (!id) throw new UserError(t("errors.noNode", { name: s.name, node, nodes: Object.keys(s.containers).join(", ") }));
