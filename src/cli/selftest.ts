@@ -11,9 +11,10 @@ export function registerSelftest(program: Command): void {
     .description(t("help.selftest.about"))
     .option("--vm", t("help.selftest.vm"))
     .option("--no-vm", t("help.selftest.noVm"))
+    .option("--yes", t("help.start.yes"))
     .option("--lang <lang>", t("help.selftest.lang"))
     .option("--json", t("help.option.json"))
-    .action(async (labs: string[], opts: { vm?: boolean; json?: boolean; lang?: string }) => {
+    .action(async (labs: string[], opts: { vm?: boolean; yes?: boolean; json?: boolean; lang?: string }) => {
       const { engineForLab } = await import("./lab-engine.js");
       const { Engine, resolveDockerHost } = await import("../docker/engine.js");
       const { ensureLabImage } = await import("../docker/image.js");
@@ -37,7 +38,7 @@ export function registerSelftest(program: Command): void {
       for (const id of ids) {
         const { lesson } = await loadLab(id);
         // Each lab where `start` would run it: this kernel, or the VM (booted when needed).
-        const engine = await engineForLab(id, { vm: opts.vm, signal }).catch((e: unknown) => {
+        const engine = await engineForLab(id, { vm: opts.vm, yes: opts.yes, signal }).catch((e: unknown) => {
           if (opts.vm === false && e instanceof UserError) return undefined;
           throw e;
         });
