@@ -92,10 +92,15 @@ describe.skipIf(!chromium)("the instructor's page in Chromium", () => {
     const text = await page.evaluate<string>("document.getElementById('detail').innerText");
     expect(text).toContain("alice · step 3: Send rs1's replies back through the director");
     expect(text).toContain("✘ 4 requests from client to 198.51.100.50:8001 get answers");
-    expect(await page.evaluate(`[...document.querySelectorAll("#detail .hop")].map((h) => h.children[0].textContent + "|" + h.children[1].textContent)`)).toEqual([
-      "client|sent the SYN to 198.51.100.50:8001",
-      "rs1|answered to 198.51.100.100 via 10.0.1.1, not the director",
+    // The lines `check` and `class watch` draw (text/probe-view.ts), as text nodes.
+    expect(await page.evaluate(`[...document.querySelectorAll("#detail .probe .line")].map((l) => l.textContent)`)).toEqual([
+      "✘ 4 requests from client to 198.51.100.50:8001 get answers",
+      "    Only 0 of 4 requests were answered; the rest: timed out.",
+      "    where the packets went:",
+      "      client  sent the SYN to 198.51.100.50:8001",
+      "      rs1     answered to 198.51.100.100 via 10.0.1.1, not the director",
     ]);
+    expect(await page.evaluate(`getComputedStyle(document.querySelector("#detail .probe .line span.red")).color`)).toBe("rgb(179, 19, 27)");
     const out = process.env.LVS_LAB_SCREENSHOTS === "1" ? fileURLToPath(new URL("../docs/class-web.png", import.meta.url)) : join(dir, "class-web.png");
     await page.screenshot(out);
   });

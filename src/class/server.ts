@@ -22,7 +22,7 @@ import { EventLog, LogTooLarge, recordBytes, type LogRecord } from "./log.js";
 import { catchUpBodySchema, cleanText, describeIssue, eventsBodySchema, joinBodySchema, LIMITS, mib, sayBodySchema, type EventsReply, type JoinReply } from "./protocol.js";
 import { UserError } from "../errors.js";
 import { language, t } from "../i18n/index.js";
-import { PAGE_CSS, pageHtml, pageJs, signInPage } from "./web/page.js";
+import { detailForPage, PAGE_CSS, pageHtml, pageJs, signInPage } from "./web/page.js";
 
 export interface RateRules {
   /** Join requests per address. */
@@ -405,7 +405,7 @@ export async function startClassServer(opts: ClassServerOptions): Promise<ClassS
       return;
     }
     const detail = /^\/api\/learners\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-    if (method === "GET" && detail) return send(res, 200, ledger.detail(detail[1]!, now(), stuckMinutes));
+    if (method === "GET" && detail) return send(res, 200, detailForPage(ledger.detail(detail[1]!, now(), stuckMinutes), lang));
     if (at("POST", "/api/catch-up")) {
       const body = parse(catchUpBodySchema, await readJson(req, LIMITS.instructorBody));
       const offer = ledger.prepareOffer(body, now(), stuckMinutes);

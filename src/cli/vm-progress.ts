@@ -5,6 +5,7 @@
  */
 import { t } from "../i18n/index.js";
 import { roughDuration, type PhaseSeconds, type VmReadiness } from "../lab/placement.js";
+import { stopwatch } from "../text/clock.js";
 import { dim } from "./output.js";
 
 export type StepKey = "build" | "accel" | "disk" | "image" | "boot";
@@ -50,11 +51,6 @@ export function withStep(steps: ProgressStep[], key: StepKey, before: number, im
   return [...steps.slice(0, at), added, ...steps.slice(at)];
 }
 
-function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
 /** The live line: "VM 2/3 booting the VM · 0:12 · about 35 s left". */
 export function progressText(steps: ProgressStep[], current: number, stepSeconds: number): string {
   const step = steps[current];
@@ -65,7 +61,7 @@ export function progressText(steps: ProgressStep[], current: number, stepSeconds
     rest > 0 || later > 0
       ? t("vm.progress.left", { duration: roughDuration(Math.max(rest, 0) + later) })
       : t("vm.progress.slow", { duration: roughDuration(step.estimate) });
-  return t("vm.progress.live", { n: current + 1, of: steps.length, label: step.label, clock: clock(stepSeconds), left });
+  return t("vm.progress.live", { n: current + 1, of: steps.length, label: step.label, clock: stopwatch(stepSeconds), left });
 }
 
 export interface ProgressSink {

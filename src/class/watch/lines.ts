@@ -7,7 +7,7 @@ import type { Cell, ClassView, GridRow } from "../aggregate.js";
 import type { LearnerDetail } from "../ledger.js";
 import { cleanText } from "../protocol.js";
 import { t } from "../../i18n/index.js";
-import { clock } from "../../text/clock.js";
+import { clock, duration } from "../../text/clock.js";
 import { fitSegs, type Line, type Seg } from "../../text/lines.js";
 import { fails, probeView } from "../../text/probe-view.js";
 import { displayWidth, padToWidth, sliceToWidth } from "../../text/width.js";
@@ -19,13 +19,6 @@ const CELL_COLOUR: Record<Cell, string | undefined> = { passed: "green", helped:
 export function fit(text: string, width: number): string {
   if (width <= 0) return "";
   return displayWidth(text) <= width ? padToWidth(text, width) : padToWidth(sliceToWidth(text, width - 1) + "…", width);
-}
-
-export function duration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return t("vm.duration.seconds", { n: s });
-  const m = Math.floor(s / 60);
-  return m < 60 ? t("vm.duration.minutes", { n: m }) : t("vm.duration.hours", { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function flags(r: GridRow): Seg[] {

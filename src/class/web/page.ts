@@ -8,13 +8,25 @@
  * LVS_LAB_LANG or the locale), not the browser's Accept-Language: the instructor chose it,
  * and the page, projected to the class, then says what the terminal (`class watch`) says.
  */
-import { t, type MessageKey } from "../../i18n/index.js";
+import { inLanguage, t, type MessageKey } from "../../i18n/index.js";
+import type { Line } from "../../text/lines.js";
+import { probeView } from "../../text/probe-view.js";
+import type { LearnerDetail } from "../ledger.js";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /** A catalogue sentence for HTML: escaped, {{variables}} filled with ready-made (escaped) HTML. */
 function html(key: MessageKey, lang: string, parts: Record<string, string> = {}): string {
   return escapeHtml(t(key, {}, lang)).replace(/\{\{(\w+)\}\}/g, (whole, name: string) => parts[name] ?? whole);
+}
+
+/**
+ * A learner's detail for the page: each probe also as the lines `check` and `class watch`
+ * draw (text/probe-view.ts), unwrapped (the browser wraps), which the script maps to text
+ * nodes with a class per style.
+ */
+export function detailForPage(d: LearnerDetail, lang: string): LearnerDetail & { views: Line[][] } {
+  return { ...d, views: inLanguage(lang, () => d.probes.map((p) => probeView(p))) };
 }
 
 export function pageHtml(lang = "en"): string {
@@ -140,9 +152,9 @@ th { white-space: nowrap; }
 button { font: inherit; font-size: 0.85rem; cursor: pointer; }
 .waiting { color: var(--muted); margin-top: 0.6rem; }
 .detail { border: 1px solid #bbb; padding: 0.5rem 1rem; margin-top: 1rem; }
-.detail .probe.bad { color: var(--bad); } .detail .probe.ok { color: var(--ok); }
-.detail .hops { margin: 0.2rem 0 0.4rem 1.5rem; font-family: ui-monospace, monospace; font-size: 0.85rem; color: #333; }
-.detail .hop .node { display: inline-block; min-width: 7em; font-weight: 700; }
+.detail .probe { font-family: ui-monospace, monospace; font-size: 0.9rem; white-space: pre-wrap; margin: 0.2rem 0 0.5rem; }
+.detail .bold { font-weight: 700; } .detail .dim { color: var(--muted); }
+.detail .green { color: var(--ok); } .detail .red { color: var(--bad); }
 footer { margin-top: 1.2rem; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 footer input { font: inherit; width: 24rem; }
 .notice { color: var(--muted); }
@@ -282,20 +294,18 @@ const PAGE_JS = String.raw`(function () {
       var title = d.step ? say("detailStep", { name: d.name, n: d.step.number, title: d.step.title }) : say("detailNoLab", { name: d.name });
       box.appendChild(el("h2", null, title));
       if (!d.probes.length) box.appendChild(el("p", "empty", say("noCheck")));
-      d.probes.forEach(function (p) {
-        var line = el("div", "probe " + (p.ok ? "ok" : "bad"), (p.observation ? "\u00B7 " : p.ok ? "\u2714 " : "\u2718 ") + (p.description || p.kind));
-        box.appendChild(line);
-        box.appendChild(el("div", "message", p.message));
-        if (p.path && p.path.length) {
-          var hops = el("div", "hops");
-          p.path.forEach(function (h) {
-            var hop = el("div", "hop");
-            hop.appendChild(el("span", "node", h.node));
-            hop.appendChild(el("span", "what", h.what));
-            hops.appendChild(hop);
+      // The lines check and class watch draw (text/probe-view.ts), each segment a text node.
+      d.views.forEach(function (lines) {
+        var probe = el("div", "probe");
+        lines.forEach(function (line) {
+          var row = el("div", "line");
+          line.segs.forEach(function (seg) {
+            var style = [seg.bold ? "bold" : "", seg.dim ? "dim" : "", seg.color === "green" || seg.color === "red" ? seg.color : ""].join(" ").trim();
+            row.appendChild(el("span", style || null, seg.text));
           });
-          box.appendChild(hops);
-        }
+          probe.appendChild(row);
+        });
+        box.appendChild(probe);
       });
     }, function () { notice(say("detailFailed")); });
   }
