@@ -14,6 +14,7 @@ a second, so a failing request does not delay the next one: the outage is measur
 within INTERVAL, where a loop of curl processes under an emulated CPU sampled every ~2 s.
 Only python3-minimal is in the image, so this uses sockets, not urllib or http.client.
 """
+import itertools
 import os
 import socket
 import sys
@@ -23,14 +24,35 @@ import time
 LOG = "/var/log/lvs-lab-monitor.log"
 PID = "/run/lvs-lab-monitor.pid"
 TIMEOUT = 1.0
+# Source ports above the kernel's ephemeral range (32768-60999), taken in turn: a probe's
+# packet trace tells the monitor's connections from its own by them (MONITOR_PORTS in
+# src/probes/trace.ts). A port comes round again after 1000 requests, long after its
+# TIME_WAIT (60 s) has ended.
+PORTS = range(61000, 62000)
+next_port = itertools.count()
 USAGE = __doc__.split("\n\n")[1]
+
+
+def connect(host: str, port: int) -> socket.socket:
+    """A connection from the next of PORTS (SO_REUSEADDR: a port whose last connection
+    lingers on another address may be bound again)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(TIMEOUT)
+        s.bind(("", PORTS[next(next_port) % len(PORTS)]))
+        s.connect((host, port))
+    except BaseException:
+        s.close()
+        raise
+    return s
 
 
 def request(host: str, port: int, path: str) -> str:
     """"ok <server>" or "fail <why>" for one GET, all of it within TIMEOUT seconds."""
     deadline = time.monotonic() + TIMEOUT
     try:
-        with socket.create_connection((host, port), timeout=TIMEOUT) as s:
+        with connect(host, port) as s:
             s.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
             reply = b""
             while True:

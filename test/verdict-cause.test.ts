@@ -52,6 +52,20 @@ describe("the verdict of a failed request says where its packets went wrong", ()
     );
   });
 
+  it("a request that is not the probe's, seen leaving the client as the captures stop, is not one that missed the director; lvs-lab-monitor's are known by their source ports", () => {
+    const passing = { expect: { answers: "all", through: "director" } };
+    expect(judgeProbeRecording("trace/dr-passing.txt", passing).ok).toBe(true);
+    /** A SYN to the VIP from `port` that only the client's capture caught: it left as the capture on the director had stopped. */
+    const lateSyn = (port: number) => (outputs: Map<string, { output: string }>) => {
+      const [, client] = [...outputs].find(([key]) => key.startsWith("client $") && key.includes("--- packets"))!;
+      const last = Math.max(...[...client.output.matchAll(/^(\d+\.\d+) /gm)].map((m) => Number(m[1])));
+      const syn = `${(last + 0.001).toFixed(6)} eth0  Out ifindex 33 02:42:c6:12:00:64 ethertype IPv4 (0x0800), length 80: 198.18.0.100.${port} > 198.18.0.77.80: Flags [S], seq 12345, win 64240, length 0`;
+      client.output = client.output.replace("--- neighbours", `${syn}\n--- neighbours`);
+    };
+    expect(judgeProbeRecording("trace/dr-passing.txt", passing, lateSyn(61005))).toMatchObject({ ok: true });
+    expect(judgeProbeRecording("trace/dr-passing.txt", passing, lateSyn(45005)).message).toMatch(/Not every request from client to 198\.18\.0\.77:80 passed through director on its way to a real server\.$/);
+  });
+
   it("failover with the VIP on both directors: the client's ARP entry went to the backup", () => {
     expect(message("failover-vip-on-both-directors")).toBe(
       "The client sent the VIP's packets to backup, not to director: director and backup both hold 198.18.0.77, and the client's ARP entry for it is backup's MAC. Not every request from client to 198.18.0.77:80 passed through director on its way to a real server.",

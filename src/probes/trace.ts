@@ -198,10 +198,20 @@ interface Connection {
 }
 
 /** The client's connections to the target, in order; answered = data came back. */
+/**
+ * The source ports of lvs-lab-monitor (image/monitor.py), above the kernel's ephemeral range:
+ * its steady requests to the VIP are not the probe's, and one caught at the edge of the
+ * capture window (seen leaving the client, not yet at the director) would count as a request
+ * that did not pass through the director.
+ */
+export const MONITOR_PORTS = { first: 61000, last: 61999 };
+
+const fromMonitor = (p: Packet) => p.sport !== undefined && p.sport >= MONITOR_PORTS.first && p.sport <= MONITOR_PORTS.last;
+
 function connections(client: NodeCapture, request: TracedRequest): Connection[] {
   const bySeq = new Map<number, Connection>();
   for (const p of client.packets) {
-    if (p.direction !== "Out" || !isTcp(p, /^S$/) || p.dst !== request.host || p.dport !== request.port || p.seq === undefined) continue;
+    if (p.direction !== "Out" || !isTcp(p, /^S$/) || p.dst !== request.host || p.dport !== request.port || p.seq === undefined || fromMonitor(p)) continue;
     const known = bySeq.get(p.seq);
     if (known) known.tries++;
     else bySeq.set(p.seq, { syn: p, tries: 1, answered: false });

@@ -32,9 +32,13 @@ export function readProbeRecording(fixture: string): ProbeRecording {
   return { ctx: { topology, ifaces, vars: templateVariables(topology, ifaces, "recorded") }, probe: JSON.parse(header("probe")) as object, outputs };
 }
 
-/** The recorded probe (or `override`, e.g. the same probe marked as an observation) judged on its recording. */
-export function judgeProbeRecording(fixture: string, override: object = {}): Verdict {
+/**
+ * The recorded probe (or `override`, e.g. the same probe marked as an observation) judged on
+ * its recording; `edit` may change the recorded outputs first (a packet added to a capture).
+ */
+export function judgeProbeRecording(fixture: string, override: object = {}, edit?: (outputs: Map<string, CommandOutput>) => void): Verdict {
   const { ctx, probe, outputs } = readProbeRecording(fixture);
+  edit?.(outputs);
   const [parsed] = checkBlockSchema.parse([{ ...probe, ...override }]);
   const p = renderProbe(parsed!, ctx.vars);
   const kind = probeKind(p.kind);
