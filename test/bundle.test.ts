@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildManifest, installScript, parseManifest, productionModuleDirs, vmMembers } from "../src/bundle/manifest.js";
+import { buildManifest, installScript, parseManifest, productionModuleDirs, vmMembers, type PackageManifest } from "../src/bundle/manifest.js";
 
 describe("offline bundle manifest", () => {
   const now = new Date("2026-11-27T20:00:00Z");
@@ -24,9 +24,25 @@ describe("offline bundle manifest", () => {
     expect(() => parseManifest(JSON.stringify({ format: 2, product: "lvs-lab" }))).toThrow(/^manifest.json is not an lvs-lab bundle manifest of format 1: format: /);
   });
 
-  it("takes the outermost production node_modules directories from npm ls --parseable", () => {
-    const ls = ["/w/p", "/w/p/node_modules/ink", "/w/p/node_modules/ink/node_modules/ansi-styles", "/w/p/node_modules/zod", "/w/p/node_modules/@alcalzone/ansi-tokenize", "/w/p/node_modules/zod", ""].join("\n");
-    expect(productionModuleDirs(ls, "/w/p")).toEqual(["node_modules/@alcalzone/ansi-tokenize", "node_modules/ink", "node_modules/zod"]);
+  it("walks the run-time dependencies as Node resolves them, without optional peers, outermost directories only", () => {
+    const tree: Record<string, PackageManifest> = {
+      "": { dependencies: { ink: "6", zod: "4" } },
+      "node_modules/ink": { dependencies: { "ansi-styles": "6", "@alcalzone/ansi-tokenize": "0" }, peerDependencies: { react: "19", "@types/react": "19" }, peerDependenciesMeta: { "@types/react": { optional: true } } },
+      "node_modules/ink/node_modules/ansi-styles": {},
+      "node_modules/ansi-styles": {},
+      "node_modules/@alcalzone/ansi-tokenize": { dependencies: { "ansi-styles": "6" } },
+      "node_modules/react": {},
+      "node_modules/@types/react": {},
+      "node_modules/zod": {},
+      "node_modules/typescript": {},
+    };
+    expect(productionModuleDirs((dir) => tree[dir])).toEqual([
+      "node_modules/@alcalzone/ansi-tokenize",
+      "node_modules/ansi-styles",
+      "node_modules/ink",
+      "node_modules/react",
+      "node_modules/zod",
+    ]);
   });
 
   it("ships an install script that unpacks the package and lets it install the rest", () => {

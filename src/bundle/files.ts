@@ -1,6 +1,6 @@
 /** Creating and installing the offline bundle (layout in manifest.ts). Uses tar and, to create, npm. */
 import { execa } from "execa";
-import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -11,9 +11,18 @@ import { t } from "../i18n/index.js";
 import { packageRoot } from "../paths.js";
 import { VERSION } from "../version.js";
 import { BUILT_FILES, cacheRoot, currentRecipeHash, dataDiskName, vmPaths } from "../vm/recipe.js";
-import { BIN_LINK, BIN_TARGET, buildManifest, IMAGE_FILE, INSTALL_SCRIPT, installScript, MANIFEST_FILE, PACKAGE_DIR, parseManifest, productionModuleDirs, type Manifest } from "./manifest.js";
+import { BIN_LINK, BIN_TARGET, buildManifest, IMAGE_FILE, INSTALL_SCRIPT, installScript, MANIFEST_FILE, PACKAGE_DIR, parseManifest, productionModuleDirs, type Manifest, type PackageManifest } from "./manifest.js";
 
 export type Progress = (line: string) => void;
+
+/** The package.json in `dir`, or undefined where there is none. */
+function readPackageManifest(dir: string): PackageManifest | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as PackageManifest;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function createBundle(engine: Engine, file: string, opts: { withVm?: boolean }, progress: Progress): Promise<Manifest> {
   const target = resolve(file);
@@ -35,8 +44,7 @@ export async function createBundle(engine: Engine, file: string, opts: { withVm?
     renameSync(join(lib, "package"), pkg);
 
     progress("production dependencies (node_modules)");
-    const ls = await execa("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: packageRoot, reject: false });
-    for (const dir of productionModuleDirs(ls.stdout, packageRoot)) cpSync(join(packageRoot, dir), join(pkg, dir), { recursive: true, verbatimSymlinks: true });
+    for (const dir of productionModuleDirs((dir) => readPackageManifest(join(packageRoot, dir)))) cpSync(join(packageRoot, dir), join(pkg, dir), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(staging, dirname(BIN_LINK)));
     symlinkSync(BIN_TARGET, join(staging, BIN_LINK));
 

@@ -11,7 +11,6 @@
  *   vm/<recipe>/vmlinuz, initrd.cpio, root.img, manifest.txt, docker-<key>.img   (--with-vm; sparse)
  * `tar -xf bundle -C PREFIX lib bin` alone installs the package: no registry, no npm.
  */
-import { relative, sep } from "node:path";
 import { z } from "zod";
 import { BUILT_FILES } from "../vm/recipe.js";
 
@@ -62,19 +61,44 @@ export function parseManifest(text: string): Manifest {
   return r.data;
 }
 
+/** What the walk reads of a package.json. */
+export interface PackageManifest {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
 /**
- * The node_modules directories to copy, from `npm ls --omit=dev --all --parseable` (one absolute
- * path a line, the project first): relative to the project, only the outermost of nested ones
- * (copying a package copies its own node_modules), sorted.
+ * The node_modules directories to copy (relative to the project, "/"-separated, sorted): what
+ * the package's dependencies need at run time, found as Node resolves them (the package's own
+ * node_modules, then each one above). Optional peers are left out: `npm ls --omit=dev` counts
+ * an optional peer that a devDependency installed (i18next's typescript, ink's @types/react)
+ * as production. Only the outermost of nested directories is named (copying a package copies
+ * its own node_modules). `read(dir)` gives the package.json in `dir`, or undefined.
  */
-export function productionModuleDirs(npmLsParseable: string, projectRoot: string): string[] {
-  const dirs = npmLsParseable
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((p) => relative(projectRoot, p).split(sep).join("/"))
-    .filter((p) => p.startsWith("node_modules/"));
-  const unique = [...new Set(dirs)].sort();
+export function productionModuleDirs(read: (dir: string) => PackageManifest | undefined): string[] {
+  const found = new Set<string>();
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf("/node_modules/")))) {
+      const candidate = dir ? `${dir}/node_modules/${name}` : `node_modules/${name}`;
+      if (read(candidate)) return candidate;
+      if (!dir) return undefined;
+    }
+  };
+  const visit = (dir: string) => {
+    const m = read(dir) ?? {};
+    const peers = Object.keys(m.peerDependencies ?? {}).filter((n) => !m.peerDependenciesMeta?.[n]?.optional);
+    for (const name of [...Object.keys(m.dependencies ?? {}), ...Object.keys(m.optionalDependencies ?? {}), ...peers]) {
+      const at = resolve(dir, name);
+      if (at && !found.has(at)) {
+        found.add(at);
+        visit(at);
+      }
+    }
+  };
+  visit("");
+  const unique = [...found].sort();
   return unique.filter((d) => !unique.some((outer) => outer !== d && d.startsWith(`${outer}/`)));
 }
 
