@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { Engine } from "../docker/engine.js";
 import { UserError, withTimeout } from "../errors.js";
+import { t as say } from "../i18n/index.js";
 import { FIRST_HOST_PORT, parsePidFile, processAlive, qemuArgv, type Accel, type QemuOptions } from "./qemu.js";
 import { VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
 import { readText, removeRunFiles, sleep, tail } from "./run-state.js";
@@ -159,7 +160,7 @@ export const PORT_TRIES = 100;
 
 async function pickPort(start = FIRST_HOST_PORT): Promise<number> {
   for (let port = start; port < FIRST_HOST_PORT + PORT_TRIES; port++) if (await portFree(port)) return port;
-  throw new UserError(`No free localhost port in ${FIRST_HOST_PORT}–${FIRST_HOST_PORT + PORT_TRIES - 1} for the VM's engine.`, "Free one of them, then try again.");
+  throw new UserError(say("vm.errors.noFreePort", { first: FIRST_HOST_PORT, last: FIRST_HOST_PORT + PORT_TRIES - 1 }), say("vm.errors.noFreePortHint"));
 }
 
 /** What a VM of this cache is booted with: the settings of this process, the disks and extras given. */
@@ -229,14 +230,11 @@ export async function bootVm(
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           if (!processAlive(pid)) {
-            throw new UserError(`The lvs-lab VM stopped while booting.\n${tail(log)}`, `Full console log: ${log}.`);
+            throw new UserError(say("vm.errors.stoppedBooting", { log: tail(log) }), say("vm.errors.consoleLog", { path: log }));
           }
           if (await engineAnswers(dockerHost, 4_000)) return;
           if (Date.now() > deadline) {
-            throw new UserError(
-              `The lvs-lab VM's Docker engine did not answer within ${timeoutMs / 1000} s.\n${tail(log)}`,
-              `Full console log: ${log}.`,
-            );
+            throw new UserError(say("vm.errors.engineSilent", { s: timeoutMs / 1000, log: tail(log) }), say("vm.errors.consoleLog", { path: log }));
           }
           await sleep(1_000);
         }

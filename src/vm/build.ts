@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { UserError } from "../errors.js";
+import { t as say } from "../i18n/index.js";
 import type { BootGuard } from "./boot.js";
 import { processAlive } from "./qemu.js";
 import { BUILT_FILES, isRecipeDirName, VM_SCRIPTS_DIR, type VmPaths } from "./recipe.js";
@@ -22,10 +23,7 @@ export function isBuilt(p: VmPaths): boolean {
 export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: string) => void, guard: BootGuard): Promise<boolean> {
   if (isBuilt(p)) return false;
   if (process.getuid?.() !== 0) {
-    throw new UserError(
-      "Building the lvs-lab VM needs root (debootstrap and chroot make its Debian root filesystem).",
-      "Run `lvs-lab vm up` once as root; later boots reuse the cached build.",
-    );
+    throw new UserError(say("vm.errors.buildNeedsRoot"), say("vm.errors.buildNeedsRootHint"));
   }
   mkdirSync(p.root, { recursive: true });
   await removeStaleBuilds(p.root);
@@ -52,10 +50,7 @@ export async function ensureBuilt(p: VmPaths, phase: (name: VmPhase, detail: str
     const result = await exited;
     guard.trackBuild(undefined);
     if (result.exitCode !== 0 || !BUILT_FILES.every((name) => existsSync(join(tmp, name)))) {
-      throw new UserError(
-        `Building the lvs-lab VM failed (vm/build.sh exit ${result.exitCode ?? result.signal}).\n${tail(p.buildLog)}`,
-        `Full log: ${p.buildLog}. It needs a Debian mirror (LVS_LAB_DEBIAN_MIRROR, default deb.debian.org).`,
-      );
+      throw new UserError(say("vm.errors.buildFailed", { code: result.exitCode ?? result.signal, log: tail(p.buildLog) }), say("vm.errors.buildFailedHint", { path: p.buildLog }));
     }
     rmSync(p.recipeDir, { recursive: true, force: true });
     renameSync(tmp, p.recipeDir);

@@ -112,7 +112,7 @@ async function prepareInVm({ p, local, ref, imageId, phase, timings, guard, acce
   const deadline = Date.now() + PREPARE_POWEROFF_TIMEOUT_MS;
   while (processAlive(vm.pid) && Date.now() < deadline) await sleep(250);
   if (processAlive(vm.pid) || !/data disk ready/.test(readText(p.prepareLog) ?? "")) {
-    throw new UserError(`Preparing the VM's Docker data disk failed.\n${tail(p.prepareLog)}`, `Full log: ${p.prepareLog}.`);
+    throw new UserError(say("vm.errors.diskFailed", { log: tail(p.prepareLog) }), say("vm.errors.fullLog", { path: p.prepareLog }));
   }
   await guard.stopTracked(); // QEMU has exited; this reaps run.sh
 }

@@ -218,10 +218,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
   const local = new Engine(opts.localDockerHost);
   const imageId = await local.imageId(opts.labImage);
   if (!imageId) {
-    throw new UserError(
-      `The lab image ${opts.labImage} is not in the local Docker engine (${opts.localDockerHost}).`,
-      "Build it first (`lvs-lab image build`), then run `lvs-lab vm up` again.",
-    );
+    throw new UserError(say("vm.errors.noLabImage", { ref: opts.labImage, host: opts.localDockerHost }), say("vm.errors.noLabImageHint"));
   }
 
   // Already running: make sure it has this image and return. A booted VM is never
@@ -235,10 +232,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
       const answered = await engineAnswersWithin(s.dockerHost, RUNNING_ENGINE_PATIENCE_MS, () => runningPid(p) === running);
       pid = runningPid(p);
       if (!answered && pid !== undefined) {
-        throw new UserError(
-          `The lvs-lab VM (pid ${pid}) runs but its engine at ${s.dockerHost} did not answer within ${RUNNING_ENGINE_PATIENCE_MS / 1000} s.`,
-          "It may only be very busy: try again in a minute. If it stays silent, `lvs-lab vm down` stops it (and every lab in it); the next start boots a fresh one.",
-        );
+        throw new UserError(say("vm.errors.runningSilent", { pid, host: s.dockerHost, s: RUNNING_ENGINE_PATIENCE_MS / 1000 }), say("vm.errors.runningSilentHint"));
       }
       if (answered) {
         markUsed(p);
@@ -254,7 +248,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
   const onAbort = () => guard.abort();
   opts.signal?.addEventListener("abort", onAbort);
   try {
-    if (opts.signal?.aborted) throw new UserError("Interrupted.", undefined, ExitCode.interrupted);
+    if (opts.signal?.aborted) throw new UserError(say("vm.errors.interrupted"), undefined, ExitCode.interrupted);
     if (pid !== undefined) {
       // Ours, never finished booting, and no `vm up` holds the lock any more: a boot whose
       // owner died (run.sh normally takes QEMU along). Start over.
@@ -311,7 +305,7 @@ export async function vmUp(opts: VmUpOptions): Promise<VmUpResult> {
     return { dockerHost: vm.dockerHost, timings };
   } catch (e) {
     // The guard has killed QEMU and the build; say so rather than what the kill broke.
-    if (opts.signal?.aborted) throw new UserError("Interrupted: the VM was not started, and nothing half-built was kept.", undefined, ExitCode.interrupted);
+    if (opts.signal?.aborted) throw new UserError(say("vm.errors.interruptedNothingKept"), undefined, ExitCode.interrupted);
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
@@ -415,10 +409,10 @@ function takeLock(p: VmPaths): () => void {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const owner = parsePidFile(readText(p.lockFile));
       if (owner !== undefined && owner !== process.pid && processAlive(owner)) {
-        throw new UserError(`Another \`lvs-lab vm up\` (pid ${owner}) is starting the VM.`, "Wait for it to finish, then try again.");
+        throw new UserError(say("vm.errors.lockHeld", { pid: owner }), say("vm.errors.lockHeldHint"));
       }
       rmSync(p.lockFile, { force: true });
     }
   }
-  throw new UserError(`Cannot take the VM lock ${p.lockFile}.`, "Remove the file if no `lvs-lab vm up` is running.");
+  throw new UserError(say("vm.errors.noLock", { path: p.lockFile }), say("vm.errors.noLockHint"));
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { t as say } from "../i18n/index.js";
 import { onPath } from "./run-state.js";
 import { QEMU_BIN } from "./settings.js";
 
@@ -43,20 +44,20 @@ export function installCommand(packages: string[], asRoot: boolean): string {
 export function vmToolsError(missing: MissingTool[], debian = existsSync("/etc/debian_version"), asRoot = process.getuid?.() === 0): UserError {
   const commands = missing.map((t) => t.command).join(", ");
   const hint = debian
-    ? `Install ${missing.length > 1 ? "them" : "it"}: \`${installCommand(missing.map((t) => t.package), asRoot)}\`${asRoot ? " (or `lvs-lab doctor --fix`)" : ""}, then run the same command again.`
-    : `Install ${missing.map((t) => t.command === QEMU_BIN ? "QEMU (qemu-system-x86_64)" : t.command).join(", ")} with your distribution's package manager, then run the same command again.`;
-  return new UserError(`The lvs-lab VM needs ${commands}, which ${missing.length > 1 ? "are" : "is"} not installed here.`, hint);
+    ? say("vm.errors.installTools", { count: missing.length, command: installCommand(missing.map((t) => t.package), asRoot), orDoctor: asRoot ? say("vm.errors.orDoctor") : "" })
+    : say("vm.errors.installWithPackageManager", { tools: missing.map((t) => (t.command === QEMU_BIN ? "QEMU (qemu-system-x86_64)" : t.command)).join(", ") });
+  return new UserError(say("vm.errors.toolsMissing", { count: missing.length, commands }), hint);
 }
 
 /** apt-get update + install, quietly; the last lines of output go into the error. */
 export async function installVmPackages(packages: string[], onLine: (text: string) => void): Promise<void> {
   const { execa } = await import("execa");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  onLine(`installing ${packages.join(" ")} (apt-get)…`);
+  onLine(say("vm.errors.installing", { packages: packages.join(" ") }));
   const update = await execa("apt-get", ["update", "-qq"], { env, reject: false, all: true });
   const install = await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { env, reject: false, all: true });
   if (install.exitCode !== 0) {
     const tail = `${update.all ?? ""}\n${install.all ?? ""}`.trim().split("\n").slice(-6).join("\n");
-    throw new UserError(`Installing ${packages.join(" ")} failed (apt-get exit ${install.exitCode}).\n${tail}`, `Run \`${installCommand(packages, true)}\` yourself to see why.`);
+    throw new UserError(say("vm.errors.installFailed", { packages: packages.join(" "), code: install.exitCode, log: tail }), say("vm.errors.installFailedHint", { command: installCommand(packages, true) }));
   }
 }
