@@ -134,6 +134,7 @@ export interface EngineClient {
   createNetwork(spec: NetworkSpec): Promise<string>;
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
+  restartContainer(id: string): Promise<void>;
   removeContainer(id: string): Promise<void>;
   removeNetwork(id: string): Promise<void>;
   exec(id: string, cmd: string[], opts?: ExecOptions & { env?: Record<string, string> }): Promise<ExecResult>;
@@ -316,6 +317,13 @@ export class Engine implements EngineClient {
     await this.call((d) => d.getContainer(id).start(), `start container ${id.slice(0, 12)}`);
   }
 
+  /** Stops the container (its init ends on TERM) and starts it again; its command runner is opened afresh. */
+  async restartContainer(id: string): Promise<void> {
+    this.agents.delete(id);
+    await this.call((d) => d.getContainer(id).restart({ t: 5 }), `restart container ${id.slice(0, 12)}`);
+    this.agents.delete(id);
+  }
+
   async killContainer(id: string): Promise<void> {
     await this.call((d) => d.getContainer(id).kill(), `kill container ${id.slice(0, 12)}`);
   }
@@ -449,7 +457,7 @@ export class Engine implements EngineClient {
       const text = (event.stream ?? event.status ?? "").trim();
       if (text) onLine(text);
     }).catch((e: Error) => {
-      throw new UserError(`Building the lab image failed: ${e.message}`);
+      throw new UserError(t("errors.imageBuildFailed", { error: e.message }));
     });
   }
 

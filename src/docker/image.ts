@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import { packageRoot } from "../paths.js";
 import type { Engine, EngineClient } from "./engine.js";
 import { productLabels } from "./labels.js";
@@ -59,13 +60,12 @@ async function ensureBaseImage(engine: EngineClient, onEvent: (e: BuildEvent) =>
 }
 
 export function debootstrapInstructions(): string {
-  return [
-    "No container registry is reachable, so the base image must be made from Debian packages. As root on Debian or Ubuntu:",
+  const commands = [
     "  apt-get install -y debootstrap",
     `  debootstrap --variant=minbase --include=${BASE_PACKAGES.join(",")} bookworm /tmp/lvs-lab-root`,
     `  tar -C /tmp/lvs-lab-root -c . | docker import - ${LOCAL_BASE}`,
-    "then run `lvs-lab image build` again (or pass --base IMAGE for any Debian bookworm image you have).",
-  ].join("\n");
+  ];
+  return t("errors.debootstrapHowTo", { commands: commands.join("\n") });
 }
 
 async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) => void): Promise<void> {
@@ -75,7 +75,7 @@ async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) =>
   const hasDebootstrap = existsSync("/usr/sbin/debootstrap");
   const isDebian = existsSync("/etc/debian_version");
   if (!isRoot || !isDebian) {
-    throw new UserError(`Cannot build the base image here (needs root on Debian/Ubuntu).`, debootstrapInstructions());
+    throw new UserError(t("errors.noBaseImageHere"), debootstrapInstructions());
   }
   if (!hasDebootstrap) {
     onEvent({ phase: "base", line: "installing debootstrap" });
@@ -88,7 +88,7 @@ async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) =>
       for (const line of b.toString().split("\n")) if (line.trim()) onEvent({ phase: "base", line: line.trim() });
     });
     await run.catch((e: { shortMessage?: string }) => {
-      throw new UserError(`debootstrap failed: ${e.shortMessage ?? String(e)}`, debootstrapInstructions());
+      throw new UserError(t("errors.debootstrapFailed", { error: e.shortMessage ?? String(e) }), debootstrapInstructions());
     });
     onEvent({ phase: "base", line: `importing ${LOCAL_BASE}` });
     const tar = execa("tar", ["-C", dir, "-c", "."], { buffer: false });
@@ -101,12 +101,12 @@ async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) =>
 
 export async function saveLabImage(engine: Engine, file: string): Promise<string> {
   const ref = labImageRef();
-  if (!(await engine.imageExists(ref))) throw new UserError(`The lab image ${ref} is not there to save.`, "Build it first: `lvs-lab image build`.");
+  if (!(await engine.imageExists(ref))) throw new UserError(t("errors.noImageToSave", { ref }), t("errors.buildImageFirst"));
   await pipeline(await engine.saveImage(ref), createWriteStream(file));
   return ref;
 }
 
 export async function loadLabImage(engine: Engine, file: string): Promise<void> {
-  if (!existsSync(file)) throw new UserError(`There is no file ${file} to load.`);
+  if (!existsSync(file)) throw new UserError(t("errors.noFileToLoad", { file }));
   await engine.loadImage(createReadStream(file));
 }

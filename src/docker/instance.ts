@@ -68,7 +68,7 @@ export async function removeInstance(
 
 /** Throws the interruption error once Ctrl-C/SIGTERM aborted the start; callers clean up. */
 export function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new UserError("Interrupted: the half-built lab was removed again.", undefined, ExitCode.interrupted);
+  if (signal?.aborted) throw new UserError(t("errors.interruptedHalfBuilt"), undefined, ExitCode.interrupted);
 }
 
 /**

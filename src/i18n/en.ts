@@ -118,6 +118,13 @@ export const en = {
     noBundle: "There is no bundle {{file}}.",
     noBridge: "Network {{network}} has no usable bridge interface on the engine's host ({{bridge}}), so it cannot be fenced off.",
     noBridgeNamed: "none",
+    noBaseImageHere: "Cannot build the base image here (needs root on Debian/Ubuntu).",
+    debootstrapFailed: "debootstrap failed: {{error}}",
+    debootstrapHowTo: "No container registry is reachable, so the base image must be made from Debian packages. As root on Debian or Ubuntu:\n{{commands}}\nthen run `lvs-lab image build` again (or pass --base IMAGE for any Debian bookworm image you have).",
+    noImageToSave: "The lab image {{ref}} is not there to save.",
+    noFileToLoad: "There is no file {{file}} to load.",
+    imageBuildFailed: "Building the lab image failed: {{error}}",
+    interruptedHalfBuilt: "Interrupted: the half-built lab was removed again.",
   },
   probe: {
     explainJoin: "{{message}} {{explain}}",

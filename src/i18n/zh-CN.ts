@@ -117,6 +117,13 @@ export const zhCN = {
     noBundle: "离线包 {{file}} 不存在。",
     noBridge: "网络 {{network}} 在引擎所在主机上没有可用的网桥接口（{{bridge}}），无法把它隔离开。",
     noBridgeNamed: "无",
+    noBaseImageHere: "这里无法构建基础镜像（需要在 Debian/Ubuntu 上以 root 身份运行）。",
+    debootstrapFailed: "debootstrap 执行失败：{{error}}",
+    debootstrapHowTo: "连不上任何容器镜像仓库，基础镜像只能用 Debian 软件包来做。在 Debian 或 Ubuntu 上以 root 身份执行：\n{{commands}}\n然后重新运行 `lvs-lab image build`（手头有任何 Debian bookworm 镜像的话，也可以用 --base IMAGE 指定它）。",
+    noImageToSave: "实验镜像 {{ref}} 不存在，无法保存。",
+    noFileToLoad: "要加载的文件 {{file}} 不存在。",
+    imageBuildFailed: "构建实验镜像失败：{{error}}",
+    interruptedHalfBuilt: "已中断：建到一半的实验已经删除。",
   },
   probe: {
     explainJoin: "{{message}}{{explain}}",
