@@ -4,12 +4,15 @@
  * the director's `ipvsadm -Sn`, `ipvsadm -Lnc` (TIME_WAIT lines left out) and
  * expire_quiescent_template. Two are edited recordings: wrong-server is quiesced.txt with
  * the weight 0 moved from rs3 to rs2, not-persistent has the requests recorded on the
- * plain service (port 81) under port 80's table without -p.
+ * plain service (port 81) under port 80's table without -p. The ipvs check's words for a -p
+ * on the wrong service are judged on a written `ipvsadm -Sn`.
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { setLanguage } from "../src/i18n/index.js";
 import { parseIpvsConnections } from "../src/probes/command-output.js";
+import { checkBlockSchema, probeKind } from "../src/probes/registry.js";
+import { renderProbe } from "../src/probes/runner.js";
 import type { ProbeContext } from "../src/probes/types.js";
 import { parseTopology } from "../src/topology/load.js";
 import { resolveTopology, templateVariables } from "../src/topology/resolve.js";
@@ -44,8 +47,22 @@ describe("persistence probe", () => {
     });
   });
 
-  it("a service without -p is named before its spread", () => {
-    expect(judge("sticky", "not-persistent")).toMatchObject({ ok: false, message: "director: virtual service TCP 198.51.100.50:80 is not persistent, expected -p." });
+  it("a service without -p: the spread its requests took (the ipvs check names the missing -p)", () => {
+    expect(judge("sticky", "not-persistent")).toMatchObject({
+      ok: false,
+      message:
+        "The 4 requests from client to 198.51.100.50:80 went to several real servers (rs3 2, rs2 1, rs1 1): without a persistence template each new connection is scheduled on its own.",
+    });
+  });
+
+  it("ipvs check: a -p given to the other service is named", () => {
+    const saved = "-A -t 198.51.100.50:80 -s rr\n-a -t 198.51.100.50:80 -r 10.0.1.210:8000 -m -w 1\n-A -t 198.51.100.50:81 -s rr -p 300\n";
+    const ipvs = (output: string) => {
+      const [probe] = checkBlockSchema.parse([{ kind: "ipvs", node: "director", service: "{{vip}}:80", scheduler: "rr", persistent: true }]);
+      return probeKind("ipvs").judge(renderProbe(probe!, ctx.vars), [{ exitCode: 0, output }], ctx);
+    };
+    expect(ipvs(saved).message).toBe("director: virtual service TCP 198.51.100.50:80 is not persistent, expected -p (TCP 198.51.100.50:81 is: the -p went on that service).");
+    expect(ipvs(saved.replace(" -p 300", "")).message).toBe("director: virtual service TCP 198.51.100.50:80 is not persistent, expected -p.");
   });
 
   it("quiesced: the weight-0 server still gets the persistent client", () => {
@@ -55,7 +72,7 @@ describe("persistence probe", () => {
     expect(judge("moved", "quiesced")).toMatchObject({
       ok: false,
       message:
-        "rs3 has weight 0 and still got all 4 requests from client: its template 198.51.100.100:0 → 198.51.100.50:80 → 10.0.1.212:8000 (ASSURED, 04:42 left) holds the client there, and expire_quiescent_template is 0 on director.",
+        "expire_quiescent_template is 0 on director: rs3 has weight 0 and still got all 4 requests from client, held there by its template 198.51.100.100:0 → 198.51.100.50:80 → 10.0.1.212:8000 (ASSURED, 04:42 left).",
     });
   });
 
@@ -63,7 +80,7 @@ describe("persistence probe", () => {
     expect(judge("quiesced", "wrong-server")).toMatchObject({
       ok: false,
       message:
-        "client's requests go to rs3, weight 1, the server its template 198.51.100.100:0 → 198.51.100.50:80 → 10.0.1.212:8000 (ASSURED, 04:42 left) names: that is the server to quiesce (weight 0).",
+        "client's requests go to rs3 (weight 1), the server its template names: that is the server to quiesce (weight 0).",
     });
   });
 
@@ -73,7 +90,7 @@ describe("persistence probe", () => {
       message: "client moved to rs2 (weight 1), off rs3 (weight 0); its template 198.51.100.100:0 → 198.51.100.50:80 → 10.0.1.211:8000 (ASSURED, 04:45 left).",
     });
     expect(judge("quiesced", "moved").message).toBe(
-      "client left its quiesced server (rs3 (weight 0)) for rs2: expire_quiescent_template is 1 on director; this step shows what the default, 0, does.",
+      "client left rs3 (weight 0) for rs2: expire_quiescent_template is 1 on director; this step shows what the default, 0, does.",
     );
     expect(judge("moved", "removed", 3).ok).toBe(true);
     expect(judge("quiesced", "removed", 3).message).toBe(

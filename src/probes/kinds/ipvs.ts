@@ -75,7 +75,13 @@ export const ipvsProbe: ProbeKind<IpvsProbe> = {
       return { ok: false, message: withExplain(t("probe.ipvs.scheduler", { node: p.node, name, have: svc.scheduler, want: p.scheduler, service: p.service }), p) };
     }
     if (p.persistent !== undefined && Boolean(svc.persistent) !== p.persistent) {
-      return { ok: false, message: withExplain(t(svc.persistent ? "probe.ipvs.persistent" : "probe.ipvs.notPersistent", { node: p.node, name }), p) };
+      if (svc.persistent) return { ok: false, message: withExplain(t("probe.ipvs.persistent", { node: p.node, name }), p) };
+      // A -p given to another service of the node is the likely slip: name where it went.
+      const elsewhere = parseIpvsSave(out!.output).find((s) => s.persistent && s.address !== svc.address);
+      const message = elsewhere
+        ? t("probe.ipvs.persistentElsewhere", { node: p.node, name, other: `${elsewhere.protocol.toUpperCase()} ${elsewhere.address}` })
+        : t("probe.ipvs.notPersistent", { node: p.node, name });
+      return { ok: false, message: withExplain(message, p) };
     }
     for (const want of p.realServers ?? []) {
       const host = splitEndpoint(want.address).host;

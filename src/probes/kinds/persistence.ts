@@ -92,12 +92,12 @@ export const persistenceProbe: ProbeKind<PersistenceProbe> = {
     const fail = (message: string): Verdict => ({ ok: false, spread, message });
 
     if (!svc) return fail(t("probe.persistence.noService", said));
-    if (!svc.persistent) return fail(t("probe.ipvs.notPersistent", said));
-    if (!samples.length || answered.length < samples.length) {
-      return fail(t("probe.persistence.unanswered", { ...said, summary: summary ? t("probe.http.summary", { summary }) : "" }));
-    }
     const servers = Object.keys(counts);
-    if (servers.length > 1) return fail(t("probe.persistence.spread", said));
+    const allAnswered = samples.length > 0 && answered.length === samples.length;
+    // Without -p the spread is what the learner sees; the ipvs check beside this one names the missing -p.
+    if (allAnswered && servers.length > 1) return fail(t("probe.persistence.spread", said));
+    if (!svc.persistent) return fail(t("probe.ipvs.notPersistent", said));
+    if (!allAnswered) return fail(t("probe.persistence.unanswered", { ...said, summary: summary ? t("probe.http.summary", { summary }) : "" }));
     const server = servers[0]!;
     const address = clientAddress(p, ctx);
     const template = parseIpvsConnections(connections).find((c) => c.source === `${address}:0` && c.virtual === p.service);
