@@ -392,6 +392,7 @@ export const en = {
       services: "addresses and responders",
       ready: "ready",
       working: "working…",
+      creating: "creating {{detail}}",
       failed: "failed",
       total: "total {{s}} s · Ctrl-C aborts and removes the half-built lab",
       seconds: "{{s}} s",

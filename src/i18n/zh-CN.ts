@@ -387,6 +387,7 @@ export const zhCN = {
       services: "地址和应答服务",
       ready: "就绪",
       working: "进行中…",
+      creating: "正在创建 {{detail}}",
       failed: "失败",
       total: "共 {{s}} 秒 · Ctrl-C 中止并删除未建好的实验",
       seconds: "{{s}} 秒",

@@ -100,7 +100,7 @@ export async function withStartupView<T>(info: StartupInfo, work: (hooks: Startu
       onImage: (e) => set("image", { detail: e.line.slice(0, 200) }),
       onPhase: (phase, state, detail) => {
         finishImage();
-        if (state === "start") set(phase, { state: "running", detail: detail ? `creating ${detail}` : undefined, startedAt: Date.now() });
+        if (state === "start") set(phase, { state: "running", detail: detail ? say("ui.startup.creating", { detail }) : undefined, startedAt: Date.now() });
         else set(phase, { state: "done", endedAt: Date.now() });
       },
     });
