@@ -20,7 +20,7 @@ export async function engineFor(opts: GlobalOptions): Promise<Engine> {
   if (opts.vm) {
     const { vmDockerHost } = await import("../vm/index.js");
     const host = await vmDockerHost();
-    if (!host) throw new UserError("The lvs-lab VM is not running.", "Start it with `lvs-lab vm up` (`lvs-lab start <lab>` boots it by itself when a lab needs it).");
+    if (!host) throw new UserError(t("errors.vmNotRunning"), t("errors.vmNotRunningHint"));
     return new Engine(host);
   }
   return new Engine(resolveDockerHost());
@@ -54,11 +54,10 @@ async function refuseGoneVm(name: string, lab: string, dockerHost: string): Prom
   if (vm.running && vm.dockerHost === dockerHost) return;
   const { deleteInstanceRecord } = await import("../state/instances.js");
   await deleteInstanceRecord(name);
-  const how = vm.stoppedIdle ? `stopped itself at ${vm.stoppedIdle.at} after ${vm.stoppedIdle.idleMinutes} min without a lab` : vm.running ? "was restarted since" : "is no longer running";
-  throw new UserError(
-    `Instance "${name}" ran in the lvs-lab VM, which ${how}; the lab went with it.`,
-    `Start it again: \`lvs-lab start ${lab}${name !== lab ? ` --name ${name}` : ""}\` (your progress is kept and replayed).`,
-  );
+  const how = vm.stoppedIdle
+    ? t("errors.vmGoneIdle", { at: vm.stoppedIdle.at, minutes: vm.stoppedIdle.idleMinutes })
+    : t(vm.running ? "errors.vmGoneRestarted" : "errors.vmGoneStopped");
+  throw new UserError(t("errors.vmGone", { name, how }), t("errors.vmGoneHint", { lab, flag: name !== lab ? ` --name ${name}` : "" }));
 }
 
 /** The engine where an instance of this name has containers: its record's first, then every known engine. */

@@ -34,7 +34,7 @@ export async function engineForLab(labId: string, opts: LabEngineOptions): Promi
     if (!requirements.length) return local;
     const { ensureLabImage } = await import("../docker/image.js");
     const { missingRequirements, probeKernel } = await import("../lab/kernel.js");
-    const image = await ensureLabImage(local, (e) => progressLine(`image: ${e.line}`));
+    const image = await ensureLabImage(local, (e) => progressLine(t("cli.imageProgress", { line: e.line })));
     const missing = await loadMissingModules(local, image, labId, missingRequirements(requirements, await probeKernel(local, image)), opts.yes);
     const placement = choosePlacement({ labId, missing, hostKernel: missing.length ? (await local.info()).kernel : "", vm: opts.vm, platform: process.platform });
     if (placement.where === "host") return local;
@@ -87,7 +87,7 @@ async function askOnce(question: string, interrupted: string): Promise<string> {
 async function vmEngine(local: Engine, why: string | undefined, signal: AbortSignal): Promise<Engine> {
   const vm = await import("../vm/index.js");
   const { ensureLabImage } = await import("../docker/image.js");
-  const labImage = await ensureLabImage(local, (e) => progressLine(`image: ${e.line}`));
+  const labImage = await ensureLabImage(local, (e) => progressLine(t("cli.imageProgress", { line: e.line })));
   const readiness = vm.vmStartPlan(await local.imageId(labImage), labImage);
   const estimates = vm.expectedEstimates();
   if (why) progressLine(sentences(why, vmCostLine(readiness, estimates)));
@@ -123,10 +123,10 @@ async function ensureVmTools(built: boolean): Promise<void> {
   if (action.action === "ready") return;
   if (action.action === "refuse") throw action.error;
   const answer = await askOnce(
-    `lvs-lab: the VM needs ${missing.map((t) => t.command).join(", ")}, not installed. Install ${action.packages.join(" ")} with apt-get now? [Y/n] `,
-    "Interrupted; nothing was installed.",
+    t("vm.errors.installNow", { commands: missing.map((m) => m.command).join(", "), packages: action.packages.join(" ") }),
+    t("vm.errors.interruptedNothingInstalled"),
   );
-  if (!isYes(answer)) throw new UserError("Not installed, so the lab cannot start.", vmToolsError(missing).hint, ExitCode.environment);
+  if (!isYes(answer)) throw new UserError(t("errors.vmToolsDeclined"), vmToolsError(missing).hint, ExitCode.environment);
   await installVmPackages(action.packages, progressLine);
   const still = missingVmTools(built);
   if (still.length) throw vmToolsError(still);

@@ -234,6 +234,8 @@ export const enTools = {
       orDoctor: " (or `lvs-lab doctor --fix`)",
       installWithPackageManager: "Install {{tools}} with your distribution's package manager, then run the same command again.",
       installing: "installing {{packages}} (apt-get)…",
+      installNow: "lvs-lab: the VM needs {{commands}}, not installed. Install {{packages}} with apt-get now? [Y/n] ",
+      interruptedNothingInstalled: "Interrupted; nothing was installed.",
       installFailed: "Installing {{packages}} failed (apt-get exit {{code}}).\n{{log}}",
       installFailedHint: "Run `{{command}}` yourself to see why.",
     },

@@ -226,6 +226,8 @@ export const zhCNTools = {
       orDoctor: "（或者 `lvs-lab doctor --fix`）",
       installWithPackageManager: "用发行版的包管理器安装 {{tools}}，然后重新运行同一条命令。",
       installing: "正在安装 {{packages}}（apt-get）…",
+      installNow: "lvs-lab：虚拟机需要 {{commands}}，本机没有安装。现在用 apt-get 安装 {{packages}} 吗？[Y/n] ",
+      interruptedNothingInstalled: "已中断，什么也没有安装。",
       installFailed: "安装 {{packages}} 失败（apt-get 退出码 {{code}}）。\n{{log}}",
       installFailedHint: "自己运行一次 `{{command}}`，看看失败原因。",
     },

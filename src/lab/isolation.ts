@@ -101,18 +101,19 @@ echo "fenced on $backend"`;
 export async function fenceInstance(engine: EngineClient, instance: string, image: string): Promise<void> {
   if (await fencedByHost(engine)) return;
   const rules = fencePlan(await engine.listNetworks(instance));
-  await runOnHost(engine, image, fenceScript(instance, rules), `fencing off instance ${instance}`);
+  await runOnHost(engine, image, fenceScript(instance, rules), `fencing off instance ${instance}`, (code, output) => t("errors.fenceFailed", { instance, code, output }));
 }
 
 /** Removes an instance's rules, or with no instance every lvs-lab rule on the engine's host. */
 export async function unfenceInstances(engine: EngineClient, image: string, instance?: string): Promise<void> {
   if (await fencedByHost(engine)) return;
-  await runOnHost(engine, image, unfenceScript(instance), instance ? `removing the firewall rules of instance ${instance}` : "removing lvs-lab's firewall rules");
+  await runOnHost(engine, image, unfenceScript(instance), instance ? `removing the firewall rules of instance ${instance}` : "removing lvs-lab's firewall rules", (code, output) =>
+    instance ? t("errors.unfenceFailed", { instance, code, output }) : t("errors.unfenceAllFailed", { code, output }),
+  );
 }
 
-async function runOnHost(engine: EngineClient, image: string, script: string, what: string): Promise<void> {
+/** `what` names the work in the engine's own errors (a timeout); `failed` is the sentence for a failing script. */
+async function runOnHost(engine: EngineClient, image: string, script: string, what: string, failed: (code: number, output: string) => string): Promise<void> {
   const res = await engine.runOnHost(image, script, what);
-  if (res.exitCode !== 0) {
-    throw new UserError(`${what[0]!.toUpperCase()}${what.slice(1)} on the engine's host failed (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
-  }
+  if (res.exitCode !== 0) throw new UserError(failed(res.exitCode, (res.stderr || res.stdout).trim().slice(0, 300)));
 }
