@@ -43,7 +43,7 @@ export async function ensureLabImage(engine: EngineClient, onEvent: (e: BuildEve
   const ref = labImageRef();
   if (!opts.force && (await engine.imageExists(ref))) return ref;
   const base = opts.base ?? (await ensureBaseImage(engine, onEvent));
-  onEvent({ phase: "build", line: `building ${ref} from ${base}` });
+  onEvent({ phase: "build", line: t("ui.startup.image.building", { ref, base }) });
   await engine.buildImage(imageDir, IMAGE_FILES, ref, { BASE: base }, productLabels(), (line) => onEvent({ phase: "build", line }));
   return ref;
 }
@@ -52,9 +52,9 @@ export async function ensureLabImage(engine: EngineClient, onEvent: (e: BuildEve
 async function ensureBaseImage(engine: EngineClient, onEvent: (e: BuildEvent) => void): Promise<string> {
   if (await engine.imageExists(REGISTRY_BASE)) return REGISTRY_BASE;
   if (await engine.imageExists(LOCAL_BASE)) return LOCAL_BASE;
-  onEvent({ phase: "base", line: `pulling ${REGISTRY_BASE}` });
+  onEvent({ phase: "base", line: t("ui.startup.image.pulling", { ref: REGISTRY_BASE }) });
   if (await engine.pullImage(REGISTRY_BASE).then(() => true, () => false)) return REGISTRY_BASE;
-  onEvent({ phase: "base", line: `no registry reachable: building ${LOCAL_BASE} with debootstrap` });
+  onEvent({ phase: "base", line: t("ui.startup.image.noRegistry", { ref: LOCAL_BASE }) });
   await debootstrapBase(engine, onEvent);
   return LOCAL_BASE;
 }
@@ -78,7 +78,7 @@ async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) =>
     throw new UserError(t("errors.noBaseImageHere"), debootstrapInstructions());
   }
   if (!hasDebootstrap) {
-    onEvent({ phase: "base", line: "installing debootstrap" });
+    onEvent({ phase: "base", line: t("ui.startup.image.installingDebootstrap") });
     await execa("apt-get", ["install", "-y", "debootstrap"], { env: { DEBIAN_FRONTEND: "noninteractive" } });
   }
   const dir = await mkdtemp(join(tmpdir(), "lvs-lab-root-"));
@@ -90,7 +90,7 @@ async function debootstrapBase(engine: EngineClient, onEvent: (e: BuildEvent) =>
     await run.catch((e: { shortMessage?: string }) => {
       throw new UserError(t("errors.debootstrapFailed", { error: e.shortMessage ?? String(e) }), debootstrapInstructions());
     });
-    onEvent({ phase: "base", line: `importing ${LOCAL_BASE}` });
+    onEvent({ phase: "base", line: t("ui.startup.image.importing", { ref: LOCAL_BASE }) });
     const tar = execa("tar", ["-C", dir, "-c", "."], { buffer: false });
     const [repo, tag] = LOCAL_BASE.split(":") as [string, string];
     await Promise.all([engine.importImage(tar.stdout!, repo, tag), tar]);

@@ -79,7 +79,7 @@ export async function withStartupView<T>(info: StartupInfo, work: (hooks: Startu
   keepYoungGenerationSmall();
   const startedAt = Date.now();
   const phases = initialPhases();
-  phases.image = { state: "running", detail: "checking the lab image", startedAt };
+  phases.image = { state: "running", detail: say("ui.startup.checkingImage"), startedAt };
   const t = theme();
   const width = () => Math.min(process.stdout.columns || 80, 100);
   const element = (error?: string) => (
