@@ -61,7 +61,7 @@ describe("persistence probe", () => {
       const [probe] = checkBlockSchema.parse([{ kind: "ipvs", node: "director", service: "{{vip}}:80", scheduler: "rr", persistent: true }]);
       return probeKind("ipvs").judge(renderProbe(probe!, ctx.vars), [{ exitCode: 0, output }], ctx);
     };
-    expect(ipvs(saved).message).toBe("director: virtual service TCP 198.51.100.50:80 is not persistent, expected -p (TCP 198.51.100.50:81 is: the -p went on that service).");
+    expect(ipvs(saved).message).toBe("director: the -p went on TCP 198.51.100.50:81, not on TCP 198.51.100.50:80.");
     expect(ipvs(saved.replace(" -p 300", "")).message).toBe("director: virtual service TCP 198.51.100.50:80 is not persistent, expected -p.");
   });
 

@@ -251,7 +251,7 @@ export const en = {
       scheduler: "{{node}}: virtual service {{name}} uses scheduler {{have}}, expected {{want}} (ipvsadm -E -t {{service}} -s {{want}}).",
       persistent: "{{node}}: virtual service {{name}} is persistent, expected no -p.",
       notPersistent: "{{node}}: virtual service {{name}} is not persistent, expected -p.",
-      persistentElsewhere: "{{node}}: virtual service {{name}} is not persistent, expected -p ({{other}} is: the -p went on that service).",
+      persistentElsewhere: "{{node}}: the -p went on {{other}}, not on {{name}}.",
       onNode: "{{node}}: {{what}}",
       ownerAddress: "{{owner}} ({{address}})",
       wrongPort: " (it has {{address}}: wrong port)",

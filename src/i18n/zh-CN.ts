@@ -248,7 +248,7 @@ export const zhCN = {
       scheduler: "{{node}}：虚拟服务 {{name}} 的调度算法是 {{have}}，应当是 {{want}}（ipvsadm -E -t {{service}} -s {{want}}）。",
       persistent: "{{node}}：虚拟服务 {{name}} 设置了持久连接，应当不带 -p。",
       notPersistent: "{{node}}：虚拟服务 {{name}} 没有设置持久连接，应当带 -p。",
-      persistentElsewhere: "{{node}}：虚拟服务 {{name}} 没有设置持久连接，应当带 -p（设了持久连接的是 {{other}}：-p 加错了虚拟服务）。",
+      persistentElsewhere: "{{node}}：-p 加在了 {{other}} 上，而不是 {{name}} 上。",
       onNode: "{{node}}：{{what}}",
       ownerAddress: "{{owner}}（{{address}}）",
       wrongPort: "（现有的是 {{address}}：端口不对）",
