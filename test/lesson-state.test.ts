@@ -101,6 +101,17 @@ describe("checks", () => {
     expect(r.effects).toEqual([{ type: "startTimer", timer: "recheck", ms: 2000 }]);
   });
 
+  it("never runs a check that restarts nodes by itself: only c does, and no timer follows it", () => {
+    const manual: LabView = { ...view, steps: [steps[0]!, { ...steps[2]!, restarts: ["director"] }] };
+    const s = lesson({}, { view: manual });
+    const moved = play(checking(s), key("n"), checked(0, failing));
+    expect(moved.state.notice).toBe("This step's check restarts director: it runs only when you press c.");
+    expect(of(moved.effects, "check")).toEqual([]);
+    const asked = play(moved.state, key("c"));
+    expect(of(asked.effects, "check")).toEqual([{ type: "check", step: 1 }]);
+    expect(play(asked.state, checked(1, failing)).effects).toEqual([]);
+  });
+
   it("drops the result of a check for a step the learner has left", () => {
     const moved = play(checking(lesson()), key("n")).state;
     const r = play(moved, checked(0, passing));

@@ -144,7 +144,7 @@ describe("lesson format", () => {
 
   it("rejects broken lessons with file:line and the cause", () => {
     expect(errorOf(lesson.replace("kind: sysctl", "kind: sysctll"))).toBe(
-      'labs/demo.md:16: 0.kind: unknown probe kind "sysctll" (known: command, sysctl, address, route, iptables, ipvs, http, neighbour, process, persistence)',
+      'labs/demo.md:16: 0.kind: unknown probe kind "sysctll" (known: command, sysctl, address, route, iptables, ipvs, http, neighbour, process, persistence, restart)',
     );
     expect(errorOf(lesson.replace("  key: net.ipv4.ip_forward\n", "  key: net.ipv4.ip_forward\n  oops: [\n"))).toMatch(/^labs\/demo\.md:(19|20): invalid YAML: Flow sequence/);
     expect(errorOf(lesson.replace("```solution rs1\nip route replace default via {{director.int}}\n```\n", ""))).toBe(

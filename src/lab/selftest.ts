@@ -8,6 +8,7 @@
 import type { Engine } from "../docker/engine.js";
 import { t } from "../i18n/index.js";
 import type { Case, Step } from "../lesson/markdown-lesson.js";
+import { restartedNodes } from "../probes/registry.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
@@ -202,10 +203,12 @@ async function proveStep(s: LabSession, index: number, onCase?: (p: CaseProof) =
   const solveFirst = cases.length > 0 && measuresSinceStart(step);
   let after = solveFirst ? await solveAndCheck(s, index) : undefined;
   const proofs: CaseProof[] = [];
-  let touched = new Set<string>(solveFirst ? step.solutions.map((sol) => sol.node) : []);
+  // A node the check restarts lost its state as if a case had changed it: it is put back in full.
+  const restarted = restartedNodes(step.checks);
+  let touched = new Set<string>([...restarted, ...(solveFirst ? step.solutions.map((sol) => sol.node) : [])]);
   for (const [kind, c] of cases) {
     const p = await proveCase(s, index, kind, c, touched);
-    touched = new Set(c.blocks.flatMap((b) => b.nodes));
+    touched = new Set([...restarted, ...c.blocks.flatMap((b) => b.nodes)]);
     proofs.push(p);
     onCase?.(p);
     if (!p.ok) surprises.push(describeCase(p));

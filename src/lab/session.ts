@@ -16,6 +16,8 @@ import { LABEL, ONE_SHOT_INSTANCE } from "../docker/labels.js";
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 import { loadLab, type LoadedLab } from "../lesson/load.js";
+import { HOOK_WAIT_S } from "../probes/kinds/restart.js";
+import { restartedNodes } from "../probes/registry.js";
 import { runProbes, stepPasses, type ProbeResult } from "../probes/runner.js";
 import type { ProbeContext } from "../probes/types.js";
 import { deleteInstanceRecord, readInstanceRecord, saveInstanceRecord } from "../state/instances.js";
@@ -307,11 +309,19 @@ export async function checkStep(s: LabSession, index: number, opts: CheckOptions
   const since = opts.stepStartedAt ? Date.parse(opts.stepStartedAt) : NaN;
   const stepSeconds = Number.isNaN(since) ? DEFAULT_LOOKBACK_S : Math.max(1, Math.ceil((Date.now() - since) / 1000));
   const ctx = { ...probeContext(s), vars: { ...s.vars, stepSeconds: String(stepSeconds) }, trace: opts.trace ?? true };
-  return runProbes(step.checks, ctx, (node, script) => {
+  // A check that restarts a node waits, in its first exec there, for the node's start hook too.
+  const timeoutMs = 30_000 + (restartedNodes(step.checks).length ? HOOK_WAIT_S * 1000 : 0);
+  const container = (node: string) => {
     const id = s.containers[node];
     if (!id) throw new Error(`no container for node ${node}`);
-    return s.engine.execScript(id, script, { timeoutMs: 30_000, what: `the probes on ${node}` });
-  });
+    return id;
+  };
+  return runProbes(
+    step.checks,
+    ctx,
+    (node, script) => s.engine.execScript(container(node), script, { timeoutMs, what: `the probes on ${node}` }),
+    (node) => s.engine.restartContainer(container(node)),
+  );
 }
 
 export interface StepCheck {
@@ -332,6 +342,8 @@ export async function checkOnward(
 ): Promise<StepCheck[]> {
   const checks: StepCheck[] = [];
   for (let i = from; i < s.lab.lesson.steps.length; i++) {
+    // A later step whose check restarts a node is checked only when it is the one asked for.
+    if (i > from && restartedNodes(stepAt(s, i).checks).length) break;
     const results = await checkStep(s, i, { stepStartedAt: opts.startedAt?.(i) });
     const c = { index: i, results, passed: stepPasses(results) };
     checks.push(c);

@@ -4,14 +4,18 @@
  * containers (which costs tens of seconds per node under an emulated kernel).
  *
  * What is saved: the IPv4 sysctls (conf, vs, ip_forward), addresses, link up/down, the main
- * routing table, iptables (legacy and nft) and IPVS tables, /etc/keepalived, and which
- * processes run. Restoring also forgets what the kernel learnt from traffic (neighbours,
+ * routing table, iptables (legacy and nft) and IPVS tables, /etc/keepalived, the files a
+ * start brings the node's settings back from (BOOT_FILES), and which processes run.
+ * Restoring also forgets what the kernel learnt from traffic (neighbours,
  * conntrack, path MTUs), and ends with a digest of the state compared to the saved one.
  */
 
 import { AGENT_NAME } from "../docker/exec-agent.js";
 
 const DIR = "/var/lib/lvs-lab-snapshot";
+
+/** What the image's start hook reads a node's settings from (the nat lab's last step). */
+const BOOT_FILES = "etc/rc.local etc/ipvsadm.rules etc/default/ipvsadm etc/sysctl.conf etc/sysctl.d";
 
 /** The state worth comparing, one section per line group; counters and timers left out. */
 const DIGEST = `
@@ -24,6 +28,7 @@ digest() {
   { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | sed 's/ \\[[0-9]*:[0-9]*\\]//' | grep -v -e '^#' -e '^\\*' -e '^COMMIT' -e '^:[A-Z]* ACCEPT$' | sort
   nft list tables 2>/dev/null | sort
   ipvsadm -S -n 2>/dev/null | sort
+  (cd / && ls -ld ${BOOT_FILES} 2>/dev/null | cut -c1-10; cat $(find ${BOOT_FILES} -type f 2>/dev/null | sort)) | md5sum
   ps -eo args= | grep -v -e LVS_LAB_SCRIPT -e '^${AGENT_NAME} ' -e '^ps ' -e '^sort' -e '^md5sum' -e '^cut ' | sort
 }`;
 
@@ -40,9 +45,11 @@ iptables-legacy-save > $d/iptables-legacy 2>/dev/null
 iptables-nft-save > $d/iptables-nft 2>/dev/null
 ipvsadm -S -n > $d/ipvs 2>/dev/null
 [ -d /etc/keepalived ] && tar -C /etc -cf $d/keepalived.tar keepalived
-# Without the exec that runs this script (its command line names the script's variable)
-# and lvs-lab's command runner, which restarts by itself.
-ps -eo pid=,ppid=,args= | grep -v LVS_LAB_SCRIPT | awk '$3 != "${AGENT_NAME}"' > $d/ps
+tar -C / -cf $d/boot.tar $(cd / && ls -d ${BOOT_FILES} 2>/dev/null)
+# Without the exec that runs this script (its command line names the script's variable),
+# lvs-lab's command runner, which restarts by itself, and the image's init's sleep, whose
+# pid changes when the container restarts (init.sh).
+ps -eo pid=,ppid=,args= | grep -v LVS_LAB_SCRIPT | awk '$3 != "${AGENT_NAME}" && !($2 == 1 && $3 == "sleep")' > $d/ps
 digest > $d/state; md5sum < $d/state | cut -d' ' -f1 > $d/digest
 echo "saved $(cat $d/digest)"`;
 }
@@ -73,7 +80,7 @@ is_saved() { awk -v p="$1" '$1 == p { found = 1 } END { exit !found }' $d/ps; }
 agents=" $(pgrep -f '^${AGENT_NAME} ' | tr '\n' ' ')"
 mine() { up=$1; while [ "$up" -gt 1 ]; do case "$agents" in *" $up "*) return 0 ;; esac; [ "$up" = "$me" ] && return 0; up=$(awk '{print $4}' /proc/$up/stat 2>/dev/null || echo 0); done; return 1; }
 extra() {
-  for pid in $(ps -eo pid=); do
+  for pid in $(ps -eo pid=,ppid=,comm= | awk '!($2 == 1 && $3 == "sleep") { print $1 }'); do
     [ "$pid" = 1 ] || [ ! -d /proc/$pid ] && continue
     case "$ancestors" in *" $pid "*) continue ;; esac
     is_saved $pid || mine $pid || echo $pid
@@ -83,6 +90,7 @@ pids=$(extra); [ -n "$pids" ] && kill $pids 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(extra)" ] && break; sleep 0.2; done
 pids=$(extra); [ -n "$pids" ] && kill -9 $pids 2>/dev/null
 rm -rf /etc/keepalived; [ -f $d/keepalived.tar ] && tar -C /etc -xf $d/keepalived.tar
+(cd / && rm -rf ${BOOT_FILES}); [ -f $d/boot.tar ] && tar -C / -xf $d/boot.tar
 # Kernel state.
 # Only the sysctls that changed are written (one process per file is slow on an emulated CPU).
 grep -r '' /proc/sys/net/ipv4/conf /proc/sys/net/ipv4/vs /proc/sys/net/ipv4/ip_forward 2>/dev/null > $d/sysctl.now

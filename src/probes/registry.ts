@@ -7,11 +7,12 @@ import { iptablesProbe } from "./kinds/iptables.js";
 import { neighbourProbe } from "./kinds/neighbour.js";
 import { persistenceProbe } from "./kinds/persistence.js";
 import { processProbe } from "./kinds/process.js";
+import { restartProbe } from "./kinds/restart.js";
 import { routeProbe } from "./kinds/route.js";
 import { sysctlProbe } from "./kinds/sysctl.js";
 import type { ProbeKind } from "./types.js";
 
-export const PROBE_KINDS = [commandProbe, sysctlProbe, addressProbe, routeProbe, iptablesProbe, ipvsProbe, httpProbe, neighbourProbe, processProbe, persistenceProbe] as const;
+export const PROBE_KINDS = [commandProbe, sysctlProbe, addressProbe, routeProbe, iptablesProbe, ipvsProbe, httpProbe, neighbourProbe, processProbe, persistenceProbe, restartProbe] as const;
 
 export type Probe = z.infer<(typeof PROBE_KINDS)[number]["schema"]>;
 
@@ -21,6 +22,11 @@ export function probeKind(kind: string): ProbeKind<Probe> {
   const k = byKind.get(kind);
   if (!k) throw new Error(`unknown probe kind ${kind}`);
   return k;
+}
+
+/** The nodes a check restarts: such a check runs only when asked for, never on its own (automatic checks, later steps). */
+export function restartedNodes(probes: Probe[]): string[] {
+  return [...new Set(probes.flatMap((p) => probeKind(p.kind).restarts?.(p) ?? []))];
 }
 
 const kindNames = PROBE_KINDS.map((k) => k.kind);

@@ -1,14 +1,18 @@
 /**
- * Runs probes against an instance: three rounds (state, traffic, after-traffic); in each
- * round the commands for one node become one batched exec and nodes run in parallel.
+ * Runs probes against an instance: three rounds (state, traffic, after-traffic), and before
+ * them, for a check that restarts nodes, a round that reads their state ahead of the restart;
+ * in each round the commands for one node become one batched exec and nodes run in parallel.
  */
 import { randomBytes } from "node:crypto";
-import { inLanguage, language } from "../i18n/index.js";
+import { inLanguage, language, t } from "../i18n/index.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { probeKind, type Probe } from "./registry.js";
 import type { Collect, CommandOutput, Hop, ProbeContext, Round, Verdict } from "./types.js";
 
 export type NodeExec = (node: string, script: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+/** Restarts a node's container (a probe kind's `restarts`); resolves once it runs again. */
+export type NodeRestart = (node: string) => Promise<void>;
 
 export interface ProbeResult extends Verdict {
   kind: string;
@@ -64,11 +68,26 @@ export function splitBatch(output: string, count: number, marker: string): Comma
   return results;
 }
 
-export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeExec): Promise<ProbeResult[]> {
+export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeExec, restart?: NodeRestart): Promise<ProbeResult[]> {
   const rendered = probes.map((p) => renderProbe(p, ctx.vars));
   const plans = rendered.map((p) => probeKind(p.kind).collect(p, ctx));
   const outputs: CommandOutput[][] = plans.map((plan) => plan.map(() => ({ exitCode: -1, output: "" })));
-  for (const round of [0, 1, 2] as Round[]) {
+  const restarting = [...new Set(rendered.flatMap((p) => probeKind(p.kind).restarts?.(p) ?? []))];
+  /** Why a node could not be restarted: the probes that restart it fail with this. */
+  const notRestarted = new Map<string, string>();
+  for (const round of [-1, 0, 1, 2] as Round[]) {
+    if (round === 0 && restarting.length) {
+      await Promise.all(
+        restarting.map(async (node) => {
+          try {
+            if (!restart) throw new Error("this check cannot restart containers");
+            await restart(node);
+          } catch (e) {
+            notRestarted.set(node, e instanceof Error ? e.message : String(e));
+          }
+        }),
+      );
+    }
     const byNode = new Map<string, Array<{ probe: number; step: number; script: string }>>();
     plans.forEach((plan, probe) =>
       plan.forEach((c: Collect, step) => {
@@ -95,7 +114,10 @@ export async function runProbes(probes: Probe[], ctx: ProbeContext, exec: NodeEx
   }
   return rendered.map((p, i) => {
     const kind = probeKind(p.kind);
-    const unreachable = outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
+    const failedRestart = (kind.restarts?.(p) ?? []).find((node) => notRestarted.has(node));
+    const unreachable = failedRestart
+      ? { output: `(${t("probe.restart.failed", { node: failedRestart, why: notRestarted.get(failedRestart) })})` }
+      : outputs[i]!.find((o) => o.output.startsWith("(could not run on"));
     const verdict: Verdict = unreachable ? { ok: false, message: unreachable.output.slice(1, -1) + "." } : kind.judge(p, outputs[i]!, ctx);
     // Judges are pure: the same outputs judged in English give the words a lesson's mistakes name.
     const english = unreachable || language() === "en" ? undefined : inLanguage("en", () => kind.judge({ ...p, ...p.originalTexts }, outputs[i]!, ctx));

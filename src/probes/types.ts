@@ -18,9 +18,10 @@ export interface ProbeContext {
 /**
  * Commands run in three rounds: 0 reads state (and starts measurements), 1 makes
  * traffic, 2 reads what the traffic did. Within a round, commands for one node are
- * batched into a single exec and nodes run in parallel.
+ * batched into a single exec and nodes run in parallel. A check that restarts nodes
+ * (ProbeKind.restarts) reads their state first, in round -1, and restarts them before round 0.
  */
-export type Round = 0 | 1 | 2;
+export type Round = -1 | 0 | 1 | 2;
 
 export interface Collect {
   round: Round;
@@ -64,6 +65,8 @@ export interface ProbeKind<P extends { kind: string }> {
   /** Short description for lists: "ip_forward on director is 1". */
   describe(p: P, ctx: ProbeContext): string;
   collect(p: P, ctx: ProbeContext): Collect[];
+  /** The nodes whose containers the check restarts between round -1 and round 0. */
+  restarts?(p: P): string[];
   /** Pure: gets the outputs in the order collect() returned the commands. */
   judge(p: P, outputs: CommandOutput[], ctx: ProbeContext): Verdict;
 }

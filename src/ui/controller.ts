@@ -7,6 +7,7 @@
  */
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
+import { restartedNodes } from "../probes/registry.js";
 import { catchUpTo } from "../lab/catch-up.js";
 import { nameQuotedCommands } from "../lab/instance-flag.js";
 import { checkAndRecord, progressEvent, type RunEvent } from "../lab/lesson-run.js";
@@ -33,6 +34,7 @@ function labView(s: LabSession, hooks: Pick<LabHooks, "kernel" | "nameFlag">): L
       prose: prose(st.prose),
       hints: st.hints.map(prose),
       solutions: st.solutions.map((sol) => ({ node: sol.node, commands: r(sol.commands) })),
+      ...(restartedNodes(st.checks).length ? { restarts: restartedNodes(st.checks) } : {}),
       ...(st.predict
         ? { predict: { question: r(st.predict.question), choices: st.predict.choices.map(r), answer: st.predict.answer, reveal: prose(st.predict.reveal) } }
         : {}),

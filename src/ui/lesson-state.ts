@@ -165,7 +165,9 @@ function handle(s: LessonState, e: LessonEvent): Transition {
 
 // ---- checks
 
-function requestCheck(s: LessonState): Transition {
+/** `asked`: the learner pressed c. A check that restarts nodes runs only then. */
+function requestCheck(s: LessonState, asked = false): Transition {
+  if (!asked && s.view.steps[shownStep(s)]?.restarts) return stay(s);
   if (s.checking || s.busy) return stay({ ...s, checkAgain: true });
   return stay({ ...s, checking: true }, { type: "stopTimer", timer: "recheck" }, { type: "check", step: shownStep(s) });
 }
@@ -197,8 +199,8 @@ function notePace(s: LessonState, e: { step: number; results: ProbeResult[]; ms:
 
 function checkEnded(s: LessonState): Transition {
   const done = { ...s, checking: false };
-  if (s.checkAgain) return requestCheck({ ...done, checkAgain: false });
-  if (!s.timing.autoCheck) return stay(done);
+  if (s.checkAgain) return requestCheck({ ...done, checkAgain: false }, true);
+  if (!s.timing.autoCheck || s.view.steps[shownStep(s)]?.restarts) return stay(done);
   const { lastMs, lastKey, quickestMs } = s.pace;
   const ms = recheckDelayMs(s.timing.checkEveryMs, lastMs, lastKey ? quickestMs[lastKey] : undefined);
   return stay(done, { type: "startTimer", timer: "recheck", ms });
@@ -236,10 +238,15 @@ function goTo(s: LessonState, index: number, now: Date): Transition {
   const { steps } = s.view;
   if (index < 0 || index >= steps.length || index === shownStep(s)) return stay(s);
   const next = steps[index]!;
-  const notice = predictionPending(next, s.progress) ? t("ui.notice.predictFirst", { max: next.predict!.choices.length }) : undefined;
+  const notice = predictionPending(next, s.progress)
+    ? t("ui.notice.predictFirst", { max: next.predict!.choices.length })
+    : next.restarts
+      ? t("ui.notice.checkRestarts", { nodes: next.restarts.join(", ") })
+      : undefined;
   const progress = moveTo(s.progress, steps.map((st) => st.id), index, now);
-  const moved: LessonState = { ...s, progress, holding: undefined, last: undefined, scroll: 0, notice };
-  return then(stay(moved, { type: "stopTimer", timer: "advance" }), requestCheck);
+  // A check asked for on the step left behind is not carried over to this one.
+  const moved: LessonState = { ...s, progress, holding: undefined, last: undefined, scroll: 0, notice, checkAgain: false };
+  return then(stay(moved, { type: "stopTimer", timer: "advance" }), (m) => requestCheck(m));
 }
 
 // ---- busy work
@@ -315,7 +322,7 @@ function onKey(s: LessonState, input: string, key: KeyPress, now: Date): Transit
     case "p":
       return goTo(s, index - 1, now);
     case "c":
-      return requestCheck(withNotice(s, undefined));
+      return requestCheck(withNotice(s, undefined), true);
     case "h":
       return stay(nextHint(s, index));
     case "s":

@@ -16,6 +16,8 @@ export interface StepView {
   solutions: Array<{ node: string; commands: string }>;
   /** A question asked before the measurement, template variables filled in. */
   predict?: Prediction;
+  /** Nodes the step's check restarts: it runs only when the learner asks (c), never by itself. */
+  restarts?: string[];
 }
 
 export interface LabView {

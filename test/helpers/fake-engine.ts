@@ -83,6 +83,9 @@ export class FakeEngine implements EngineClient {
   async startContainer(id: string): Promise<void> {
     this.container(id).state = "running";
   }
+  async restartContainer(id: string): Promise<void> {
+    this.container(id).state = "running";
+  }
   async removeContainer(id: string): Promise<void> {
     this.containers.delete(id);
   }
