@@ -4,7 +4,7 @@
  * containers (which costs tens of seconds per node under an emulated kernel).
  *
  * What is saved: the IPv4 sysctls (conf, vs, ip_forward), addresses, link up/down, the main
- * routing table, iptables (legacy and nft) and IPVS tables, /etc/keepalived, the files a
+ * routing table, iptables (legacy and nft), IPVS tables and timeouts, /etc/keepalived, the files a
  * start brings the node's settings back from (BOOT_FILES), and which processes run.
  * Restoring also forgets what the kernel learnt from traffic (neighbours,
  * conntrack, path MTUs), and ends with a digest of the state compared to the saved one.
@@ -28,6 +28,7 @@ digest() {
   { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | sed 's/ \\[[0-9]*:[0-9]*\\]//' | grep -v -e '^#' -e '^\\*' -e '^COMMIT' -e '^:[A-Z]* ACCEPT$' | sort
   nft list tables 2>/dev/null | sort
   ipvsadm -S -n 2>/dev/null | sort
+  ipvsadm -L --timeout 2>/dev/null
   (cd / && ls -ld ${BOOT_FILES} 2>/dev/null | cut -c1-10; cat $(find ${BOOT_FILES} -type f 2>/dev/null | sort)) | md5sum
   ps -eo args= | grep -v -e LVS_LAB_SCRIPT -e '^${AGENT_NAME} ' -e '^ps ' -e '^sort' -e '^md5sum' -e '^cut ' | sort
 }`;
@@ -44,6 +45,7 @@ ip -4 route show table main > $d/route
 iptables-legacy-save > $d/iptables-legacy 2>/dev/null
 iptables-nft-save > $d/iptables-nft 2>/dev/null
 ipvsadm -S -n > $d/ipvs 2>/dev/null
+ipvsadm -L --timeout > $d/ipvs-timeout 2>/dev/null
 [ -d /etc/keepalived ] && tar -C /etc -cf $d/keepalived.tar keepalived
 tar -C / -cf $d/boot.tar $(cd / && ls -d ${BOOT_FILES} 2>/dev/null)
 # Without the exec that runs this script (its command line names the script's variable),
@@ -110,6 +112,8 @@ for t in $(iptables-legacy-save 2>/dev/null | sed -n 's/^\\*//p'); do iptables-l
 iptables-legacy-restore < $d/iptables-legacy 2>/dev/null
 iptables-nft-restore < $d/iptables-nft 2>/dev/null
 ipvsadm -C 2>/dev/null; ipvsadm -R < $d/ipvs 2>/dev/null
+# "Timeout (tcp tcpfin udp): 900 120 300": ipvsadm -C and -R leave the timeouts as they are.
+[ -s $d/ipvs-timeout ] && read -r _ _ _ _ tcp fin udp < $d/ipvs-timeout && [ -n "$udp" ] && ipvsadm --set "$tcp" "$fin" "$udp" 2>/dev/null
 forget_traffic
 # A saved process that is gone is started again from its command line when its parent
 # lives on; a child of a gone parent (keepalived's workers) comes back with its parent.
