@@ -44,13 +44,23 @@ export class TimeoutError extends UserError {
   }
 }
 
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * The work's result, or a TimeoutError after `ms`. The work gets a signal that aborts at the
+ * deadline, so that a request given it (an engine call) ends there too instead of running on
+ * unwatched.
+ */
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, what: string): Promise<T> {
+  const deadline = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
+    timer = setTimeout(() => {
+      const error = new TimeoutError(what, ms);
+      deadline.abort(error);
+      reject(error);
+    }, ms);
   });
   try {
-    return await Promise.race([work, timeout]);
+    return await Promise.race([work(deadline.signal), timeout]);
   } finally {
     clearTimeout(timer);
   }

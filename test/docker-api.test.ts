@@ -2,9 +2,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { collectOutput, EngineApiError, engineApiError, followProgress, modemOptions, openDocker } from "../src/docker/api.js";
+import { Engine } from "../src/docker/engine.js";
+import { TimeoutError, withTimeout } from "../src/errors.js";
 
 const frame = (stream: number, text: string) => {
   const body = Buffer.from(text);
@@ -79,5 +82,39 @@ describe("the engine client (dockerode)", () => {
     const failed = followProgress(docker, failing);
     failing.end('{"stream":"Step 1/1"}\r\n{"errorDetail":{"message":"boom"},"error":"boom"}\r\n');
     await expect(failed).rejects.toThrow("boom");
+  });
+
+  it("ends a timed-out call's request: the engine sees the connection close (waits out the 30 s call timeout)", async () => {
+    // An engine that reads requests and never answers.
+    const dir = mkdtempSync(join(tmpdir(), "lvs-lab-silent-"));
+    const connections: Socket[] = [];
+    const closed: Promise<void>[] = [];
+    const server = createServer((socket) => {
+      connections.push(socket);
+      closed.push(new Promise((resolve) => socket.on("close", () => resolve())));
+      socket.resume(); // reads the request (and then the client's end), answers nothing
+    });
+    await new Promise<void>((resolve) => server.listen(join(dir, "engine.sock"), resolve));
+    try {
+      const outcome = new Engine(`unix://${join(dir, "engine.sock")}`).listContainers().then(() => "answered", (e: Error) => e.message);
+      expect(await outcome).toMatch(/^Timed out after 30 s waiting for the Docker engine at unix:\/\/.*\(list containers\)\.$/);
+      expect(connections).toHaveLength(1);
+      // Without the abort the request stays open as long as the engine does not answer.
+      await closed[0];
+    } finally {
+      for (const c of connections) c.destroy();
+      server.close();
+    }
+  }, 45_000);
+
+  it("aborts the work's signal at the deadline, with the timeout as its reason", async () => {
+    let seen: AbortSignal | undefined;
+    const work = (signal: AbortSignal) => {
+      seen = signal;
+      return new Promise<never>(() => undefined);
+    };
+    await expect(withTimeout(work, 50, "the probes on rs1")).rejects.toThrow("Timed out after 0.1 s waiting for the probes on rs1.");
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(TimeoutError);
   });
 });

@@ -251,7 +251,7 @@ describe("timeouts", () => {
   it("say what was being waited for", async () => {
     const { withTimeout, TimeoutError } = await import("../src/errors.js");
     const never = new Promise<never>(() => undefined);
-    await expect(withTimeout(never, 50, "the probes on rs1")).rejects.toThrow(new TimeoutError("the probes on rs1", 50));
-    await expect(withTimeout(never, 50, "the probes on rs1")).rejects.toThrow("Timed out after 0.1 s waiting for the probes on rs1.");
+    await expect(withTimeout(() => never, 50, "the probes on rs1")).rejects.toThrow(new TimeoutError("the probes on rs1", 50));
+    await expect(withTimeout(() => never, 50, "the probes on rs1")).rejects.toThrow("Timed out after 0.1 s waiting for the probes on rs1.");
   });
 });

@@ -212,10 +212,13 @@ export class Engine implements EngineClient {
     return this.isLocal() ? ms : ms * 4;
   }
 
-  /** A call through dockerode, with a timeout and the engine's failures as one sentence. */
-  private call<T>(work: (docker: Docker) => Promise<T>, what: string, ms = CALL_TIMEOUT_MS): Promise<T> {
+  /**
+   * A call through dockerode, with a timeout and the engine's failures as one sentence. The
+   * work passes `signal` on as the request's abortSignal: a call timed out is not left running.
+   */
+  private call<T>(work: (docker: Docker, signal: AbortSignal) => Promise<T>, what: string, ms = CALL_TIMEOUT_MS): Promise<T> {
     return withTimeout(
-      this.docker().then(work),
+      (signal) => this.docker().then((d) => work(d, signal)),
       this.patience(ms),
       `the Docker engine at ${this.host} (${what})`,
     ).catch((e: unknown) => {
@@ -252,18 +255,18 @@ export class Engine implements EngineClient {
   }
 
   async listContainers(instance?: string): Promise<LabContainer[]> {
-    const list = await this.call((d) => d.listContainers({ all: true, filters: labelFilter(instance) }), "list containers");
+    const list = await this.call((d, abortSignal) => d.listContainers({ all: true, filters: labelFilter(instance), abortSignal }), "list containers");
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }));
   }
 
   async listNetworks(instance?: string): Promise<LabNetwork[]> {
-    const list = await this.call((d) => d.listNetworks({ filters: labelFilter(instance) }) as Promise<NetworkJson[]>, "list networks");
+    const list = await this.call((d, abortSignal) => d.listNetworks({ filters: labelFilter(instance), abortSignal }) as Promise<NetworkJson[]>, "list networks");
     return list.map(toLabNetwork);
   }
 
   /** Subnets of every network on the engine, lvs-lab's or not: the allocator must avoid them all. */
   async usedSubnets(): Promise<string[]> {
-    const list = await this.call((d) => d.listNetworks() as Promise<NetworkJson[]>, "list networks");
+    const list = await this.call((d, abortSignal) => d.listNetworks({ abortSignal }) as Promise<NetworkJson[]>, "list networks");
     return list.flatMap((n) => toLabNetwork(n).subnets);
   }
 
@@ -280,7 +283,7 @@ export class Engine implements EngineClient {
       Options: options,
       IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, AuxiliaryAddresses: spec.reserved }] },
     };
-    const net = await this.call((d) => d.createNetwork(body), `create network ${spec.name}`);
+    const net = await this.call((d, abortSignal) => d.createNetwork({ ...body, abortSignal }), `create network ${spec.name}`);
     return net.id;
   }
 
@@ -303,10 +306,14 @@ export class Engine implements EngineClient {
       },
       NetworkingConfig: first ? { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } } : undefined,
     };
-    const { id } = await this.call((d) => d.createContainer({ name: spec.name, ...body }), `create container ${spec.name}`);
+    const { id } = await this.call((d, abortSignal) => d.createContainer({ name: spec.name, ...body, abortSignal }), `create container ${spec.name}`);
     for (const extra of rest) {
       await this.call(
-        (d) => d.getNetwork(extra.network).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } } }),
+        (d, abortSignal) => {
+          // dockerode honours abortSignal here; its types leave it out of NetworkConnectOptions.
+          const connect = { Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: extra.ip } }, abortSignal };
+          return d.getNetwork(extra.network).connect(connect);
+        },
         `connect ${spec.name} to ${extra.network}`,
       );
     }
@@ -314,24 +321,24 @@ export class Engine implements EngineClient {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call((d) => d.getContainer(id).start(), `start container ${id.slice(0, 12)}`);
+    await this.call((d, abortSignal) => d.getContainer(id).start({ abortSignal }), `start container ${id.slice(0, 12)}`);
   }
 
   /** Stops the container (its init ends on TERM) and starts it again; its command runner is opened afresh. */
   async restartContainer(id: string): Promise<void> {
     this.agents.delete(id);
-    await this.call((d) => d.getContainer(id).restart({ t: 5 }), `restart container ${id.slice(0, 12)}`);
+    await this.call((d, abortSignal) => d.getContainer(id).restart({ t: 5, abortSignal }), `restart container ${id.slice(0, 12)}`);
     this.agents.delete(id);
   }
 
   async killContainer(id: string): Promise<void> {
-    await this.call((d) => d.getContainer(id).kill(), `kill container ${id.slice(0, 12)}`);
+    await this.call((d, abortSignal) => d.getContainer(id).kill({ abortSignal }), `kill container ${id.slice(0, 12)}`);
   }
 
   /** Idempotent: a container that is already gone is not an error. */
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.call((d) => d.getContainer(id).remove({ force: true, v: true }), `remove container ${id.slice(0, 12)}`);
+      await this.call((d, abortSignal) => d.getContainer(id).remove({ force: true, v: true, abortSignal }), `remove container ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e) && !isAlreadyBeingRemoved(e)) throw e;
     }
@@ -339,7 +346,7 @@ export class Engine implements EngineClient {
 
   async removeNetwork(id: string): Promise<void> {
     try {
-      await this.call((d) => d.getNetwork(id).remove(), `remove network ${id.slice(0, 12)}`);
+      await this.call((d, abortSignal) => d.getNetwork(id).remove({ abortSignal }), `remove network ${id.slice(0, 12)}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -381,7 +388,7 @@ export class Engine implements EngineClient {
         throw e;
       }
     };
-    return withTimeout(run(), timeoutMs + 5_000, what).catch((e: unknown) => {
+    return withTimeout(() => run(), timeoutMs + 5_000, what).catch((e: unknown) => {
       throw translateEngineError(e, this.location);
     });
   }
@@ -452,7 +459,7 @@ export class Engine implements EngineClient {
     const { spawn } = await import("node:child_process");
     const tar = spawn("tar", ["-c", "-C", context, "--", ...files], { stdio: ["ignore", "pipe", "inherit"] });
     const docker = await this.docker();
-    const res = await this.call((d) => d.buildImage(tar.stdout, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true }), "start image build");
+    const res = await this.call((d, abortSignal) => d.buildImage(tar.stdout, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true, abortSignal }), "start image build");
     await followProgress(docker, res, (event) => {
       const text = (event.stream ?? event.status ?? "").trim();
       if (text) onLine(text);
@@ -463,7 +470,7 @@ export class Engine implements EngineClient {
 
   async importImage(tarball: Readable, repo: string, tag: string): Promise<void> {
     const docker = await this.docker();
-    const res = await this.call((d) => d.importImage(tarball, { repo, tag }), "import base image", 600_000);
+    const res = await this.call((d, abortSignal) => d.importImage(tarball, { repo, tag, abortSignal }), "import base image", 600_000);
     await followProgress(docker, res);
   }
 
@@ -488,12 +495,12 @@ export class Engine implements EngineClient {
   }
 
   async listImages(repo: string): Promise<string[]> {
-    const images = await this.call((d) => d.listImages({ filters: { reference: [repo] } }), "list images");
+    const images = await this.call((d, abortSignal) => d.listImages({ filters: { reference: [repo] }, abortSignal }), "list images");
     return images.flatMap((i) => i.RepoTags ?? []);
   }
 
   async removeImage(ref: string): Promise<void> {
-    await this.call((d) => d.getImage(ref).remove(), `remove image ${ref}`);
+    await this.call((d, abortSignal) => d.getImage(ref).remove({ abortSignal }), `remove image ${ref}`);
   }
 
   /** The image's content id (sha256:…), or undefined if the engine has no such image. Used by src/vm to key its data disk. */

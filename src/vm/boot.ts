@@ -19,7 +19,7 @@ const BOOT_TIMEOUT_MS = 300_000;
 
 export async function engineAnswers(dockerHost: string, ms: number): Promise<boolean> {
   try {
-    await withTimeout(new Engine(dockerHost).info(), ms, `the VM's engine at ${dockerHost}`);
+    await withTimeout(() => new Engine(dockerHost).info(), ms, `the VM's engine at ${dockerHost}`);
     return true;
   } catch {
     return false;
@@ -245,7 +245,7 @@ export async function bootVm(
           else wrapper.once("exit", () => resolve());
         });
         wrapper.stdin!.end("detach\n");
-        await withTimeout(exited, 5_000, "the VM launcher to detach");
+        await withTimeout(() => exited, 5_000, "the VM launcher to detach");
         guard.untrack();
         wrapper.stdout?.destroy();
         wrapper.unref();

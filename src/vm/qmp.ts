@@ -52,15 +52,16 @@ export class Qmp {
   static async connect(path: string, timeoutMs = 10_000): Promise<Qmp> {
     const socket = createConnection(path);
     await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("error", reject);
-      }),
+      () =>
+        new Promise<void>((resolve, reject) => {
+          socket.once("connect", resolve);
+          socket.once("error", reject);
+        }),
       timeoutMs,
       `QEMU's monitor at ${path}`,
     );
     const qmp = new Qmp(socket, createInterface({ input: socket }));
-    await withTimeout(qmp.next(), timeoutMs, "QEMU's monitor greeting");
+    await withTimeout(() => qmp.next(), timeoutMs, "QEMU's monitor greeting");
     await qmp.execute("qmp_capabilities", undefined, timeoutMs);
     return qmp;
   }
@@ -75,7 +76,7 @@ export class Qmp {
   async execute(command: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<unknown> {
     if (this.ended) throw new QmpError(`QEMU's monitor closed before "${command}"`);
     this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n");
-    const reply = await withTimeout(this.next(), timeoutMs, `QEMU's answer to "${command}"`);
+    const reply = await withTimeout(() => this.next(), timeoutMs, `QEMU's answer to "${command}"`);
     if (!reply) throw new QmpError(`QEMU's monitor closed during "${command}"`);
     if (reply.error) throw new QmpError(`${command}: ${reply.error.desc}`);
     return reply.return;
