@@ -248,7 +248,7 @@ describe("predictions", () => {
   it("1–N record the answer once with recordPrediction; other keys and later answers change nothing", () => {
     const r = play(atPredict(), key("4"), key("0"), key("3"), key("1"));
     expect(saves(r.effects).map((p) => p.predictions)).toEqual([{ "dnat-rule": 3 }]);
-    expect(r.state.notice).toBe("Prediction kept: 3. Now measure; the answer shows when the step passes.");
+    expect(r.state.notice).toBe("Prediction 3 kept. Measure now: the step's pass shows the answer.");
   });
 
   it("are revealed after the pass, and cannot be made after it", () => {

@@ -538,7 +538,7 @@ export const en = {
       checkRestarts: "This step's check restarts {{nodes}}: it runs only when you press c.",
       predictFirst: "Predict first: the question is in the lesson pane, answer with 1–{{max}}.",
       wait: "{{what}}… wait a moment.",
-      predictionKept: "Prediction kept: {{n}}. Now measure; the answer shows when the step passes.",
+      predictionKept: "Prediction {{n}} kept. Measure now: the step's pass shows the answer.",
       showSolutionFirst: "Show the solution first (s).",
       applying: "Applying the solution",
       resetting: "Resetting the lab",

@@ -69,8 +69,12 @@ export function statusLine(status: { busy?: string; checking: boolean; last?: Ch
   if (status.busy) segs.push({ text: t("ui.status.busy", { what: status.busy }), color: "yellow", bold: true });
   else if (status.checking) segs.push({ text: t("ui.status.checking"), color: "yellow" });
   else segs.push({ text: t("ui.status.idle"), dim: true });
-  if (status.last) segs.push({ text: t("ui.status.lastCheck", { at: clock(status.last.at), s: (status.last.ms / 1000).toFixed(1) }), dim: true });
-  if (status.notice) segs.push({ text: "  " }, { text: status.notice, bold: true });
+  const last: Seg | undefined = status.last && { text: t("ui.status.lastCheck", { at: clock(status.last.at), s: (status.last.ms / 1000).toFixed(1) }), dim: true };
+  const notice: Seg[] = status.notice ? [{ text: "  " }, { text: status.notice, bold: true }] : [];
+  const used = [...segs, ...(last ? [last] : []), ...notice].reduce((w, seg) => w + displayWidth(seg.text), 0);
+  // A notice is news ("Step 2 passed. n: next step"); the time of the last check is not: it gives way.
+  if (last && (used <= width || !notice.length)) segs.push(last);
+  segs.push(...notice);
   return { segs: fitSegs(segs, width) };
 }
 
