@@ -97,8 +97,10 @@ export function registerCheck(program: Command): void {
       const nameFlag = await (await import("./context.js")).nameFlagFor(session.name, session.lab.lesson.meta.id);
       const ids = stepIdsOf(session);
       const from = opts.all ? 0 : stepIndex(opts.step, progress, session);
-      for (;;) {
+      for (let round = 0; ; round++) {
         const began = Date.now();
+        // Between rounds of --watch the learner may have solved, predicted or asked for a hint in another terminal.
+        if (round > 0) progress = (await loadProgress(session.name, session.lab.lesson.meta.id)).progress;
         const run = await checkAndRecord(session, progress, from, { only: Boolean(opts.step), all: opts.all });
         const checks = run.checks;
         progress = run.progress;
