@@ -129,17 +129,17 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   if (leftovers.includes(name)) {
     // A crashed or interrupted start of this very instance: clear it and build afresh.
     await removeInstance(engine, name);
-    opts.onNote?.(`removed the leftovers of an interrupted start of "${name}"`);
+    opts.onNote?.(t("cli.removedLeftovers", { name }));
   } else if (leftovers.length) {
-    opts.onNote?.(`leftovers of crashed runs: ${leftovers.join(", ")} (\`lvs-lab stop --all\` removes them)`);
+    opts.onNote?.(t("cli.otherLeftovers", { names: leftovers.join(", ") }));
   }
   const image = await ensureLabImage(engine, opts.onImage ?? (() => undefined));
   if (lab.lesson.meta.requirements.length) {
     const missing = missingRequirements(lab.lesson.meta.requirements, await probeKernel(engine, image));
     if (missing.length) {
       throw new UserError(
-        `Lab ${labId} needs the kernel module${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}, which the kernel running Docker (${(await engine.info()).kernel}) does not have.`,
-        `Load ${missing.map((m) => `\`modprobe ${m}\``).join(" and ")} on the Docker host, or use lvs-lab's VM, which has them: \`lvs-lab start ${labId}\` without --no-vm boots it by itself.`,
+        t("vm.placement.needsModules", { lab: labId, count: missing.length, modules: missing.join(t("vm.and")), kernel: (await engine.info()).kernel }),
+        t("errors.loadModulesOrVm", { commands: missing.map((m) => `\`modprobe ${m}\``).join(t("vm.and")), lab: labId }),
       );
     }
   }
@@ -212,7 +212,7 @@ async function fencedWhileReadying(
   try {
     const session = await readying();
     const failed = await fencing;
-    if (failed) opts.onNote?.(`warning: instance ${name} is NOT isolated from the engine's host and other instances: ${failed.message}`);
+    if (failed) opts.onNote?.(t("cli.notIsolated", { name, why: failed.message }));
     return session;
   } catch (e) {
     await fencing;
