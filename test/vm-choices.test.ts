@@ -301,7 +301,7 @@ describe("the VM's words in Chinese", () => {
     expect(roughDuration(3725)).toBe("1 小时 2 分钟");
     const steps = plannedSteps({ running: false, built: false, diskReady: false }, s);
     expect(progressText(steps, 0, 20)).toBe("虚拟机 1/3 构建虚拟机（Debian 软件包、内核、initramfs） · 0:20 · 大约还剩 5 分钟");
-    expect(progressText(steps, 2, 75)).toBe("虚拟机 3/3 启动虚拟机 · 1:15 · 比通常的 40 秒 要久");
+    expect(progressText(steps, 2, 75)).toBe("虚拟机 3/3 启动虚拟机 · 1:15 · 比通常的 40 秒要久");
   });
 
   it("refuses --no-vm in Chinese, the commands untouched", () => {
