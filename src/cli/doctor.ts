@@ -46,7 +46,7 @@ export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<
   const { probeKernel } = await import("../lab/kernel.js");
   const { findLeftovers } = await import("../lab/session.js");
   const { loadAllLabs } = await import("../lesson/load.js");
-  const { canInstallEngine } = await import("../docker/engine.js");
+  const { canInstallEngine } = await import("../docker/engine-errors.js");
   const { engineFix, ruleText } = await import("../docker/locate.js");
   const checks: DoctorCheck[] = [];
   let engine: Awaited<ReturnType<typeof engineFor>>;

@@ -3,14 +3,14 @@
  * else gets plain data back, so the rest of lvs-lab does not care whether the engine is
  * local, remote (tcp, TLS, ssh) or inside the lvs-lab VM.
  */
-import { existsSync } from "node:fs";
 import type { Duplex, Readable } from "node:stream";
 import { UserError, withTimeout } from "../errors.js";
 import { t } from "../i18n/index.js";
-import { collectOutput, EngineApiError, engineApiError, followProgress, loadDockerode, openDocker, readAll, type Docker } from "./api.js";
+import { collectOutput, followProgress, loadDockerode, openDocker, readAll, type Docker } from "./api.js";
+import { isAlreadyBeingRemoved, isNotFound, translateEngineError } from "./engine-errors.js";
 import { ExecAgent } from "./exec-agent.js";
 import { labelFilter } from "./labels.js";
-import { DEFAULT_SOCKET, engineFix, locatedEngine, locationOf, type EngineLocation, type EngineRule } from "./locate.js";
+import { DEFAULT_SOCKET, locatedEngine, locationOf, type EngineLocation, type EngineRule } from "./locate.js";
 import { runThrowAway } from "./throw-away.js";
 
 export { DEFAULT_SOCKET };
@@ -556,60 +556,4 @@ function toLabNetwork(n: NetworkJson): LabNetwork {
 /** Docker's bridge driver names the host interface br-<first 12 of the id> unless the network names it. */
 function bridgeInterface(n: NetworkJson): string {
   return n.Options?.["com.docker.network.bridge.name"] ?? `br-${n.Id.slice(0, 12)}`;
-}
-
-function statusCode(e: unknown): number | undefined {
-  return typeof e === "object" && e !== null && "statusCode" in e ? (e as { statusCode: number }).statusCode : undefined;
-}
-
-export function isNotFound(e: unknown): boolean {
-  return statusCode(e) === 404;
-}
-
-function isAlreadyBeingRemoved(e: unknown): boolean {
-  return statusCode(e) === 409 && /already in progress/.test(String((e as Error).message));
-}
-
-const UNREACHABLE = ["ENOENT", "ECONNREFUSED", "EACCES", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN", "ETIMEDOUT", "EPIPE"];
-
-/** Why a TLS handshake failed, from Node's error code; undefined for other failures. */
-function tlsProblem(code: string, message: string): string | undefined {
-  if (/CERT|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO/.test(code) || /certificate|ssl|tls/i.test(message)) return message.split("\n")[0];
-  return undefined;
-}
-
-/**
- * Turns the engine's low-level failures into one sentence a learner can act on, with the
- * fix that fits the rule that chose the engine (src/docker/locate.ts).
- */
-export function translateEngineError(e: unknown, where: string | EngineLocation): unknown {
-  if (e instanceof UserError) return e;
-  const location = typeof where === "string" ? locationOf(where) : where;
-  const host = location.host;
-  const fix = () => engineFix(location, { canInstall: canInstallEngine() });
-  const error = engineApiError(e);
-  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof EngineApiError && /HTTP request to an HTTPS server/i.test(message)) {
-    return new UserError(t("engine.speaksTls", { host }), t("engine.speaksTlsHint"));
-  }
-  const level = typeof error === "object" && error !== null && "level" in error ? String((error as { level: unknown }).level) : "";
-  if (level === "client-authentication") return new UserError(t("engine.unreachable", { host, why: t("engine.why.sshLogin") }), fix());
-  const tls = location.tls || host.startsWith("tcp://") ? tlsProblem(code, message) : undefined;
-  if (tls) return new UserError(t("engine.unreachable", { host, why: tls }), t("engine.tlsFix", { files: tlsFileList(location) }));
-  if (UNREACHABLE.includes(code) || /socket hang up/.test(message)) {
-    const why = code === "EACCES" ? t("engine.why.denied") : code === "ENOENT" ? t("engine.why.noSocket") : code ? code.toLowerCase() : t("engine.why.hangUp");
-    return new UserError(t("engine.unreachable", { host, why }), code === "EACCES" ? t("engine.fix.denied", { path: host.replace(/^unix:\/\//, "") }) : fix());
-  }
-  return error;
-}
-
-function tlsFileList(location: EngineLocation): string {
-  const files = [location.tls?.ca, location.tls?.cert, location.tls?.key].filter(Boolean);
-  return files.length ? files.join(", ") : t("engine.noTlsFiles");
-}
-
-/** Root on Debian/Ubuntu: `lvs-lab doctor --fix` can install and start docker.io. */
-export function canInstallEngine(): boolean {
-  return process.getuid?.() === 0 && existsSync("/etc/debian_version");
 }
