@@ -5,7 +5,7 @@
  * learner's lab through them and through nothing else.
  */
 import { stepPasses } from "../probes/runner.js";
-import { recordPass, stepStartedAt, type Progress } from "../state/progress.js";
+import { recordChecks, stepStartedAt, type Progress } from "../state/progress.js";
 import { checkOnward, checkStep, type LabSession, type StepCheck } from "./session.js";
 
 /** What happened to a learner's lesson; the class's event types are these. */
@@ -48,7 +48,7 @@ export async function checkAndRecord(s: LabSession, progress: Progress, from: nu
   const checks = opts.only
     ? [await checkStep(s, from, { stepStartedAt: startedAt(from) }).then((results) => ({ index: from, results, passed: stepPasses(results) }))]
     : await checkOnward(s, from, { all: opts.all, startedAt });
-  const recorded = checks.reduce((p, c) => (c.passed ? recordPass(p, ids, c.index) : p), progress);
+  const recorded = recordChecks(progress, ids, checks);
   return { checks, progress: recorded, events: [{ type: "check", progress: recorded, checks }] };
 }
 

@@ -62,6 +62,11 @@ export function recordPass(progress: Progress, stepIds: string[], index: number,
   return moveTo(withPass, stepIds, index + 1, now);
 }
 
+/** The passes among a check's steps recorded in order (recordPass for each step that passed). */
+export function recordChecks(progress: Progress, stepIds: string[], checks: Array<{ index: number; passed: boolean }>, now = new Date()): Progress {
+  return checks.reduce((p, c) => (c.passed ? recordPass(p, stepIds, c.index, now) : p), progress);
+}
+
 export function isFinished(progress: Progress, stepIds: string[]): boolean {
   return stepIds.every((id) => progress.passed.includes(id));
 }

@@ -7,7 +7,7 @@
  */
 import { stepPasses, type ProbeResult } from "../probes/runner.js";
 import { t } from "../i18n/index.js";
-import { markSolvedWithHelp, moveTo, recordPass, recordPrediction, revealHint, type Progress } from "../state/progress.js";
+import { markSolvedWithHelp, moveTo, recordChecks, recordPrediction, revealHint, type Progress } from "../state/progress.js";
 import { helpLines, probeLines } from "./panes.js";
 import { columns, layout, lessonPane, predictionPending, probeRows } from "./screen.js";
 import { MARK } from "../text/theme.js";
@@ -221,7 +221,8 @@ function applyResults(s: LessonState, e: { step: number; results: ProbeResult[];
   const lastStep = e.step === steps.length - 1;
   const allDone = steps.every((st) => st.id === id || s.progress.passed.includes(st.id));
   const notice = `${MARK.passed} ${t("ui.notice.passed", { n: e.step + 1 })}` + t(lastStep ? (allDone ? "ui.notice.labComplete" : "ui.notice.revisit") : "ui.notice.onward");
-  const passed = { ...next, progress: recordPass(s.progress, steps.map((st) => st.id), e.step, new Date(e.at)), notice };
+  // The rule check and the class use (lab/lesson-run.ts); the screen applies it to the step it shows.
+  const passed = { ...next, progress: recordChecks(s.progress, steps.map((st) => st.id), [{ index: e.step, passed: ok }], new Date(e.at)), notice };
   if (lastStep) return stay(passed);
   // A prediction's answer shows once its step passes: that step stays, scrolled to the
   // answer, until the learner opens the next one.
