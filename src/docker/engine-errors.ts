@@ -51,6 +51,11 @@ export function translateEngineError(e: unknown, where: string | EngineLocation)
     const why = code === "EACCES" ? t("engine.why.denied") : code === "ENOENT" ? t("engine.why.noSocket") : code ? code.toLowerCase() : t("engine.why.hangUp");
     return new UserError(t("engine.unreachable", { host, why }), code === "EACCES" ? t("engine.fix.denied", { path: host.replace(/^unix:\/\//, "") }) : fix());
   }
+  // The engine's own failure (a container that would not die under load): its words, not a bug of ours.
+  const status = statusCode(error);
+  if (status !== undefined && status >= 500) {
+    return new UserError(t("engine.failed", { host, message: message.replace(/\s*\(HTTP \d+\)$/, "") }), t("engine.failedHint", { status }));
+  }
   return error;
 }
 

@@ -110,6 +110,8 @@ export const enTools = {
     unreachable: "The Docker engine at {{host}} is not reachable ({{why}}).",
     why: { denied: "permission denied", noSocket: "no socket there", sshLogin: "the ssh login was refused", hangUp: "it hung up" },
     speaksTls: "The Docker engine at {{host}} speaks TLS, and lvs-lab was given no TLS.",
+    failed: "The Docker engine at {{host}} could not do it: {{message}}",
+    failedHint: "The engine answered with an error of its own (HTTP {{status}}); under load it may succeed when run again. Its log says more (journalctl -u docker, or the log of the engine you run).",
     speaksTlsHint: "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem (or use a Docker context with them).",
     tlsFix: "Check the TLS files ({{files}}): the engine's certificate must be signed by ca.pem, and cert.pem/key.pem must be a client certificate it trusts.",
     noTlsFiles: "none found: set DOCKER_CERT_PATH",

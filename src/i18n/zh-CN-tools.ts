@@ -106,6 +106,8 @@ export const zhCNTools = {
     unreachable: "连不上 {{host}} 上的 Docker 引擎（{{why}}）。",
     why: { denied: "权限不足", noSocket: "该处没有套接字", sshLogin: "ssh 登录被拒绝", hangUp: "对方断开了连接" },
     speaksTls: "{{host}} 上的 Docker 引擎要求 TLS，但 lvs-lab 没有拿到 TLS 配置。",
+    failed: "{{host}} 上的 Docker 引擎没能完成这个操作：{{message}}",
+    failedHint: "这是引擎自己返回的错误（HTTP {{status}}）；引擎负载高时，再运行一次可能就成功了。引擎的日志里有更多信息（journalctl -u docker，或者你所用引擎的日志）。",
     speaksTlsHint: "设置 DOCKER_TLS_VERIFY=1，并把 DOCKER_CERT_PATH 指向存放 ca.pem、cert.pem、key.pem 的目录（或使用带这些文件的 Docker 上下文）。",
     tlsFix: "检查 TLS 文件（{{files}}）：引擎的证书必须由 ca.pem 签发，cert.pem/key.pem 必须是引擎信任的客户端证书。",
     noTlsFiles: "一个也没找到：请设置 DOCKER_CERT_PATH",
