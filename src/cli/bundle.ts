@@ -23,7 +23,7 @@ export function registerBundle(program: Command): void {
     .option("--json", t("help.option.json"))
     .action(async (file: string, opts: { withVm?: boolean; json?: boolean }) => {
       const began = Date.now();
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const { createBundle, sizeOf } = await import("../bundle/files.js");
       const manifest = await createBundle(await engineFor({}), file, opts, (line) => progressLine(line));
       const { bytes } = sizeOf(file);
@@ -38,7 +38,7 @@ export function registerBundle(program: Command): void {
     .option("--json", t("help.option.json"))
     .action(async (file: string, opts: { prefix: string; json?: boolean }) => {
       const began = Date.now();
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const { installBundle } = await import("../bundle/files.js");
       const { execa } = await import("execa");
       const r = await installBundle(await engineFor({}), file, opts.prefix, (line) => progressLine(line));

@@ -11,7 +11,7 @@ import { holdingStep, type CheckReport, type PredictionReport, type StepReport }
 
 /** The instance a command is about, reopened as a lab session, with its saved progress. */
 export async function openTarget(name: string | undefined, opts: { allowBroken?: boolean } = {}): Promise<{ session: LabSession; progress: Progress }> {
-  const { targetInstance } = await import("./context.js");
+  const { targetInstance } = await import("../lab/locate.js");
   const { openLab } = await import("../lab/session.js");
   const target = await targetInstance(name);
   const session = await openLab(target, opts);

@@ -26,7 +26,7 @@ export function provisionCommand(): Command {
     .action(async (opts: { lab: string; count?: string; prefix: string; roster?: string; parallel: string; vm?: boolean; json?: boolean }) => {
       if (Boolean(opts.count) === Boolean(opts.roster)) throw new UserError(t("classroom.provision.countOrRoster"));
       const { numberedNames, parseRoster, provisionClass } = await import("../lab/provision.js");
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const names = opts.roster
         ? parseRoster(await readFile(opts.roster, "utf8").catch(() => Promise.reject(new UserError(t("classroom.provision.noRoster", { path: opts.roster })))))
         : numberedNames(opts.prefix, Number(opts.count));

@@ -40,7 +40,7 @@ async function installEngine(): Promise<void> {
 }
 
 export async function runDoctor(opts: { vm?: boolean; fix?: boolean }): Promise<DoctorCheck[]> {
-  const { engineFor } = await import("./context.js");
+  const { engineFor } = await import("../lab/locate.js");
   const { ensureLabImage, labImageRef } = await import("../docker/image.js");
   const { usedIpv4Blocks } = await import("../lab/host.js");
   const { probeKernel } = await import("../lab/kernel.js");

@@ -12,7 +12,7 @@ export function registerImage(program: Command): void {
     .option("--vm", t("help.imageBuild.vm"))
     .option("--json", t("help.option.json"))
     .action(async (opts: { base?: string; force?: boolean; vm?: boolean; json?: boolean }) => {
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const { ensureLabImage } = await import("../docker/image.js");
       const engine = await engineFor(opts);
       const began = Date.now();
@@ -26,7 +26,7 @@ export function registerImage(program: Command): void {
     .option("--json", t("help.option.json"))
     .action(async (file: string, opts: { json?: boolean }) => {
       const began = Date.now();
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const { saveLabImage } = await import("../docker/image.js");
       const ref = await saveLabImage(await engineFor({}), file);
       if (opts.json) return printJson({ image: ref, file, seconds: elapsed(began) });
@@ -39,7 +39,7 @@ export function registerImage(program: Command): void {
     .option("--json", t("help.option.json"))
     .action(async (file: string, opts: { vm?: boolean; json?: boolean }) => {
       const began = Date.now();
-      const { engineFor } = await import("./context.js");
+      const { engineFor } = await import("../lab/locate.js");
       const { labImageRef, loadLabImage } = await import("../docker/image.js");
       const engine = await engineFor(opts);
       await loadLabImage(engine, file);

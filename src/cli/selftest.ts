@@ -15,8 +15,8 @@ export function registerSelftest(program: Command): void {
     .option("--lang <lang>", t("help.selftest.lang"))
     .option("--json", t("help.option.json"))
     .action(async (labs: string[], opts: { vm?: boolean; yes?: boolean; json?: boolean; lang?: string }) => {
-      const { engineForLab } = await import("./lab-engine.js");
-      const { Engine, resolveDockerHost } = await import("../docker/engine.js");
+      const { placeHooks } = await import("./lab-engine.js");
+      const { localEngine, placeLab } = await import("../lab/locate.js");
       const { ensureLabImage } = await import("../docker/image.js");
       const { probeKernel, missingRequirements } = await import("../lab/kernel.js");
       const { selftestLab, stepProved } = await import("../lab/selftest.js");
@@ -27,24 +27,28 @@ export function registerSelftest(program: Command): void {
       const notRun: Array<{ lab: string; reason: string }> = [];
       const signal = interruptSignal();
       const took = (seconds: number) => seconds.toFixed(1);
-      // What each engine's kernel has, asked once per engine (a throw-away container: seconds in the VM).
-      const kernels = new Map<string, ReturnType<typeof probeKernel>>();
-      const kernelOf = (engine: InstanceType<typeof Engine>) => {
-        if (!kernels.has(engine.host)) kernels.set(engine.host, ensureLabImage(engine, (e) => progressLine(t("selftest.image", { line: e.line }))).then((image) => probeKernel(engine, image)));
-        return kernels.get(engine.host)!;
+      // The lab image on each engine, made ready once with its progress shown; and what the local
+      // kernel has, asked once, for the labs --no-vm refuses (a throw-away container).
+      const images = new Map<string, Promise<string>>();
+      const imageOn = (engine: ReturnType<typeof localEngine>) => {
+        if (!images.has(engine.host)) images.set(engine.host, ensureLabImage(engine, (e) => progressLine(t("selftest.image", { line: e.line }))));
+        return images.get(engine.host)!;
       };
+      let localKernel: ReturnType<typeof probeKernel> | undefined;
       const hosts = new Set<string>();
-      let local: InstanceType<typeof Engine> | undefined;
       for (const id of ids) {
         const { lesson } = await loadLab(id);
-        // Each lab where `start` would run it: this kernel, or the VM (booted when needed).
-        const engine = await engineForLab(id, { vm: opts.vm, yes: opts.yes, signal }).catch((e: unknown) => {
+        // Each lab where `start` would run it: this kernel, or the VM (booted when needed), with what its kernel has.
+        const placed = await placeLab(id, { vm: opts.vm, yes: opts.yes, signal }, placeHooks()).catch((e: unknown) => {
           if (opts.vm === false && e instanceof UserError) return undefined;
           throw e;
         });
+        const engine = placed?.engine;
         // Refused (--no-vm): what this kernel lacks is the reason.
-        const on = engine ?? (local ??= new Engine(resolveDockerHost()));
-        const missing = missingRequirements(lesson.meta.requirements, await kernelOf(on));
+        const on = engine ?? localEngine();
+        await imageOn(on);
+        const report = placed ? placed.kernelReport : await (localKernel ??= imageOn(on).then((image) => probeKernel(on, image)));
+        const missing = report ? missingRequirements(lesson.meta.requirements, report) : [];
         if (!engine || missing.length) {
           notRun.push({ lab: id, reason: t("selftest.needs", { what: missing.join(t("selftest.and")), host: on.host }) });
           continue;
@@ -53,6 +57,7 @@ export function registerSelftest(program: Command): void {
         if (!opts.json) progressLine(t("selftest.running", { lab: id }));
         const proof = await selftestLab(id, engine, {
           signal,
+          kernelReport: report,
           lang: opts.lang,
           onCase: (step, c) =>
             !opts.json &&

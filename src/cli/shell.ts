@@ -3,7 +3,7 @@ import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";
 
 async function containerOf(node: string, name?: string) {
-  const { targetInstance } = await import("./context.js");
+  const { targetInstance } = await import("../lab/locate.js");
   const target = await targetInstance(name);
   const id = target.containers[node]?.id;
   if (!id) throw new UserError(t("errors.noNode", { name: target.name, node, nodes: Object.keys(target.containers).sort().join(", ") }));

@@ -35,16 +35,16 @@ export function registerStart(program: Command): void {
     .option("--no-ui", t("help.start.noUi"))
     .option("--json", t("help.option.json"))
     .action(async (labId: string, opts: { name?: string; vm?: boolean; yes?: boolean; lang?: string; restart?: boolean; ui: boolean; json?: boolean }) => {
-      const { instanceEngine } = await import("./context.js");
-      const { instanceContainers } = await import("../docker/instance.js");
-      const { openLab, replaySteps, runningInstanceOf, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
+      const { placeLab, runningInstance } = await import("../lab/locate.js");
+      const { openLab, replaySteps, resetLab, startLab, stopLab, validateInstanceName } = await import("../lab/session.js");
       const name = opts.name ?? labId;
       validateInstanceName(name);
       const signal = interruptSignal();
       // An instance that runs already stays where it is; a new one goes where its kernel modules are.
-      const existing = await instanceEngine(name);
-      const reattach = existing !== undefined && (await runningInstanceOf(existing, name, labId));
-      const engine = reattach ? existing : await (await import("./lab-engine.js")).engineForLab(labId, { vm: opts.vm, yes: opts.yes, signal });
+      const existing = await runningInstance(name, labId);
+      const placed = existing ? undefined : await placeLab(labId, { vm: opts.vm, yes: opts.yes, signal }, (await import("./lab-engine.js")).placeHooks());
+      const engine = existing?.engine ?? placed!.engine;
+      const kernelReport = placed?.kernelReport;
       // The UI needs a terminal on both ends; pipes and --no-ui get plain output.
       const ui = opts.ui && !opts.json && Boolean(process.stdout.isTTY && process.stdin.isTTY);
       const began = Date.now();
@@ -52,8 +52,8 @@ export function registerStart(program: Command): void {
       let reattached = false;
 
       // An instance of the same lab that already runs is picked up where it was left.
-      if (reattach) {
-        s = await openLab({ name, engine, containers: await instanceContainers(engine, name) }, { lang: opts.lang });
+      if (existing) {
+        s = await openLab(existing, { lang: opts.lang });
         reattached = true;
         if (opts.restart) {
           progressLine(t("cli.resetting", { name }));
@@ -64,7 +64,7 @@ export function registerStart(program: Command): void {
         const { loadLab } = await import("../lesson/load.js");
         const lab = await loadLab(labId, { lang: opts.lang });
         s = await withStartupView({ title: lab.lesson.meta.title, instance: name, engineHost: engine.host }, (hooks) =>
-          startLab(labId, engine, { name, lang: opts.lang, signal, ...hooks }),
+          startLab(labId, engine, { name, lang: opts.lang, signal, kernelReport, ...hooks }),
         );
       } else {
         let phaseStart = Date.now();
@@ -72,6 +72,7 @@ export function registerStart(program: Command): void {
           name,
           lang: opts.lang,
           signal,
+          kernelReport,
           onImage: (e) => progressLine(t("cli.imageProgress", { line: e.line })),
           onNote: (text) => progressLine(text),
           onPhase: (phase, state, detail) => {

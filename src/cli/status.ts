@@ -9,7 +9,7 @@ export function registerStatus(program: Command): void {
     .description(t("help.status.about"))
     .option("--json", t("help.option.json"))
     .action(async (opts: { json?: boolean }) => {
-      const { knownEngines } = await import("./context.js");
+      const { knownEngines } = await import("../lab/locate.js");
       const { listInstances } = await import("../docker/instance.js");
       const { findLeftovers } = await import("../lab/session.js");
       const rows = [];

@@ -12,7 +12,7 @@ export function registerStop(program: Command): void {
     .option("--json", t("help.option.json"))
     .action(async (lab: string | undefined, opts: { name?: string; all?: boolean; json?: boolean }) => {
       const began = Date.now();
-      const { knownEngines, targetInstance } = await import("./context.js");
+      const { knownEngines, targetInstance } = await import("../lab/locate.js");
       const { stopAllLabs, stopLab } = await import("../lab/session.js");
       const { vmStatus } = await import("../vm/index.js");
       // The VM's answer (an emulated CPU: up to seconds) only labels the output: asked while the removal runs.

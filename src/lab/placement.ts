@@ -3,7 +3,7 @@
  * when its kernel has the modules the lab needs (loaded, or loaded after the question of
  * modules.ts), else in lvs-lab's VM, which `start` boots by itself — on Linux: the VM
  * needs QEMU, debootstrap, root and chroot, so macOS and Windows have no VM lane. And what
- * to do when QEMU is missing. Pure; src/cli/lab-engine.ts does the IO.
+ * to do when QEMU is missing. Pure; src/lab/locate.ts does the IO.
  */
 import { UserError } from "../errors.js";
 import { t } from "../i18n/index.js";

@@ -12,6 +12,7 @@ import { restartedNodes } from "../probes/registry.js";
 import { blocking, stepPasses, type ProbeResult } from "../probes/runner.js";
 import { renderTemplate } from "../topology/resolve.js";
 import { checkStep, solveStep, startLab, stopLab, type LabSession } from "./session.js";
+import type { KernelReport } from "./kernel.js";
 import { compareScript, RESTORED, restoreScript, SAME, SAVED, saveScript, startedKeepalivedAgain } from "./snapshot.js";
 
 export interface CaseProof {
@@ -241,13 +242,13 @@ export function stepProved(p: StepProof): boolean {
 export async function selftestLab(
   labId: string,
   engine: Engine,
-  opts: { signal?: AbortSignal; lang?: string; onStep?: (p: StepProof) => void; onCase?: (step: number, p: CaseProof) => void } = {},
+  opts: { signal?: AbortSignal; lang?: string; kernelReport?: KernelReport; onStep?: (p: StepProof) => void; onCase?: (step: number, p: CaseProof) => void } = {},
 ): Promise<LabProof> {
   const began = Date.now();
   const name = `st-${labId}-${process.pid % 100000}`;
   const steps: StepProof[] = [];
   try {
-    const s = await startLab(labId, engine, { name, signal: opts.signal, lang: opts.lang ?? "en" });
+    const s = await startLab(labId, engine, { name, signal: opts.signal, lang: opts.lang ?? "en", kernelReport: opts.kernelReport });
     for (const i of s.lab.lesson.steps.keys()) {
       const proof = await proveStep(s, i, (c) => opts.onCase?.(i + 1, c));
       steps.push(proof);

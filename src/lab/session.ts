@@ -25,7 +25,7 @@ import { allocateSubnets } from "../topology/allocate.js";
 import { renderTemplate, resolveTopology, templateVariables, type InterfaceMap, type ResolvedTopology } from "../topology/resolve.js";
 import { usedIpv4Blocks } from "./host.js";
 import { fenceInstance, unfenceInstances } from "./isolation.js";
-import { missingRequirements, probeKernel } from "./kernel.js";
+import { missingRequirements, probeKernel, type KernelReport } from "./kernel.js";
 import { planInstance } from "./plan.js";
 import { discoverInterfaces, prepareServices } from "./services.js";
 import { refuseUnsupportedEngine } from "./engine-support.js";
@@ -74,6 +74,8 @@ export interface StartOptions {
   onPhase?: PhaseListener;
   /** Things worth a line of output that are not errors. */
   onNote?: (text: string) => void;
+  /** What the engine's kernel has, when placing the lab already asked it (src/lab/locate.ts). */
+  kernelReport?: KernelReport;
 }
 
 /**
@@ -135,7 +137,7 @@ export async function startLab(labId: string, engine: EngineClient, opts: StartO
   }
   const image = await ensureLabImage(engine, opts.onImage ?? (() => undefined));
   if (lab.lesson.meta.requirements.length) {
-    const missing = missingRequirements(lab.lesson.meta.requirements, await probeKernel(engine, image));
+    const missing = missingRequirements(lab.lesson.meta.requirements, opts.kernelReport ?? (await probeKernel(engine, image)));
     if (missing.length) {
       throw new UserError(
         t("vm.placement.needsModules", { lab: labId, count: missing.length, modules: missing.join(t("vm.and")), kernel: (await engine.info()).kernel }),

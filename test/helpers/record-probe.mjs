@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { targetInstance } from "../../dist/cli/context.js";
+import { targetInstance } from "../../dist/lab/locate.js";
 import { instanceContainers } from "../../dist/docker/instance.js";
 import { discoverInterfaces } from "../../dist/lab/services.js";
 import { readInstanceRecord } from "../../dist/state/instances.js";
