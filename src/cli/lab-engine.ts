@@ -5,6 +5,7 @@
  */
 import { createInterface } from "node:readline/promises";
 import { ExitCode, UserError } from "../errors.js";
+import { t } from "../i18n/index.js";
 import type { PlaceHooks } from "../lab/locate.js";
 import { bold, progressLine } from "./output.js";
 import { plannedSteps, VmProgress } from "./vm-progress.js";
@@ -23,7 +24,10 @@ export function placeHooks(): PlaceHooks {
       const progress = new VmProgress(plannedSteps(readiness, estimates), estimates, { tty: Boolean(process.stderr.isTTY), write: (t) => process.stderr.write(t) });
       return {
         onPhase: (phase, detail) => progress.onPhase(phase, detail),
-        finish: (ready) => progress.finish(ready && `${bold("VM ready")} in ${ready.seconds} s (${ready.dockerHost}).${idleText(ready.idleMinutes)}`),
+        finish: (ready) =>
+          progress.finish(
+            ready && t("vm.ready.line", { title: bold(t("vm.ready.title")), s: ready.seconds, host: ready.dockerHost }) + (ready.idleMinutes > 0 ? t("vm.ready.idle", { minutes: ready.idleMinutes }) : ""),
+          ),
       };
     },
   };
@@ -43,8 +47,4 @@ async function askOnce(question: string, interrupted: string): Promise<string> {
   } finally {
     rl.close();
   }
-}
-
-function idleText(minutes: number): string {
-  return minutes > 0 ? ` It stops itself after ${minutes} min without a lab (LVS_LAB_VM_IDLE_MINUTES).` : "";
 }

@@ -31,7 +31,7 @@ export function registerStop(program: Command): void {
       const stopped = removed.map((s) => ({ ...s, inVm: inVm(s.engine) }));
       const notes: string[] = [];
       if (opts.all && vm?.running) notes.push(vmNote(vm.pid, vm.idleMinutes, engines.some((e) => inVm(e.host))));
-      else if (opts.all && vm?.stoppedIdle) notes.push(`the lvs-lab VM had stopped itself at ${vm.stoppedIdle.at}, after ${vm.stoppedIdle.idleMinutes} min without a lab`);
+      else if (opts.all && vm?.stoppedIdle) notes.push(t("vm.afterStopAll.stoppedIdle", { at: vm.stoppedIdle.at, minutes: vm.stoppedIdle.idleMinutes }));
       if (opts.json) {
         const vmJson = vm?.running ? { running: true, pid: vm.pid, dockerHost: vm.dockerHost, idleMinutes: vm.idleMinutes } : { running: false };
         return printJson({ stopped, vm: vmJson, notes, seconds: (Date.now() - began) / 1000 });
@@ -45,7 +45,6 @@ export function registerStop(program: Command): void {
 
 /** What --all leaves of the VM: it keeps running empty until its idle stop, unless it did not answer. */
 function vmNote(pid: number | undefined, idleMinutes: number | undefined, answered: boolean): string {
-  if (!answered) return `the lvs-lab VM (pid ${pid}) did not answer, so its instances were not stopped; \`lvs-lab vm down\` stops it with everything in it`;
-  const idle = idleMinutes ? `stops itself after ${idleMinutes} min without a lab` : "has no idle stop (LVS_LAB_VM_IDLE_MINUTES=0)";
-  return `the lvs-lab VM (pid ${pid}) keeps running, empty: it ${idle}; \`lvs-lab vm down\` stops it now`;
+  if (!answered) return t("vm.afterStopAll.silent", { pid });
+  return idleMinutes ? t("vm.afterStopAll.idle", { pid, minutes: idleMinutes }) : t("vm.afterStopAll.noIdle", { pid });
 }

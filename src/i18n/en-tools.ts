@@ -304,6 +304,17 @@ export const enTools = {
       ready: "vm: engine ready at {{host}} ({{timings}}). Stop it with `lvs-lab vm down`.",
     },
     down: { stopped: "vm: stopped.", notRunning: "vm: not running." },
+    ready: {
+      title: "VM ready",
+      line: "{{title}} in {{s}} s ({{host}}).",
+      idle: " It stops itself after {{minutes}} min without a lab (LVS_LAB_VM_IDLE_MINUTES).",
+    },
+    afterStopAll: {
+      silent: "the lvs-lab VM (pid {{pid}}) did not answer, so its instances were not stopped; `lvs-lab vm down` stops it with everything in it",
+      idle: "the lvs-lab VM (pid {{pid}}) keeps running, empty: it stops itself after {{minutes}} min without a lab; `lvs-lab vm down` stops it now",
+      noIdle: "the lvs-lab VM (pid {{pid}}) keeps running, empty: it has no idle stop (LVS_LAB_VM_IDLE_MINUTES=0); `lvs-lab vm down` stops it now",
+      stoppedIdle: "the lvs-lab VM had stopped itself at {{at}}, after {{minutes}} min without a lab",
+    },
     status: {
       label: { running: "running:", engine: "engine:", bootedIn: "booted in:", memory: "memory:", idleStop: "idle stop:", console: "console:", stopped: "stopped:", built: "built:", cache: "cache:" },
       yes: "yes",

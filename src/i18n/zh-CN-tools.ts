@@ -295,6 +295,17 @@ export const zhCNTools = {
       ready: "vm：引擎已就绪，位于 {{host}}（{{timings}}）。用 `lvs-lab vm down` 停止它。",
     },
     down: { stopped: "vm：已停止。", notRunning: "vm：没有在运行。" },
+    ready: {
+      title: "虚拟机已就绪",
+      line: "{{title}}，用时 {{s}} 秒（{{host}}）。",
+      idle: "没有实验 {{minutes}} 分钟后它会自动停止（LVS_LAB_VM_IDLE_MINUTES）。",
+    },
+    afterStopAll: {
+      silent: "lvs-lab 虚拟机（pid {{pid}}）没有响应，所以其中的实例没有停止；`lvs-lab vm down` 会连同其中的一切一起停止它",
+      idle: "lvs-lab 虚拟机（pid {{pid}}）继续空着运行：没有实验 {{minutes}} 分钟后它会自动停止；`lvs-lab vm down` 立即停止它",
+      noIdle: "lvs-lab 虚拟机（pid {{pid}}）继续空着运行：它不会自动停止（LVS_LAB_VM_IDLE_MINUTES=0）；`lvs-lab vm down` 立即停止它",
+      stoppedIdle: "lvs-lab 虚拟机已于 {{at}} 自动停止：之前 {{minutes}} 分钟没有实验",
+    },
     status: {
       label: { running: "运行中：", engine: "引擎：", bootedIn: "启动用时：", memory: "内存：", idleStop: "空闲停止：", console: "控制台：", stopped: "已停止：", built: "已构建：", cache: "缓存：" },
       yes: "是",
