@@ -238,3 +238,18 @@ describe("inLanguage", () => {
     expect(language()).toBe("zh-CN");
   });
 });
+
+describe("every key the code asks for", () => {
+  it("is in the English catalogue (a key that is not shows up raw on the screen)", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { en } = await import("../src/i18n/en.js");
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(join(dir, d.name)) : /\.tsx?$/.test(d.name) ? [join(dir, d.name)] : []));
+    const lookup = (key: string): unknown => key.split(".").reduce<unknown>((node, part) => (node && typeof node === "object" ? (node as Record<string, unknown>)[part] : undefined), en);
+    // A key with a count is found as key_one/key_other.
+    const known = (key: string) => typeof lookup(key) === "string" || typeof lookup(`${key}_other`) === "string";
+    const used = files("src").flatMap((f) => [...readFileSync(f, "utf8").matchAll(/\b(?:t|say)\("([a-z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9_]+)+)"/g)].map((m) => `${f}: ${m[1]}`));
+    expect(used.length).toBeGreaterThan(500);
+    expect(used.filter((u) => !known(u.split(": ")[1]!))).toEqual([]);
+  });
+});
