@@ -246,7 +246,7 @@ describe.skipIf(!requested || !built)("resume instead of boot (real QEMU, own ca
     writeFileSync(join(dir, "meta.json"), JSON.stringify({ ...m, bytes: { ...m.bytes, ram: half } }));
     const again = await up();
     // QEMU exits on the damaged state either before or after its monitor answers: both words are true.
-    expect(again.details.filter((d) => d.startsWith("notice: "))).toEqual([
+    expect(again.details.filter((d) => d.startsWith("notice: the saved VM"))).toEqual([
       expect.stringMatching(/^notice: the saved VM could not be resumed \(QEMU (could not load the saved state and exited|exited before its monitor answered)\): it is removed, and the VM boots instead$/),
     ]);
     expect(again.phases).toContain("boot");
