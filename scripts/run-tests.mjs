@@ -26,7 +26,7 @@ function lvsLab(args, env) {
 /** VM tests that boot and stop VMs in caches of their own; they never touch the shared VM. */
 const OWN_VM = ["test/vm-auto.vm.test.ts", "test/modules.vm.test.ts", "test/vm.vm.test.ts"];
 /** The labs whose selftests (test/lvs.vm.test.ts) run on the second VM. */
-const SECOND_VM_LABS = ["tun"];
+const SECOND_VM_LABS = ["tun", "dr"];
 
 const vmRunning = await lvsLab(["vm", "status", "--json"], {}).then((r) => {
   try {
