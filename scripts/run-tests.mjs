@@ -8,7 +8,7 @@
 // Each run prints its own report; the last line is the sum that CI reads:
 // "N passed, N failed[, N skipped]".
 import { spawn } from "node:child_process";
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -36,23 +36,11 @@ const vmRunning = await lvsLab(["vm", "status", "--json"], {}).then((r) => {
   }
 });
 
-/**
- * A cache of its own for the second VM: the shared VM's build and data disks linked (QEMU
- * boots both copy-on-write over them), its own run state and port.
- */
+/** A cache of its own for the second VM: the shared VM's build and data disks linked (src/vm/recipe.ts). */
 async function secondVmCache() {
-  const { BUILT_FILES, cacheRoot, currentRecipeHash } = await import("../dist/vm/recipe.js");
-  const built = join(cacheRoot(), currentRecipeHash());
+  const { shareBuild } = await import("../dist/vm/recipe.js");
   const base = mkdtempSync(join(tmpdir(), "lvs-lab-second-vm-"));
-  const dir = join(base, "lvs-lab", "vm", currentRecipeHash());
-  mkdirSync(dir, { recursive: true });
-  for (const name of readdirSync(built).filter((n) => BUILT_FILES.includes(n) || /^docker-[0-9a-f]+\.img$/.test(n))) {
-    try {
-      linkSync(join(built, name), join(dir, name));
-    } catch {
-      copyFileSync(join(built, name), join(dir, name));
-    }
-  }
+  shareBuild(base);
   return base;
 }
 

@@ -17,13 +17,13 @@
  */
 import { execa } from "execa";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labImageRef } from "../src/docker/image.js";
 import { loadCommand, modulesFor } from "../src/lab/modules.js";
-import { BUILT_FILES, cacheRoot, currentRecipeHash } from "../src/vm/recipe.js";
+import { BUILT_FILES, cacheRoot, currentRecipeHash, shareBuild } from "../src/vm/recipe.js";
 import { BIN, cli } from "./helpers/cli.js";
 
 const requested = process.env.LVS_LAB_VM_TESTS === "1" || process.env.LVS_LAB_REQUIRE_IPVS === "1";
@@ -38,19 +38,6 @@ let base = "";
 let env: Record<string, string> = {};
 let dockerHost = "";
 let kernel = "";
-
-/** The VM's own cache: the build and its data disks linked (or copied) from the cache this test started with. */
-function ownCache(): void {
-  const dir = join(env.XDG_CACHE_HOME!, "lvs-lab", "vm", currentRecipeHash());
-  mkdirSync(dir, { recursive: true });
-  for (const name of readdirSync(builtDir).filter((n) => (BUILT_FILES as readonly string[]).includes(n) || /^docker-[0-9a-f]+\.img$/.test(n))) {
-    try {
-      linkSync(join(builtDir, name), join(dir, name));
-    } catch {
-      copyFileSync(join(builtDir, name), join(dir, name));
-    }
-  }
-}
 
 /** The VM kernel's loaded modules among ip_vs*, ipip, read by the docker CLI, not by lvs-lab. */
 async function loaded(): Promise<string[]> {
@@ -87,7 +74,7 @@ describe.skipIf(!requested || !built)("modules only missing: the VM without prel
       LVS_LAB_VM_IDLE_MINUTES: "0",
       LVS_LAB_LANG: "en",
     };
-    ownCache();
+    shareBuild(env.XDG_CACHE_HOME!);
     const up = await cli(["vm", "up"], env, 1_200_000);
     expect(up.code, up.stderr).toBe(0);
     dockerHost = (JSON.parse((await cli(["vm", "status", "--json"], env)).stdout) as { dockerHost: string }).dockerHost;

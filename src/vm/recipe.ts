@@ -16,7 +16,7 @@
  * and the next `vm up` rebuilds. Pure functions here; nothing starts processes.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir, invokingHome } from "../paths.js";
@@ -121,6 +121,26 @@ export function dataDiskName(imageId: string, ref: string): string {
 
 /** What vm/build.sh leaves in a recipe directory: all of them, or the build is not done. */
 export const BUILT_FILES = ["vmlinuz", "initrd.cpio", "root.img", "manifest.txt"] as const;
+
+/**
+ * A cache of its own (XDG_CACHE_HOME `cacheHome`) holding this cache's build of the current
+ * recipe and its data disks as hard links (copies across file systems): a second VM boots
+ * from it copy-on-write, with its own run state and port, and builds nothing. Returns the
+ * recipe directory made there.
+ */
+export function shareBuild(cacheHome: string): string {
+  const built = join(cacheRoot(), currentRecipeHash());
+  const dir = join(cacheHome, "lvs-lab", "vm", currentRecipeHash());
+  mkdirSync(dir, { recursive: true });
+  for (const name of readdirSync(built).filter((n) => (BUILT_FILES as readonly string[]).includes(n) || /^docker-[0-9a-f]+\.img$/.test(n))) {
+    try {
+      linkSync(join(built, name), join(dir, name));
+    } catch {
+      copyFileSync(join(built, name), join(dir, name));
+    }
+  }
+  return dir;
+}
 
 /** Recipe directories are exactly 16 hex digits; everything else in root is not one. */
 export function isRecipeDirName(name: string): boolean {
